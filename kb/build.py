@@ -1,0 +1,225 @@
+"""The rebuild pipeline: corpus -> documents -> chunks -> vectors -> index (incremental)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .chunking import chunk_document, embedding_text
+from .config import Settings
+from .corpus import load_corpus
+from .embedding import Embedder
+from .errors import KBError
+from .store import StoredIndex, read_index, write_index, write_lock
+from .types import Chunk, Document, Skipped
+
+CHUNKER_VERSION = 1
+Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+@dataclass
+class BuildReport:
+    """What a rebuild did."""
+
+    documents: int
+    chunks_per_language: dict[str, int]
+    embedded_documents: int
+    reused_documents: int
+    embedded_chunks: int
+    seconds: float
+    changed: bool
+    skipped: list[Skipped] = field(default_factory=list)
+    version: str = ""
+
+    @property
+    def chunks(self) -> int:
+        return sum(self.chunks_per_language.values())
+
+
+def chunking_settings(settings: Settings) -> dict[str, object]:
+    return {"chunker_version": CHUNKER_VERSION, "max_chunk_tokens": settings.max_chunk_tokens}
+
+
+def rebuild(
+    settings: Settings | None = None,
+    *,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Index `settings.corpus_dir` into `settings.index_dir`, re-embedding only changed documents."""
+    settings = settings or Settings.from_env()
+    started = time.perf_counter()
+    embedder = embedder or Embedder(settings.model, settings)
+    report_progress = progress or (lambda done, total, what: None)
+    with write_lock(settings.index_dir):
+        scan = load_corpus(settings.corpus_dir)
+        if not scan.documents:
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no .txt or .md files"
+            raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")
+        identity = embedder.identity.as_dict()
+        chunking = chunking_settings(settings)
+        previous = None if full else _reusable(settings, identity, chunking)
+
+        reused: dict[str, tuple[list[Chunk], np.ndarray, np.ndarray]] = {}
+        if previous is not None:
+            reused = _reusable_documents(previous, scan.documents)
+        skipped_hashes = _skipped_hashes(settings, scan.skipped)
+        corpus_fingerprint = _fingerprint(scan.documents, skipped_hashes)
+        if previous is not None and len(reused) == len(scan.documents) and (
+            previous.manifest.get("corpus_fingerprint") == corpus_fingerprint
+        ):
+            return _report(previous, scan.documents, scan.skipped, 0, 0, started, changed=False)
+
+        todo = [d for d in scan.documents if d.doc_id not in reused]
+        new_chunks: dict[str, list[Chunk]] = {}
+        for i, doc in enumerate(todo):
+            report_progress(i, len(todo), "chunking")
+            new_chunks[doc.doc_id] = chunk_document(doc, embedder.count_tokens, settings.max_chunk_tokens)
+        report_progress(len(todo), len(todo), "chunking")
+        titles = {d.doc_id: d.title for d in scan.documents}
+        chunk_texts = [embedding_text(c, titles[c.doc_id]) for cs in new_chunks.values() for c in cs]
+        sentence_texts = [c.text_at(s) for cs in new_chunks.values() for c in cs for s in c.sentences]
+        vectors = _embed(embedder, chunk_texts + sentence_texts, settings.embed_batch_size, report_progress)
+        chunk_vecs, sentence_vecs = vectors[: len(chunk_texts)], vectors[len(chunk_texts) :]
+
+        all_chunks: list[Chunk] = []
+        chunk_parts: list[np.ndarray] = []
+        sentence_parts: list[np.ndarray] = []
+        ci = si = 0
+        for doc in scan.documents:
+            if doc.doc_id in reused:
+                chunks, cvec, svec = reused[doc.doc_id]
+            else:
+                chunks = new_chunks[doc.doc_id]
+                n_sent = sum(len(c.sentences) for c in chunks)
+                cvec, svec = chunk_vecs[ci : ci + len(chunks)], sentence_vecs[si : si + n_sent]
+                ci, si = ci + len(chunks), si + n_sent
+            all_chunks.extend(chunks)
+            chunk_parts.append(cvec)
+            sentence_parts.append(svec)
+
+        dim = int(identity["dimension"])
+        manifest = {
+            "model": identity,
+            "chunking": chunking,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corpus_fingerprint": corpus_fingerprint,
+            "documents": {d.doc_id: {"path": d.path, "sha256": d.content_hash, "lang": d.lang} for d in scan.documents},
+            "skipped": skipped_hashes,
+            "counts": {
+                "documents": len(scan.documents),
+                "chunks": len(all_chunks),
+                "sentences": sum(len(c.sentences) for c in all_chunks),
+                "chunks_per_language": dict(Counter(c.lang for c in all_chunks)),
+            },
+        }
+        path = write_index(
+            settings.index_dir,
+            scan.documents,
+            all_chunks,
+            _stack(chunk_parts, dim),
+            _stack(sentence_parts, dim),
+            manifest,
+        )
+        report_progress(1, 1, "done")
+        report = _report(None, scan.documents, scan.skipped, len(todo), len(chunk_texts), started, changed=True)
+        report.chunks_per_language = dict(Counter(c.lang for c in all_chunks))
+        report.version = path.name
+        return report
+
+
+def _reusable(settings: Settings, identity: dict[str, object], chunking: dict[str, object]) -> StoredIndex | None:
+    """The current index, if it was built by the same model and chunking (else everything is redone)."""
+    try:
+        previous = read_index(settings.index_dir)
+    except KBError:
+        return None
+    if previous.manifest.get("model") != identity or previous.manifest.get("chunking") != chunking:
+        return None
+    return previous
+
+
+def _reusable_documents(
+    previous: StoredIndex, documents: list[Document]
+) -> dict[str, tuple[list[Chunk], np.ndarray, np.ndarray]]:
+    """Chunks and vectors of documents whose content is unchanged since the previous build."""
+    chunk_vecs = previous.chunk_vectors.vectors()
+    sentence_vecs = previous.sentence_vectors.vectors()
+    rows: dict[str, list[int]] = {}
+    sentence_rows: dict[str, list[int]] = {}
+    s = 0
+    for row, chunk in enumerate(previous.chunks):
+        rows.setdefault(chunk.doc_id, []).append(row)
+        sentence_rows.setdefault(chunk.doc_id, []).extend(range(s, s + len(chunk.sentences)))
+        s += len(chunk.sentences)
+    out = {}
+    for doc in documents:
+        old = previous.documents.get(doc.doc_id)
+        if old is None or old != doc or doc.doc_id not in rows:
+            continue
+        chunks = [previous.chunks[r] for r in rows[doc.doc_id]]
+        out[doc.doc_id] = (chunks, chunk_vecs[rows[doc.doc_id]], sentence_vecs[sentence_rows[doc.doc_id]])
+    return out
+
+
+def _embed(embedder: Embedder, texts: list[str], batch_size: int, progress: Progress) -> np.ndarray:
+    """Embed passages longest-first in batches (less padding), reporting progress per batch."""
+    if not texts:
+        return np.zeros((0, embedder.identity.dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out = np.zeros((len(texts), embedder.identity.dimension), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        progress(start, len(texts), "embedding")
+        batch = order[start : start + batch_size]
+        out[batch] = embedder.encode_passages([texts[i] for i in batch], batch_size=batch_size)
+    progress(len(texts), len(texts), "embedding")
+    return out
+
+
+def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), dtype=np.float32)
+
+
+def _fingerprint(documents: list[Document], skipped: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for d in documents:
+        digest.update(f"{d.doc_id}\0{d.path}\0{d.content_hash}\n".encode())
+    for path, sha in sorted(skipped.items()):
+        digest.update(f"skipped\0{path}\0{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def _skipped_hashes(settings: Settings, skipped: list[Skipped]) -> dict[str, str]:
+    """Content hashes of skipped files, so that fixing one makes the index stale."""
+    out = {}
+    for s in skipped:
+        try:
+            out[s.path] = hashlib.sha256((settings.corpus_dir / s.path).read_bytes()).hexdigest()
+        except OSError:
+            out[s.path] = ""
+    return out
+
+
+def _report(
+    previous: StoredIndex | None, documents: list[Document], skipped: list[Skipped],
+    embedded_docs: int, embedded_chunks: int, started: float, changed: bool,
+) -> BuildReport:
+    per_lang = dict(previous.manifest["counts"]["chunks_per_language"]) if previous else {}
+    return BuildReport(
+        documents=len(documents),
+        chunks_per_language=per_lang,
+        embedded_documents=embedded_docs,
+        reused_documents=len(documents) - embedded_docs,
+        embedded_chunks=embedded_chunks,
+        seconds=time.perf_counter() - started,
+        changed=changed,
+        skipped=skipped,
+        version=previous.path.name if previous else "",
+    )

@@ -1,0 +1,165 @@
+"""The `kb` command line: a thin layer over the public API (rebuild, search, ask, info)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import KBError
+from .language import language_name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kb", description="Multilingual customer-experience knowledge base.")
+    parser.add_argument("--index", type=Path, help="index directory (default ./index or KB_INDEX_DIR)")
+    parser.add_argument("--corpus", type=Path, help="corpus directory (default ./corpus or KB_CORPUS_DIR)")
+    parser.add_argument("--model", help="model name or path (default multilingual-e5-small or KB_MODEL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("rebuild", help="(re)index the corpus; only changed articles are embedded again")
+    p.add_argument("--full", action="store_true", help="re-embed every article")
+    p.add_argument("--strict", action="store_true", help="exit non-zero when a corpus file was skipped")
+    _common(p)
+
+    p = sub.add_parser("search", help="passages closest in meaning to a query")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10, help="number of passages (default 10)")
+    p.add_argument("--lang", action="append", help="only passages in this language (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    p = sub.add_parser("ask", help="a cited answer built from the articles")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, help="passages to draw the answer from (default 5)")
+    p.add_argument("--lang", action="append", help="only cite passages in this language (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    p = sub.add_parser("info", help="what the index holds")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
+    try:
+        return int(COMMANDS[args.command](args, settings))
+    except KBError as exc:
+        print(f"kb: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kb: interrupted", file=sys.stderr)
+        return 130
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    # Accept the global options after the sub-command too: `kb search q --index DIR`.
+    p.add_argument("--index", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--model", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from .build import rebuild
+
+    bars: dict[str, Any] = {}
+
+    def progress(done: int, total: int, what: str) -> None:
+        stage = "embedding" if what == "embedding" else "chunking"
+        if what == "done":
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="text" if stage == "embedding" else "doc", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = rebuild(settings, full=args.full, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    state = "rebuilt" if report.changed else "already up to date"
+    langs = ", ".join(f"{lang} {n}" for lang, n in sorted(report.chunks_per_language.items()))
+    print(
+        f"index {state}: {report.documents} documents, {report.chunks} chunks ({langs}); "
+        f"embedded {report.embedded_documents} documents ({report.embedded_chunks} chunks), "
+        f"reused {report.reused_documents}; skipped {len(report.skipped)}; {report.seconds:.1f} s"
+    )
+    return 2 if args.strict and report.skipped else 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge_base import KnowledgeBase
+
+    hits = KnowledgeBase.open(settings=settings).search(args.query, k=args.k, languages=args.lang)
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no passages")
+    for h in hits:
+        print(f"{h.rank:>2}. {h.score:.3f}  [{h.lang}] {h.title} ({h.doc_id} {h.start}-{h.end})")
+        print(f"    {_short(h.text)}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge_base import KnowledgeBase
+
+    answer = KnowledgeBase.open(settings=settings).ask(args.question, k=args.k, languages=args.lang)
+    if args.json:
+        data = asdict(answer)
+        data.pop("hits")
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
+    if answer.notice:
+        print(answer.notice)
+    print()
+    print(answer.text)
+    print()
+    for c in answer.citations:
+        print(f"[{c.n}] {c.title} ({language_name(c.lang)}, {c.doc_id} {c.start}-{c.end}): \"{_short(c.quote)}\"")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase.open(settings=settings, allow_stale=True)
+    stats = kb.stats()
+    if args.json:
+        print(json.dumps({**asdict(stats), "stale": kb.stale_reason}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"index:     {stats.index_dir} ({stats.version})")
+    print(f"built at:  {stats.built_at}")
+    print(f"model:     {stats.model}")
+    print(f"documents: {stats.documents} ({_per_lang(stats.documents_per_language)})")
+    print(f"chunks:    {stats.chunks} ({_per_lang(stats.chunks_per_language)})")
+    if kb.stale_reason:
+        print(f"stale:     {kb.stale_reason}; run `kb rebuild`")
+    return 0
+
+
+def _per_lang(counts: dict[str, int]) -> str:
+    return ", ".join(f"{lang} {n}" for lang, n in sorted(counts.items()))
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+COMMANDS = {"rebuild": cmd_rebuild, "search": cmd_search, "ask": cmd_ask, "info": cmd_info}
+
+if __name__ == "__main__":
+    sys.exit(main())

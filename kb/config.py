@@ -1,0 +1,60 @@
+"""One Settings object; every tunable lives here, overridable by KB_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "multilingual-e5-small"
+
+
+def _default_cache() -> Path:
+    from platformdirs import user_cache_path
+
+    return user_cache_path("cx-kb") / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths, model and tuning knobs. `Settings.from_env()` applies KB_* environment overrides."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model: str = DEFAULT_MODEL  # the default name, or a path to a sentence-transformers directory
+    model_cache: Path | None = None  # where the default model is converted to; None = user cache
+    # Chunking: paragraphs above this many tokens are split at sentence boundaries.
+    max_chunk_tokens: int = 200
+    embed_batch_size: int = 16
+    # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
+    max_query_chars: int = 2000
+    # Answering: a best passage scoring below this cosine is "not confident".
+    confident_score: float = 0.80
+    answer_points: int = 5
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then KB_<FIELD> environment variables, then explicit non-None overrides."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get("KB_" + f.name.upper())
+            if raw:
+                values[f.name] = _coerce(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.model_cache if self.model_cache is not None else _default_cache()
+
+
+def _coerce(type_name: Any, raw: str) -> Any:
+    name = str(type_name)
+    if "Path" in name:
+        return Path(raw)
+    if name == "int":
+        return int(raw)
+    if name == "float":
+        return float(raw)
+    return raw

