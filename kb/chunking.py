@@ -57,7 +57,10 @@ def chunk_document(doc: Document, count_tokens: CountTokens, max_tokens: int) ->
         text = doc.body[pending[0].start : line.end]
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         keep_open = _lead_in(doc.body, line) and nxt is not None and nxt.kind == "bullet"
-        short = nxt is not None and nxt.kind == "text" and count_tokens(text) < MIN_CHUNK_TOKENS
+        short = (  # merge a short paragraph into the next one, unless a dropped stray line lies between
+            nxt is not None and nxt.kind == "text" and nxt.paragraph == line.paragraph + 1
+            and count_tokens(text) < MIN_CHUNK_TOKENS
+        )
         if not keep_open and not short:
             flush()
     flush()
@@ -194,6 +197,9 @@ def _make_chunk(doc: Document, n: int, paragraph: int, start: int, end: int, hea
 
 
 def embedding_text(chunk: Chunk, title: str) -> str:
-    """What the model reads for a chunk: its title and section heading as context, then the text."""
-    context = " — ".join(part for part in dict.fromkeys((title, chunk.heading)) if part)
-    return f"{context}\n{chunk.text}" if context else chunk.text
+    """What the model reads for a chunk: its section heading as context, then the text.
+
+    The article title is left out on purpose: repeated on every chunk it makes all chunks of an
+    article look alike, and one article then crowds out the others (measured in bench/variants).
+    """
+    return f"{chunk.heading}\n{chunk.text}" if chunk.heading and chunk.heading != title else chunk.text

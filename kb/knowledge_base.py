@@ -59,6 +59,7 @@ class KnowledgeBase:
         model: str | None = None,
         allow_stale: bool = False,
         settings: Settings | None = None,
+        embedder: Embedder | None = None,
     ) -> KnowledgeBase:
         """Open and validate an index (default ./index or KB_INDEX_DIR).
 
@@ -71,7 +72,7 @@ class KnowledgeBase:
             model=model,
         )
         stored = read_index(settings.index_dir)
-        embedder = Embedder(settings.model, settings)
+        embedder = embedder or Embedder(settings.model, settings)
         built_with = stored.manifest["model"]
         if built_with != embedder.identity.as_dict():
             raise KBError(

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,8 @@ def write_index(
     """Write a complete new version beside the current one, then atomically make it current."""
     index_dir.mkdir(parents=True, exist_ok=True)
     dim = int(manifest["model"]["dimension"])
-    version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(timezone.utc)
+    version = f"v-{now.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"  # sorts by creation time
     tmp = index_dir / f".tmp-{version}"
     tmp.mkdir()
     files = {

@@ -19,6 +19,12 @@ class Document:
     path: str = ""  # corpus file name, relative to the corpus directory
     content_hash: str = ""  # sha256 of the file's bytes
 
+    def paragraph_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the line(s) (paragraph) that contain body[start:end]."""
+        left = self.body.rfind("\n", 0, start) + 1
+        right = self.body.find("\n", end)
+        return left, len(self.body) if right < 0 else right
+
 
 @dataclass(frozen=True)
 class Chunk:

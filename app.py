@@ -1,0 +1,181 @@
+"""Streamlit face of cx-kb: ask a principle question, read a cited answer, open the cited passages."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import streamlit as st
+
+from kb import Answer, Citation, KBError, KnowledgeBase, Settings
+from kb.language import language_name
+
+EXAMPLES = {
+    "en": "Is customer experience about emotion or technology?",
+    "es": "¿Cómo medir el éxito de la experiencia de cliente?",
+    "pl": "Czy technologia jest punktem wyjścia dla doświadczenia klienta?",
+    "it": "Perché l'essere umano è al centro della customer experience?",
+    "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+
+st.set_page_config(page_title="cx-kb · customer-experience knowledge base", page_icon="💬", layout="wide")
+
+
+def literal(text: str) -> str:
+    """Markdown that shows `text` exactly: every markdown character is escaped, HTML is never rendered."""
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def highlighted(body: str, start: int, end: int, span: tuple[int, int]) -> str:
+    """Markdown for body[span] with body[start:end] on a highlighted background, all as literal text."""
+    left, right = span
+    return (
+        literal(body[left:start])
+        + f":orange-background[{literal(body[start:end])}]"
+        + literal(body[end:right])
+    )
+
+
+@st.cache_resource(show_spinner="Loading the knowledge base and the model…")
+def get_kb(_version: str) -> KnowledgeBase:
+    kb = KnowledgeBase.open(allow_stale=True)
+    _ = kb.embedder.model  # load the model now, not on the first question
+    return kb
+
+
+def index_version() -> str:
+    """The current index version (cache key): a rebuild changes it and the app reloads."""
+    from kb.store import read_manifest
+
+    manifest = read_manifest(Settings.from_env().index_dir)
+    return str(manifest["version"]) if manifest else ""
+
+
+def build_with_progress(full: bool = False) -> None:
+    bar = st.progress(0.0, text="Preparing…")
+
+    def progress(done: int, total: int, what: str) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{what.capitalize()} {done}/{total}")
+
+    started = time.perf_counter()
+    report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress)
+    bar.progress(1.0, text=f"Index ready in {time.perf_counter() - started:.0f} s "
+                 f"({report.documents} articles, {report.chunks} passages)")
+    for skipped in report.skipped:
+        st.warning(f"Skipped {skipped.path}: {skipped.reason}")
+
+
+def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
+    stats = kb.stats()
+    with st.sidebar:
+        st.header("Knowledge base")
+        rows = [
+            {"language": f"{language_name(lang)} ({lang})", "articles": stats.documents_per_language.get(lang, 0),
+             "passages": stats.chunks_per_language.get(lang, 0)}
+            for lang in sorted(stats.chunks_per_language)
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.caption(f"Model: {stats.model}  \nBuilt: {stats.built_at}")
+        if kb.stale_reason:
+            st.warning(f"The corpus changed since the index was built ({kb.stale_reason}). Rebuild to include it.")
+        if st.button("Rebuild index", help="Re-index the corpus; answers keep coming from the current index until the new one is complete"):
+            try:
+                build_with_progress()
+                get_kb.clear()
+                st.rerun()
+            except KBError as exc:
+                st.error(str(exc))
+        st.header("Filters")
+        options = kb.languages()
+        chosen = st.multiselect(
+            "Languages of the passages", options, default=options, format_func=lambda c: f"{language_name(c)} ({c})"
+        )
+        k = st.slider("Passages to draw from", 1, 20, 6)
+    return (chosen if chosen and len(chosen) < len(options) else None), k
+
+
+def show_citation(kb: KnowledgeBase, c: Citation, key: str) -> None:
+    doc = kb.document(c.doc_id)
+    st.markdown(f"**[{c.n}] {literal(c.title)}** · {language_name(c.lang)} ({c.lang})")
+    st.markdown(highlighted(doc.body, c.start, c.end, doc.paragraph_span(c.start, c.end)))
+    with st.expander("Open the article", expanded=False):
+        st.markdown(highlighted(doc.body, c.start, c.end, (0, len(doc.body))))
+
+
+def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
+    st.caption(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
+    if answer.notice:
+        st.info(answer.notice)
+    if not answer.confident:
+        st.warning("The knowledge base has no passage that clearly answers this. These are the closest passages.")
+    answer_tab, evidence_tab = st.tabs(["Answer", "Evidence"])
+    with answer_tab:
+        for point in answer.points:
+            st.markdown(f"- {literal(point)}")
+        st.subheader("Sources")
+        by_point = group_by_point(answer)
+        for i, group in enumerate(by_point):
+            columns = st.columns(len(group))
+            for column, citation in zip(columns, group):
+                with column:
+                    show_citation(kb, citation, f"{key}-{i}-{citation.n}")
+    with evidence_tab:
+        for hit in answer.hits:
+            st.markdown(
+                f"**{hit.rank}.** score {hit.score:.3f} · {literal(hit.title)} · {language_name(hit.lang)} ({hit.lang})"
+            )
+            st.text(hit.text)
+
+
+def group_by_point(answer: Answer) -> list[list[Citation]]:
+    """Citations of the same point (its markers are adjacent: "[1][2]") side by side."""
+    groups = []
+    for point in answer.points:
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", point.rsplit(" ", 1)[-1])]
+        groups.append([answer.citations[n - 1] for n in numbers])
+    return groups
+
+
+def main() -> None:
+    st.title("Customer-experience knowledge base")
+    st.caption("Ask a principle question in English, Spanish, Polish, Italian, French or another language. "
+               "Answers quote the articles and cite every passage, in the language it was written.")
+    version = index_version()
+    if not version:
+        st.info("First start: building the index of the bundled articles…")
+        try:
+            build_with_progress()
+        except KBError as exc:
+            st.error(str(exc))
+            st.stop()
+        version = index_version()
+    try:
+        kb = get_kb(version)
+    except KBError as exc:
+        st.error(str(exc))
+        st.stop()
+    languages, k = sidebar(kb)
+
+    history: list[tuple[str, Answer]] = st.session_state.setdefault("history", [])
+    st.write("Try:")
+    columns = st.columns(len(EXAMPLES))
+    asked = None
+    for column, (lang, question) in zip(columns, EXAMPLES.items()):
+        if column.button(question, key=f"example-{lang}", width="stretch"):
+            asked = question
+    typed = st.chat_input("Ask a question about customer experience")
+    asked = typed or asked
+    if asked:
+        try:
+            history.append((asked, kb.ask(asked, k=k, languages=languages)))
+        except KBError as exc:
+            st.error(str(exc))
+    for i, (question, answer) in enumerate(reversed(history)):
+        with st.chat_message("user"):
+            st.text(question)
+        with st.chat_message("assistant"):
+            show_answer(kb, answer, f"a{len(history) - i}")
+
+
+main()

@@ -1,0 +1,93 @@
+"""Shared fixtures: the real corpus, a real index built once per session, and a fake embedder for plumbing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import KnowledgeBase, Settings
+from kb.build import rebuild
+from kb.types import ModelIdentity
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SEEDS = ROOT.parent / "shared" / "seeds"  # only used when present; the corpus holds the same bodies
+DATA = Path(__file__).resolve().parent / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Any attempt to open a non-loopback connection fails the test: the product is offline."""
+    if request.node.get_closest_marker("browser"):
+        return
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"network access attempted: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for an index of the bundled corpus, built once with the real default model."""
+    index_dir = tmp_path_factory.mktemp("real") / "index"
+    settings = Settings.from_env(corpus_dir=CORPUS, index_dir=index_dir)
+    rebuild(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def kb(real_settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase.open(settings=real_settings)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+class FakeEmbedder:
+    """Deterministic hash-based vectors: for plumbing tests only, never for retrieval claims."""
+
+    def __init__(self, name: str = "fake", dim: int = 16) -> None:
+        self.identity = ModelIdentity(name, "0" * 64, dim, {}, True, 512)
+        self.passages_embedded = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        v = np.random.default_rng(seed).standard_normal(self.identity.dimension).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        self.passages_embedded += len(texts)
+        return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(-1, self.identity.dimension)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vec(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + text.count(",")
+
+    def truncate_query(self, text: str) -> tuple[str, bool]:
+        return text, False
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()

@@ -1,0 +1,63 @@
+"""The `kb` command line: output, JSON, and one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kb import Settings
+
+from .conftest import CORPUS, ROOT
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kb", *args], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, **(env or {})}, timeout=600,
+    )
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess[str], pattern: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("kb: error:")]
+    assert len(lines) == 1 and pattern in lines[0], proc.stderr
+
+
+def test_missing_index_is_one_clear_line(tmp_path: Path) -> None:
+    proc = run("--index", str(tmp_path / "none"), "search", "hola")
+    assert_clean_error(proc, "run `kb rebuild`")
+
+
+def test_empty_query_is_one_clear_line(real_settings: Settings) -> None:
+    proc = run("--index", str(real_settings.index_dir), "ask", "  ")
+    assert_clean_error(proc, "empty")
+
+
+def test_search_json_and_ask(real_settings: Settings) -> None:
+    proc = run("search", "¿Cómo medir el éxito?", "-k", "3", "--json", "--index", str(real_settings.index_dir))
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)
+    assert len(hits) == 3 and {"chunk_id", "doc_id", "title", "lang", "text", "start", "end", "score", "rank"} <= set(hits[0])
+    proc = run("--index", str(real_settings.index_dir), "ask", "Is customer experience about emotion?")
+    assert proc.returncode == 0 and "[1]" in proc.stdout and "Question language: English" in proc.stdout
+    proc = run("--index", str(real_settings.index_dir), "info", "--json")
+    assert json.loads(proc.stdout)["documents"] == 5
+
+
+def test_rebuild_reports_and_strict(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for src in sorted(CORPUS.glob("00[03]*.txt")):
+        (corpus / src.name).write_bytes(src.read_bytes())
+    (corpus / "broken.txt").write_bytes(b"\xff\xfe\xfa garbage \x00")
+    args = ("--corpus", str(corpus), "--index", str(tmp_path / "index"), "rebuild")
+    proc = run(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped broken.txt:" in proc.stderr
+    assert "2 documents" in proc.stdout and "skipped 1" in proc.stdout
+    proc = run(*args, "--strict")
+    assert proc.returncode == 2 and "already up to date" in proc.stdout

@@ -1,0 +1,91 @@
+"""Corpus files: exact bodies, metadata headers, language detection, bad files skipped with reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.corpus import load_corpus, parse_file, split_header
+from kb.language import detect_language
+
+from .conftest import CORPUS, SEEDS
+
+
+def test_bodies_are_the_seed_texts_byte_for_byte() -> None:
+    if not SEEDS.is_dir():
+        pytest.skip("seed directory not present beside the project")
+    for seed in sorted(SEEDS.glob("0*.txt")):
+        doc = parse_file(CORPUS / seed.name)
+        assert doc.body.encode("utf-8") == seed.read_bytes()
+
+
+def test_metadata() -> None:
+    docs = {d.doc_id: d for d in load_corpus(CORPUS).documents}
+    assert sorted(docs) == ["000", "001", "002", "003", "004"]
+    assert {d: docs[d].lang for d in docs} == {"000": "es", "001": "es", "002": "pl", "003": "it", "004": "fr"}
+    assert docs["004"].translation_of == "002"
+    assert docs["002"].published == "2019-05-20" and docs["004"].published == "2019-05-20"
+    assert docs["002"].title == "Doświadczenie klienta dotyczy emocji, a nie technologii"
+
+
+def test_header_is_optional_and_language_detected(tmp_path: Path) -> None:
+    (tmp_path / "nuevo.txt").write_text(
+        "La experiencia del cliente depende de las emociones.\n\nLas empresas deben medir el éxito de otra forma.",
+        encoding="utf-8",
+    )
+    doc = parse_file(tmp_path / "nuevo.txt")
+    assert doc.lang == "es" and doc.doc_id == "nuevo" and doc.body.startswith("La experiencia")
+
+
+def test_published_date_found_in_body_when_header_lacks_it(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Tytuł\nOpublikowany: 2021-03-04Treść artykułu o klientach.", encoding="utf-8")
+    assert parse_file(tmp_path / "a.txt").published == "2021-03-04"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "1234 5678", "!!!", "a", "ok"])
+def test_language_detection_never_throws(text: str) -> None:
+    assert detect_language(text) == "unknown"
+
+
+def test_language_detection_is_deterministic() -> None:
+    text = "Customer experience is about emotion"
+    assert len({detect_language(text) for _ in range(20)}) == 1
+
+
+def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("El cliente es una persona, no un dato.", encoding="utf-8")
+    (corpus / "empty.txt").write_text("", encoding="utf-8")
+    (corpus / "blank.txt").write_text("  \n\t\n", encoding="utf-8")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00")
+    (corpus / "cp1250.txt").write_bytes("Zażółć gęślą jaźń".encode("cp1250"))
+    (corpus / "header.txt").write_text("---\nid: x\nnonsense line\n---\nBody text here.", encoding="utf-8")
+    (corpus / "unclosed.txt").write_text("---\nid: y\ntitle: T\nBody but no fence", encoding="utf-8")
+    (corpus / "dup.txt").write_text("El cliente es una persona, no un dato.", encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret", encoding="utf-8")
+    (corpus / "link.txt").symlink_to(outside)
+    scan = load_corpus(corpus)
+    assert [d.doc_id for d in scan.documents] == ["dup"]  # files load in name order; good.txt repeats it
+    reasons = {s.path: s.reason for s in scan.skipped}
+    assert set(reasons) == {"empty.txt", "blank.txt", "binary.txt", "cp1250.txt", "header.txt",
+                            "unclosed.txt", "link.txt", "good.txt"}
+    assert "same content as dup.txt" in reasons["good.txt"]
+    assert "empty" in reasons["empty.txt"] and "empty" in reasons["blank.txt"]
+    assert "UTF-8" in reasons["cp1250.txt"]
+    assert "malformed metadata header" in reasons["header.txt"]
+    assert "metadata header" in reasons["unclosed.txt"]
+    assert "outside the corpus" in reasons["link.txt"]
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    raw = "L'expérience client compte.".encode("utf-16")  # with BOM
+    (tmp_path / "u16.txt").write_bytes(raw)
+    assert parse_file(tmp_path / "u16.txt").body == "L'expérience client compte."
+
+
+def test_split_header_keeps_body_exact() -> None:
+    meta, body = split_header("---\nid: a\ntitle: T: with colon\n---\n\n  body\r\nline")
+    assert meta == {"id": "a", "title": "T: with colon"} and body == "\n  body\r\nline"

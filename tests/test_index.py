@@ -1,0 +1,155 @@
+"""Index plumbing (fake embedder): manifest, validation errors, atomic versions, incremental rebuilds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import KBError, KnowledgeBase, Settings
+from kb.build import rebuild
+from kb.store import CURRENT, MANIFEST, VectorIndex, read_index
+
+from .conftest import FakeEmbedder
+
+
+@pytest.fixture
+def built(corpus_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder) -> Settings:
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=fake_embedder)
+    return settings
+
+
+def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> KnowledgeBase:
+    return KnowledgeBase.open(settings=settings, embedder=embedder or FakeEmbedder(), **kw)
+
+
+def test_manifest_contents(built: Settings) -> None:
+    stored = read_index(built.index_dir)
+    m = stored.manifest
+    assert m["format_version"] == 1 and m["model"]["name"] == "fake" and m["model"]["dimension"] == 16
+    assert m["chunking"]["max_chunk_tokens"] == built.max_chunk_tokens
+    assert set(m["documents"]) == {"000", "001", "002", "003", "004"}
+    assert all(len(d["sha256"]) == 64 for d in m["documents"].values())
+    assert m["counts"]["chunks"] == len(stored.chunks) > 0
+    assert set(m["files"]) == {"documents.jsonl", "chunks.jsonl", "chunks.faiss", "sentences.faiss"}
+    assert m["built_at"]
+    for line in (stored.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        body = stored.documents[rec["doc_id"]].body
+        assert body[rec["start"] : rec["end"]] == rec["text"]
+    assert "ó" in (stored.path / "documents.jsonl").read_text(encoding="utf-8")  # ensure_ascii=False
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(KBError, match="no index.*kb rebuild"):
+        open_kb(Settings(index_dir=tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize("name", ["chunks.faiss", "chunks.jsonl", "documents.jsonl", "sentences.faiss", MANIFEST])
+def test_tampered_file(built: Settings, name: str) -> None:
+    path = read_index(built.index_dir).path / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(KBError, match="corrupted.*kb rebuild"):
+        open_kb(built)
+
+
+def test_corrupted_pointer(built: Settings) -> None:
+    (built.index_dir / CURRENT).write_text("garbage")
+    with pytest.raises(KBError, match="corrupted"):
+        open_kb(built)
+
+
+def test_missing_file(built: Settings) -> None:
+    (read_index(built.index_dir).path / "chunks.faiss").unlink()
+    with pytest.raises(KBError, match="kb rebuild"):
+        open_kb(built)
+
+
+def test_stale_index(built: Settings) -> None:
+    path = built.corpus_dir / "003_68022a63496d1942.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nNuova frase.", encoding="utf-8")
+    with pytest.raises(KBError, match="stale: 003_68022a63496d1942.txt changed.*kb rebuild"):
+        open_kb(built)
+    assert open_kb(built, allow_stale=True).stale_reason
+    (built.corpus_dir / "new.txt").write_text("Un article nouveau sur le client.", encoding="utf-8")
+    with pytest.raises(KBError, match="new.txt was added"):
+        open_kb(built)
+
+
+def test_other_model(built: Settings) -> None:
+    with pytest.raises(KBError, match="built with model 'fake'.*kb rebuild"):
+        open_kb(built, FakeEmbedder(name="other"))
+
+
+def test_no_change_rebuild_reuses_everything(built: Settings) -> None:
+    embedder = FakeEmbedder()
+    version = read_index(built.index_dir).path.name
+    report = rebuild(built, embedder=embedder)
+    assert not report.changed and embedder.passages_embedded == 0
+    assert read_index(built.index_dir).path.name == version
+
+
+def test_incremental_rebuild_embeds_only_changed_documents(built: Settings) -> None:
+    before = read_index(built.index_dir)
+    path = built.corpus_dir / "001_a515b0edf6fefc07.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nUna frase nueva sobre clientes.", encoding="utf-8")
+    embedder = FakeEmbedder()
+    report = rebuild(built, embedder=embedder)
+    assert report.changed and report.embedded_documents == 1 and report.reused_documents == 4
+    after = read_index(built.index_dir)
+    n_new = [c for c in after.chunks if c.doc_id == "001"]
+    assert embedder.passages_embedded == len(n_new) + sum(len(c.sentences) for c in n_new)
+    # unchanged documents keep their exact vectors
+    old = {c.chunk_id: i for i, c in enumerate(before.chunks)}
+    new_vecs, old_vecs = after.chunk_vectors.vectors(), before.chunk_vectors.vectors()
+    for i, c in enumerate(after.chunks):
+        if c.doc_id != "001":
+            assert np.array_equal(new_vecs[i], old_vecs[old[c.chunk_id]])
+    full = rebuild(built, embedder=FakeEmbedder(), full=True)
+    assert full.embedded_documents == 5
+
+
+def test_old_versions_are_collected(built: Settings) -> None:
+    for i in range(4):
+        (built.corpus_dir / "extra.txt").write_text(f"Texto número {i} sobre la experiencia.", encoding="utf-8")
+        rebuild(built, embedder=FakeEmbedder())
+    versions = [p for p in built.index_dir.iterdir() if p.name.startswith("v-")]
+    assert len(versions) == 2
+    assert not [p for p in built.index_dir.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_removed_document_disappears(built: Settings) -> None:
+    (built.corpus_dir / "000_e1dc8b6cc2691786.txt").unlink()
+    rebuild(built, embedder=FakeEmbedder())
+    kb = open_kb(built)
+    assert "000" not in {d.doc_id for d in kb.documents()}
+    with pytest.raises(KBError, match="no document '000'"):
+        kb.document("000")
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    with pytest.raises(KBError, match="no usable articles"):
+        rebuild(Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i"), embedder=FakeEmbedder())
+
+
+def test_faiss_matches_exact_numpy_search() -> None:
+    rng = np.random.default_rng(42)
+    vectors = rng.standard_normal((2000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex.from_bytes(VectorIndex.build(vectors, 64).to_bytes())
+    for q in rng.standard_normal((20, 64)).astype(np.float32):
+        q /= np.linalg.norm(q)
+        scores, rows = index.search(q, 10)
+        exact = np.argsort(-(vectors @ q))[:10]
+        assert list(rows) == list(exact)
+        assert np.allclose(scores, (vectors @ q)[exact], atol=1e-5)
+        subset = np.arange(0, 2000, 7)
+        _, rows = index.search(q, 5, subset)
+        exact_sub = subset[np.argsort(-(vectors[subset] @ q))[:5]]
+        assert list(rows) == list(exact_sub)

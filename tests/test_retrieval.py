@@ -1,0 +1,95 @@
+"""Cross-lingual retrieval and answers with the real model on the bundled corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import KBError, KnowledgeBase
+
+# (question, articles that answer it). 002 and 004 are the same article in Polish and French.
+CASES = [
+    ("Is customer experience about emotion or technology?", {"002", "004"}),
+    ("Why do we remember emotional experiences for so long?", {"002", "004"}),
+    ("What does the LeanCuisine #WeighThis campaign show?", {"002", "004"}),
+    ("¿Cómo deberían las empresas medir el éxito?", {"002", "004"}),
+    ("Czy cyfrowy klient to nowy klient, czy ten sam co zawsze?", {"001"}),
+    ("Le client veut-il être traité comme par l'épicier du coin ?", {"001"}),
+    ("Il nuovo consumatore cerca una connessione emotiva?", {"000"}),
+    ("Welche Rolle spielen Mitarbeiter für das Kundenerlebnis?", {"003"}),
+    ("What share of people want a personal touch in digital channels?", {"003"}),
+    ("¿Qué es la human experience (HX)?", {"003"}),
+    ("Czym jest experiencia de cliente w erze cyfrowej?", {"000"}),
+    ("Perché le isole di dati sono un problema?", {"002", "004"}),
+    ("Was macht die App Be My Eyes?", {"002", "004"}),
+    ("L'expérience client est-elle le business lui-même ?", {"000"}),
+    ("How did the flow of information empower people?", {"001"}),
+]
+
+
+@pytest.mark.parametrize("question,expected", CASES)
+def test_question_finds_its_article_in_top5(kb: KnowledgeBase, question: str, expected: set[str]) -> None:
+    hits = kb.search(question, k=5)
+    assert expected & {h.doc_id for h in hits}, [(h.doc_id, round(h.score, 3)) for h in hits]
+
+
+def test_hits_are_ranked_and_exact(kb: KnowledgeBase) -> None:
+    hits = kb.search("¿Cómo medir el éxito?", k=10)
+    assert [h.rank for h in hits] == list(range(1, 11))
+    assert hits[0].score == max(h.score for h in hits)
+    docs = [h.doc_id for h in hits[:5]]
+    assert max(docs.count(d) for d in docs) <= 2  # one article does not fill every slot
+    for h in hits:
+        assert kb.document(h.doc_id).body[h.start : h.end] == h.text
+
+
+def test_language_filter(kb: KnowledgeBase) -> None:
+    hits = kb.search("customer emotions", k=10, languages=["it", "es"])
+    assert hits and {h.lang for h in hits} <= {"it", "es"}
+    assert {h.lang for h in kb.search("customer emotions", k=3, languages="pl")} == {"pl"}
+
+
+def test_ask_cites_exact_passages(kb: KnowledgeBase) -> None:
+    answer = kb.ask("Is customer experience about emotion or technology?")
+    assert answer.query_lang == "en" and answer.citations
+    assert answer.confident
+    for c in answer.citations:
+        assert kb.document(c.doc_id).body[c.start : c.end] == c.quote
+        assert f"[{c.n}]" in answer.text
+    assert len({c.lang for c in answer.citations}) >= 2
+
+
+def test_ask_detects_question_language(kb: KnowledgeBase) -> None:
+    assert kb.ask("¿Cómo medir el éxito de la experiencia de cliente?").query_lang == "es"
+    assert kb.ask("Jak mierzyć sukces w obsłudze klienta?").query_lang == "pl"
+
+
+def test_out_of_scope_is_not_confident(kb: KnowledgeBase) -> None:
+    answer = kb.ask("What is the boiling point of tungsten in kelvin?")
+    assert not answer.confident
+    assert answer.citations  # the closest passages are still shown
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t"])
+def test_empty_question(kb: KnowledgeBase, bad: str) -> None:
+    with pytest.raises(KBError, match="empty"):
+        kb.ask(bad)
+    with pytest.raises(KBError, match="empty"):
+        kb.search(bad)
+
+
+def test_enormous_question_is_truncated_and_says_so(kb: KnowledgeBase) -> None:
+    answer = kb.ask("¿Cómo medir el éxito? " * 5000)
+    assert answer.notice and "cut" in answer.notice
+    assert answer.citations
+
+
+def test_bad_k(kb: KnowledgeBase) -> None:
+    with pytest.raises(KBError, match="k must be"):
+        kb.search("hola", k=0)
+
+
+def test_stats(kb: KnowledgeBase) -> None:
+    stats = kb.stats()
+    assert stats.documents == 5 and stats.documents_per_language == {"es": 2, "pl": 1, "it": 1, "fr": 1}
+    assert sum(stats.chunks_per_language.values()) == stats.chunks
+    assert stats.model == "multilingual-e5-small" and stats.built_at
