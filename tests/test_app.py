@@ -1,0 +1,102 @@
+"""The Streamlit app's logic through streamlit.testing (AppTest), on a real index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb import KnowledgeBase, Settings
+from kb.build import rebuild
+
+from .conftest import ROOT
+
+APP = str(ROOT / "app.py")
+QUESTIONS = {
+    "en": "Is customer experience about emotion or technology?",
+    "es": "¿Cómo medir el éxito de la experiencia de cliente?",
+    "pl": "Czy technologia jest punktem wyjścia dla doświadczenia klienta?",
+    "it": "Perché l'essere umano è al centro della customer experience?",
+    "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
+}
+
+
+def app_for(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("KB_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(settings.corpus_dir))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def citation_headers(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**[")]
+
+
+@pytest.mark.parametrize("lang", sorted(QUESTIONS))
+def test_question_in_each_language_gets_cited_answer(real_settings: Settings, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.chat_input[0].set_value(QUESTIONS[lang]).run()
+    assert not at.exception, at.exception
+    assert any(f"({lang})" in c.value for c in at.caption), [c.value for c in at.caption]
+    headers = citation_headers(at)
+    assert len(headers) >= 2
+    points = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert points and all("\\[" in p for p in points)  # every point carries [n] markers
+
+
+def test_example_button_asks(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.button(key="example-es").click().run()
+    assert citation_headers(at)
+
+
+def test_language_filter_restricts_citations(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.sidebar.multiselect[0].set_value(["it"]).run()
+    at.chat_input[0].set_value(QUESTIONS["en"]).run()
+    headers = citation_headers(at)
+    assert headers and all("Italian (it)" in h for h in headers)
+
+
+def test_no_answer_path(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.chat_input[0].set_value("What is the boiling point of tungsten in kelvin?").run()
+    assert any("no passage that clearly answers" in w.value for w in at.warning)
+    assert citation_headers(at)  # the closest passages are still shown
+
+
+def test_sidebar_stats(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    assert any("multilingual-e5-small" in c.value for c in at.sidebar.caption)
+    table = at.sidebar.dataframe[0].value
+    assert set(table["articles"]) >= {1, 2} and table["passages"].sum() == KnowledgeBase.open(settings=real_settings).stats().chunks
+
+
+HOSTILE = (
+    "Experiencia <script>alert(1)</script> del cliente\n\n"
+    "La experiencia de cliente es <b>emoción</b> y [un enlace](javascript:alert(1)) para todos los clientes.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "x.txt").write_text(HOSTILE, encoding="utf-8")
+    settings = Settings.from_env(corpus_dir=root / "corpus", index_dir=root / "index")
+    rebuild(settings)
+    return settings
+
+
+def test_html_in_article_is_shown_as_text(hostile_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(hostile_settings, monkeypatch)
+    at.chat_input[0].set_value("¿La experiencia de cliente es emoción?").run()
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "\\<script\\>alert\\(1\\)\\</script\\>" in shown  # escaped: rendered literally
+    assert "\\[un enlace\\]\\(javascript\\:alert\\(1\\)\\)" in shown
+    assert "<script>" not in shown.replace("\\<script\\>", "")
+    source = Path(APP).read_text(encoding="utf-8")
+    assert "unsafe_allow_html" not in source
