@@ -30,11 +30,7 @@ def literal(text: str) -> str:
 def highlighted(body: str, start: int, end: int, span: tuple[int, int]) -> str:
     """Markdown for body[span] with body[start:end] on a highlighted background, all as literal text."""
     left, right = span
-    return (
-        literal(body[left:start])
-        + f":orange-background[{literal(body[start:end])}]"
-        + literal(body[end:right])
-    )
+    return literal(body[left:start]) + f":orange-background[{literal(body[start:end])}]" + literal(body[end:right])
 
 
 @st.cache_resource(show_spinner="Loading the knowledge base and the model…")
@@ -60,8 +56,11 @@ def build_with_progress(full: bool = False) -> None:
 
     started = time.perf_counter()
     report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress)
-    bar.progress(1.0, text=f"Index ready in {time.perf_counter() - started:.0f} s "
-                 f"({report.documents} articles, {report.chunks} passages)")
+    bar.progress(
+        1.0,
+        text=f"Index ready in {time.perf_counter() - started:.0f} s "
+        f"({report.documents} articles, {report.chunks} passages)",
+    )
     for skipped in report.skipped:
         st.warning(f"Skipped {skipped.path}: {skipped.reason}")
 
@@ -71,15 +70,21 @@ def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
     with st.sidebar:
         st.header("Knowledge base")
         rows = [
-            {"language": f"{language_name(lang)} ({lang})", "articles": stats.documents_per_language.get(lang, 0),
-             "passages": stats.chunks_per_language.get(lang, 0)}
+            {
+                "language": f"{language_name(lang)} ({lang})",
+                "articles": stats.documents_per_language.get(lang, 0),
+                "passages": stats.chunks_per_language.get(lang, 0),
+            }
             for lang in sorted(stats.chunks_per_language)
         ]
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.table(rows)  # a plain table: the interactive data grid costs ~100 ms of rendering per rerun
         st.caption(f"Model: {stats.model}  \nBuilt: {stats.built_at}")
         if kb.stale_reason:
             st.warning(f"The corpus changed since the index was built ({kb.stale_reason}). Rebuild to include it.")
-        if st.button("Rebuild index", help="Re-index the corpus; answers keep coming from the current index until the new one is complete"):
+        if st.button(
+            "Rebuild index",
+            help="Re-index the corpus; answers keep coming from the current index until the new one is complete",
+        ):
             try:
                 build_with_progress()
                 get_kb.clear()
@@ -95,12 +100,32 @@ def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
     return (chosen if chosen and len(chosen) < len(options) else None), k
 
 
+@st.dialog("Article", width="large")
+def article_dialog(kb: KnowledgeBase, c: Citation) -> None:
+    """The whole article with the cited passage highlighted (rendered only when opened)."""
+    doc = kb.document(c.doc_id)
+    st.subheader(doc.title)
+    details = [f"{language_name(doc.lang)} ({doc.lang})", doc.source, doc.published]
+    if doc.translation_of:
+        details.append(f"translation of {doc.translation_of}")
+    st.caption(" · ".join(d for d in details if d))
+    st.markdown(highlighted(doc.body, c.start, c.end, (0, len(doc.body))))
+
+
 def show_citation(kb: KnowledgeBase, c: Citation, key: str) -> None:
     doc = kb.document(c.doc_id)
     st.markdown(f"**[{c.n}] {literal(c.title)}** · {language_name(c.lang)} ({c.lang})")
     st.markdown(highlighted(doc.body, c.start, c.end, doc.paragraph_span(c.start, c.end)))
-    with st.expander("Open the article", expanded=False):
-        st.markdown(highlighted(doc.body, c.start, c.end, (0, len(doc.body))))
+    if st.button("Open the article", key=f"open-{key}"):
+        article_dialog(kb, c)
+
+
+def show_earlier_answer(answer: Answer) -> None:
+    """A compact earlier answer: its points and where they come from (the latest answer is shown in full)."""
+    st.caption(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
+    for point in answer.points:
+        st.markdown(f"- {literal(point)}")
+    st.caption(" · ".join(f"[{c.n}] {c.title} ({c.lang})" for c in answer.citations))
 
 
 def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
@@ -117,7 +142,7 @@ def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
         by_point = group_by_point(answer)
         for i, group in enumerate(by_point):
             columns = st.columns(len(group))
-            for column, citation in zip(columns, group):
+            for column, citation in zip(columns, group, strict=True):
                 with column:
                     show_citation(kb, citation, f"{key}-{i}-{citation.n}")
     with evidence_tab:
@@ -139,8 +164,10 @@ def group_by_point(answer: Answer) -> list[list[Citation]]:
 
 def main() -> None:
     st.title("Customer-experience knowledge base")
-    st.caption("Ask a principle question in English, Spanish, Polish, Italian, French or another language. "
-               "Answers quote the articles and cite every passage, in the language it was written.")
+    st.caption(
+        "Ask a principle question in English, Spanish, Polish, Italian, French or another language. "
+        "Answers quote the articles and cite every passage, in the language it was written."
+    )
     version = index_version()
     if not version:
         st.info("First start: building the index of the bundled articles…")
@@ -161,7 +188,7 @@ def main() -> None:
     st.write("Try:")
     columns = st.columns(len(EXAMPLES))
     asked = None
-    for column, (lang, question) in zip(columns, EXAMPLES.items()):
+    for column, (lang, question) in zip(columns, EXAMPLES.items(), strict=True):
         if column.button(question, key=f"example-{lang}", width="stretch"):
             asked = question
     typed = st.chat_input("Ask a question about customer experience")
@@ -175,7 +202,10 @@ def main() -> None:
         with st.chat_message("user"):
             st.text(question)
         with st.chat_message("assistant"):
-            show_answer(kb, answer, f"a{len(history) - i}")
+            if i == 0:
+                show_answer(kb, answer, f"a{len(history) - i}")
+            else:
+                show_earlier_answer(answer)
 
 
 main()

@@ -23,13 +23,26 @@ from kb.build import rebuild  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 
 QUESTIONS = [
-    "Is customer experience about emotion or technology?", "How should success be measured?",
-    "What is the role of technology?", "Why do emotional memories last?", "What are data islands?",
-    "¿Cómo medir el éxito?", "¿Qué busca el nuevo consumidor?", "¿La experiencia de cliente es el negocio?",
-    "Jak mierzyć sukces?", "Czym są wyspy danych?", "Czy technologia jest punktem wyjścia?",
-    "Che cos'è la human experience?", "Quanto conta il tocco personale?", "Perché le emozioni contano?",
-    "Comment mesurer le succès ?", "Que montre la campagne LeanCuisine ?", "La technologie est-elle un outil ?",
-    "Geht es um Gefühle oder Technik?", "Was ist Be My Eyes?", "Wie misst man Erfolg?",
+    "Is customer experience about emotion or technology?",
+    "How should success be measured?",
+    "What is the role of technology?",
+    "Why do emotional memories last?",
+    "What are data islands?",
+    "¿Cómo medir el éxito?",
+    "¿Qué busca el nuevo consumidor?",
+    "¿La experiencia de cliente es el negocio?",
+    "Jak mierzyć sukces?",
+    "Czym są wyspy danych?",
+    "Czy technologia jest punktem wyjścia?",
+    "Che cos'è la human experience?",
+    "Quanto conta il tocco personale?",
+    "Perché le emozioni contano?",
+    "Comment mesurer le succès ?",
+    "Que montre la campagne LeanCuisine ?",
+    "La technologie est-elle un outil ?",
+    "Geht es um Gefühle oder Technik?",
+    "Was ist Be My Eyes?",
+    "Wie misst man Erfolg?",
 ]
 
 
@@ -76,13 +89,21 @@ def main() -> None:
         n_texts = report.embedded_chunks + sum(len(c.sentences) for c in kb.stored.chunks)
         print("| measure | value |")
         print("|---|---|")
-        print(f"| corpus | {report.documents} articles, {report.chunks} passages, {kb.stored.manifest['counts']['sentences']} sentences |")
+        print(
+            f"| corpus | {report.documents} articles, {report.chunks} passages, "
+            f"{kb.stored.manifest['counts']['sentences']} sentences |"
+        )
         print(f"| model load (warm file cache) | {load_s:.1f} s |")
         print(f"| full rebuild (model loaded) | {full_s:.1f} s ({n_texts / full_s:.0f} texts embedded/s) |")
         print(f"| no-change rebuild | {nochange_s * 1000:.0f} ms |")
         print(f"| KnowledgeBase.open (model not yet loaded) | {open_s * 1000:.0f} ms |")
-        print(f"| search latency p50 / p95 ({len(queries)} queries, k=10) | {pct(search_t, 50):.1f} / {pct(search_t, 95):.1f} ms |")
-        print(f"| ask latency p50 / p95 ({len(queries)} queries, k=5) | {pct(ask_t, 50):.1f} / {pct(ask_t, 95):.1f} ms |")
+        print(
+            f"| search latency p50 / p95 ({len(queries)} queries, k=10) | "
+            f"{pct(search_t, 50):.1f} / {pct(search_t, 95):.1f} ms |"
+        )
+        print(
+            f"| ask latency p50 / p95 ({len(queries)} queries, k=5) | {pct(ask_t, 50):.1f} / {pct(ask_t, 95):.1f} ms |"
+        )
         print(f"| index size on disk | {size / 1024:.0f} KiB |")
         print(f"| peak memory (RSS) | {peak_mb:.0f} MiB |")
     finally:

@@ -28,8 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     model = load_model(args.model)
     print(f"machine: {describe()}")
-    print(f"| lang | ours | published (fp32) | difference | sentences | seconds |")
-    print(f"|---|---|---|---|---|---|")
+    print("| lang | ours | published (fp32) | difference | sentences | seconds |")
+    print("|---|---|---|---|---|---|")
     for lang, ref in PUBLISHED.items():
         src = (args.data / f"tatoeba.{lang}-eng.{lang}").read_text(encoding="utf-8").splitlines()
         eng = (args.data / f"tatoeba.{lang}-eng.eng").read_text(encoding="utf-8").splitlines()
@@ -39,7 +39,10 @@ def main() -> None:
         a = model.encode(src, prompt_name="query", batch_size=64, normalize_embeddings=True)
         b = model.encode(eng, prompt_name="query", batch_size=64, normalize_embeddings=True)
         accuracy = float(np.mean(np.argmax(a @ b.T, axis=1) == np.arange(len(src))))
-        print(f"| {lang} | {accuracy:.3f} | {ref:.3f} | {accuracy - ref:+.3f} | {len(src)} | {time.perf_counter() - started:.0f} |")
+        print(
+            f"| {lang} | {accuracy:.3f} | {ref:.3f} | {accuracy - ref:+.3f} | {len(src)} | "
+            f"{time.perf_counter() - started:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,15 @@ from .knowledge_base import KnowledgeBase
 from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity
 
 __all__ = [
-    "Answer", "Chunk", "Citation", "Document", "Embedder", "Hit", "KBError", "KnowledgeBase",
-    "ModelIdentity", "Settings", "load_model",
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Document",
+    "Embedder",
+    "Hit",
+    "KBError",
+    "KnowledgeBase",
+    "ModelIdentity",
+    "Settings",
+    "load_model",
 ]

@@ -66,8 +66,14 @@ def compose_answer(
             body = stored.documents[cand.hit.doc_id].body
             citations.append(
                 Citation(
-                    n=len(citations) + 1, doc_id=cand.hit.doc_id, title=cand.hit.title, lang=cand.hit.lang,
-                    quote=body[cand.start : cand.end], start=cand.start, end=cand.end, score=cand.score,
+                    n=len(citations) + 1,
+                    doc_id=cand.hit.doc_id,
+                    title=cand.hit.title,
+                    lang=cand.hit.lang,
+                    quote=body[cand.start : cand.end],
+                    start=cand.start,
+                    end=cand.end,
+                    score=cand.score,
                     chunk_id=cand.hit.chunk_id,
                 )
             )
@@ -83,8 +89,14 @@ def compose_answer(
             f"- {line}" for line in lines
         )
     return Answer(
-        question=question, query_lang=query_lang, text=text, citations=citations, confident=confident,
-        points=lines, hits=hits, notice=notice,
+        question=question,
+        query_lang=query_lang,
+        text=text,
+        citations=citations,
+        confident=confident,
+        points=lines,
+        hits=hits,
+        notice=notice,
     )
 
 

@@ -71,8 +71,10 @@ def rebuild(
             reused = _reusable_documents(previous, scan.documents)
         skipped_hashes = _skipped_hashes(settings, scan.skipped)
         corpus_fingerprint = _fingerprint(scan.documents, skipped_hashes)
-        if previous is not None and len(reused) == len(scan.documents) and (
-            previous.manifest.get("corpus_fingerprint") == corpus_fingerprint
+        if (
+            previous is not None
+            and len(reused) == len(scan.documents)
+            and (previous.manifest.get("corpus_fingerprint") == corpus_fingerprint)
         ):
             return _report(previous, scan.documents, scan.skipped, 0, 0, started, changed=False)
 
@@ -104,7 +106,7 @@ def rebuild(
             chunk_parts.append(cvec)
             sentence_parts.append(svec)
 
-        dim = int(identity["dimension"])
+        dim = embedder.identity.dimension
         manifest = {
             "model": identity,
             "chunking": chunking,
@@ -208,8 +210,13 @@ def _skipped_hashes(settings: Settings, skipped: list[Skipped]) -> dict[str, str
 
 
 def _report(
-    previous: StoredIndex | None, documents: list[Document], skipped: list[Skipped],
-    embedded_docs: int, embedded_chunks: int, started: float, changed: bool,
+    previous: StoredIndex | None,
+    documents: list[Document],
+    skipped: list[Skipped],
+    embedded_docs: int,
+    embedded_chunks: int,
+    started: float,
+    changed: bool,
 ) -> BuildReport:
     per_lang = dict(previous.manifest["counts"]["chunks_per_language"]) if previous else {}
     return BuildReport(

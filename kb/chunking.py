@@ -58,7 +58,9 @@ def chunk_document(doc: Document, count_tokens: CountTokens, max_tokens: int) ->
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         keep_open = _lead_in(doc.body, line) and nxt is not None and nxt.kind == "bullet"
         short = (  # merge a short paragraph into the next one, unless a dropped stray line lies between
-            nxt is not None and nxt.kind == "text" and nxt.paragraph == line.paragraph + 1
+            nxt is not None
+            and nxt.kind == "text"
+            and nxt.paragraph == line.paragraph + 1
             and count_tokens(text) < MIN_CHUNK_TOKENS
         )
         if not keep_open and not short:

@@ -76,7 +76,9 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             return
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="text" if stage == "embedding" else "doc", file=sys.stderr)
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, unit="text" if stage == "embedding" else "doc", file=sys.stderr
+            )
         bar.n = done
         bar.refresh()
 
@@ -128,7 +130,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     print(answer.text)
     print()
     for c in answer.citations:
-        print(f"[{c.n}] {c.title} ({language_name(c.lang)}, {c.doc_id} {c.start}-{c.end}): \"{_short(c.quote)}\"")
+        print(f'[{c.n}] {c.title} ({language_name(c.lang)}, {c.doc_id} {c.start}-{c.end}): "{_short(c.quote)}"')
     return 0
 
 

@@ -33,9 +33,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.is_dir():
         raise KBError(f"corpus directory {corpus_dir} does not exist; create it or pass --corpus DIR")
     return sorted(
-        p for p in corpus_dir.iterdir()
-        if p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
-        and p.name.lower() != "readme.md"
+        p
+        for p in corpus_dir.iterdir()
+        if p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".") and p.name.lower() != "readme.md"
     )
 
 

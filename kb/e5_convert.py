@@ -79,9 +79,7 @@ def read_e5_file(path: Path) -> E5File:
     offsets = np.frombuffer(r.raw(4 * (n_pieces + 1)), dtype="<u4")
     scores = np.frombuffer(r.raw(4 * n_pieces), dtype="<f4")
     blob = r.raw(blob_len)
-    pieces = [
-        (blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)
-    ]
+    pieces = [(blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
 
     n_norm = r.take("i")
     nm = _Reader(r.raw(r.take("I")))
@@ -107,8 +105,18 @@ def read_e5_file(path: Path) -> E5File:
         else:
             raise ValueError(f"tensor {name} has unknown dtype {dtype}")
     return E5File(
-        hidden, layers, heads, ffn, vocab, max_pos, type_vocab, eps, pieces,
-        {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm_map, tensors,
+        hidden,
+        layers,
+        heads,
+        ffn,
+        vocab,
+        max_pos,
+        type_vocab,
+        eps,
+        pieces,
+        {"bos": bos, "eos": eos, "pad": pad, "unk": unk},
+        norm_map,
+        tensors,
     )
 
 
@@ -123,9 +131,14 @@ def bert_state_dict(f: E5File) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
     names = {
-        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
     }
     shapes = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (f.ffn, h), "fo": (h, f.ffn)}
     for layer in range(f.layers):
@@ -165,11 +178,7 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
     def place(node: dict[int, Any], pos: int) -> None:
         labels = sorted(node)
         base = 1
-        while (
-            base in used_bases
-            or any((base ^ c) in used for c in labels)
-            or (pos ^ base) >= (1 << 21)
-        ):
+        while base in used_bases or any((base ^ c) in used for c in labels) or (pos ^ base) >= (1 << 21):
             base += 1
         used_bases.add(base)
         need = max(base ^ c for c in labels) + 1
@@ -230,27 +239,40 @@ def convert(source: Path, target: Path, identity: dict[str, Any]) -> None:
     hf_dir = target.parent / (target.name + ".hf")  # plain transformers files, wrapped below
     hf_dir.mkdir(parents=True)
     BertConfig(
-        vocab_size=f.vocab, hidden_size=f.hidden, num_hidden_layers=f.layers,
-        num_attention_heads=f.heads, intermediate_size=f.ffn, max_position_embeddings=f.max_positions,
-        type_vocab_size=f.type_vocab, layer_norm_eps=f.eps, hidden_act="gelu",
-        pad_token_id=f.special["pad"], architectures=["BertModel"],
+        vocab_size=f.vocab,
+        hidden_size=f.hidden,
+        num_hidden_layers=f.layers,
+        num_attention_heads=f.heads,
+        intermediate_size=f.ffn,
+        max_position_embeddings=f.max_positions,
+        type_vocab_size=f.type_vocab,
+        layer_norm_eps=f.eps,
+        hidden_act="gelu",
+        pad_token_id=f.special["pad"],
+        architectures=["BertModel"],
     ).save_pretrained(hf_dir)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(f).items()}
     save_file(tensors, str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
     del tensors
     p = f.pieces
     PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(f), model_max_length=f.max_positions,
-        bos_token=p[f.special["bos"]][0], eos_token=p[f.special["eos"]][0],
-        unk_token=p[f.special["unk"]][0], pad_token=p[f.special["pad"]][0],
-        cls_token=p[f.special["bos"]][0], sep_token=p[f.special["eos"]][0],
+        tokenizer_object=build_tokenizer(f),
+        model_max_length=f.max_positions,
+        bos_token=p[f.special["bos"]][0],
+        eos_token=p[f.special["eos"]][0],
+        unk_token=p[f.special["unk"]][0],
+        pad_token=p[f.special["pad"]][0],
+        cls_token=p[f.special["bos"]][0],
+        sep_token=p[f.special["eos"]][0],
         mask_token="<mask>" if p[-1][0] == "<mask>" else None,
     ).save_pretrained(hf_dir)
 
     transformer = Transformer(str(hf_dir), max_seq_length=f.max_positions, model_kwargs={"add_pooling_layer": False})
     model = SentenceTransformer(
         modules=[transformer, Pooling(f.hidden, "mean"), Normalize()],
-        prompts=PROMPTS, similarity_fn_name="cosine", device="cpu",
+        prompts=PROMPTS,
+        similarity_fn_name="cosine",
+        device="cpu",
     )
     model.save(str(target))
     shutil.rmtree(hf_dir)

@@ -95,7 +95,6 @@ def load_model(name_or_path: str | None = None, settings: Settings | None = None
     """
     path, is_default = resolve_model(name_or_path, settings)
     from sentence_transformers import SentenceTransformer
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per weight file is noise for a local load
@@ -168,8 +167,12 @@ class Embedder:
             return np.zeros((0, self.identity.dimension), dtype=np.float32)
         with torch.inference_mode():
             vectors = self.model.encode(
-                texts, prompt_name=prompt_name, batch_size=batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=False,
+                texts,
+                prompt_name=prompt_name,
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

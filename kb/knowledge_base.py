@@ -78,7 +78,8 @@ class KnowledgeBase:
             raise KBError(
                 f"the index in {settings.index_dir} was built with model {built_with.get('name')!r} "
                 f"({str(built_with.get('source_sha256'))[:12]}), not the configured {embedder.identity.name!r} "
-                f"({embedder.identity.source_sha256[:12]}); {REBUILD_HINT} (or set KB_MODEL to the model it was built with)"
+                f"({embedder.identity.source_sha256[:12]}); {REBUILD_HINT} "
+                "(or set KB_MODEL to the model it was built with)"
             )
         stale = staleness(stored, settings.corpus_dir)
         if stale and not allow_stale:
@@ -86,7 +87,9 @@ class KnowledgeBase:
         return cls(stored, embedder, settings, stale)
 
     @staticmethod
-    def rebuild(settings: Settings | None = None, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+    def rebuild(
+        settings: Settings | None = None, *, full: bool = False, progress: Progress | None = None
+    ) -> BuildReport:
         """Re-index the corpus (see `kb.build.rebuild`)."""
         return rebuild(settings, full=full, progress=progress)
 

@@ -7,8 +7,15 @@ from collections.abc import Iterable
 
 UNKNOWN = "unknown"
 LANGUAGE_NAMES = {
-    "en": "English", "es": "Spanish", "pl": "Polish", "it": "Italian", "fr": "French",
-    "de": "German", "pt": "Portuguese", "nl": "Dutch", UNKNOWN: "unknown",
+    "en": "English",
+    "es": "Spanish",
+    "pl": "Polish",
+    "it": "Italian",
+    "fr": "French",
+    "de": "German",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    UNKNOWN: "unknown",
 }
 _lock = threading.Lock()  # langdetect's factory and seed are process-wide
 

@@ -37,7 +37,7 @@ def dense_search(
     first: list[tuple[float, int]] = []
     rest: list[tuple[float, int]] = []
     per_doc: dict[str, int] = {}
-    for score, row in zip(scores, rows):
+    for score, row in zip(scores, rows, strict=True):
         doc_id = stored.chunks[int(row)].doc_id
         per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
         (first if per_doc[doc_id] <= per_document else rest).append((float(score), int(row)))
@@ -47,8 +47,15 @@ def dense_search(
         doc = stored.documents[chunk.doc_id]
         hits.append(
             Hit(
-                chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=doc.title, lang=chunk.lang,
-                text=chunk.text, start=chunk.start, end=chunk.end, score=float(score), rank=rank,
+                chunk_id=chunk.chunk_id,
+                doc_id=chunk.doc_id,
+                title=doc.title,
+                lang=chunk.lang,
+                text=chunk.text,
+                start=chunk.start,
+                end=chunk.end,
+                score=float(score),
+                rank=rank,
                 heading=chunk.heading,
             )
         )

@@ -83,7 +83,8 @@ class VectorIndex:
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
         if rows is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64)))
+            selector = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
@@ -202,8 +203,7 @@ def _read_version(index_dir: Path) -> StoredIndex:
         data[name] = raw
     documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(data["documents.jsonl"])}
     chunks = [
-        Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])})
-        for c in _read_jsonl(data["chunks.jsonl"])
+        Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])}) for c in _read_jsonl(data["chunks.jsonl"])
     ]
     return StoredIndex(
         path=version_dir,

@@ -36,7 +36,9 @@ def citation_headers(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", sorted(QUESTIONS))
-def test_question_in_each_language_gets_cited_answer(real_settings: Settings, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+def test_question_in_each_language_gets_cited_answer(
+    real_settings: Settings, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
     at = app_for(real_settings, monkeypatch)
     at.chat_input[0].set_value(QUESTIONS[lang]).run()
     assert not at.exception, at.exception
@@ -71,8 +73,11 @@ def test_no_answer_path(real_settings: Settings, monkeypatch: pytest.MonkeyPatch
 def test_sidebar_stats(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_for(real_settings, monkeypatch)
     assert any("multilingual-e5-small" in c.value for c in at.sidebar.caption)
-    table = at.sidebar.dataframe[0].value
-    assert set(table["articles"]) >= {1, 2} and table["passages"].sum() == KnowledgeBase.open(settings=real_settings).stats().chunks
+    table = at.sidebar.table[0].value
+    assert (
+        set(table["articles"]) >= {1, 2}
+        and table["passages"].sum() == KnowledgeBase.open(settings=real_settings).stats().chunks
+    )
 
 
 HOSTILE = (

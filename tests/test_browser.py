@@ -23,8 +23,14 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -53,9 +59,23 @@ def app_url(real_settings: Settings) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "KB_INDEX_DIR": str(real_settings.index_dir), "KB_CORPUS_DIR": str(real_settings.corpus_dir)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -99,7 +119,7 @@ def test_principle_question_in_the_browser(app_url: str, kb: KnowledgeBase) -> N
         page.screenshot(path=str(ARTIFACTS / "02-answer.png"), full_page=True)
 
         page.get_by_text("Open the article").first.click()
-        expanded = page.locator("[data-testid='stExpanderDetails']").first
+        expanded = page.get_by_role("dialog")
         expect(expanded).to_be_visible()
         highlight = expanded.get_by_text(quote[:40]).first
         expect(highlight).to_be_visible()

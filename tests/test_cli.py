@@ -15,8 +15,12 @@ from .conftest import CORPUS, ROOT
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kb", *args], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, **(env or {})}, timeout=600,
+        [sys.executable, "-m", "kb", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=600,
     )
 
 
@@ -41,7 +45,9 @@ def test_search_json_and_ask(real_settings: Settings) -> None:
     proc = run("search", "¿Cómo medir el éxito?", "-k", "3", "--json", "--index", str(real_settings.index_dir))
     assert proc.returncode == 0, proc.stderr
     hits = json.loads(proc.stdout)
-    assert len(hits) == 3 and {"chunk_id", "doc_id", "title", "lang", "text", "start", "end", "score", "rank"} <= set(hits[0])
+    assert len(hits) == 3 and {"chunk_id", "doc_id", "title", "lang", "text", "start", "end", "score", "rank"} <= set(
+        hits[0]
+    )
     proc = run("--index", str(real_settings.index_dir), "ask", "Is customer experience about emotion?")
     assert proc.returncode == 0 and "[1]" in proc.stdout and "Question language: English" in proc.stdout
     proc = run("--index", str(real_settings.index_dir), "info", "--json")

@@ -70,8 +70,16 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
     scan = load_corpus(corpus)
     assert [d.doc_id for d in scan.documents] == ["dup"]  # files load in name order; good.txt repeats it
     reasons = {s.path: s.reason for s in scan.skipped}
-    assert set(reasons) == {"empty.txt", "blank.txt", "binary.txt", "cp1250.txt", "header.txt",
-                            "unclosed.txt", "link.txt", "good.txt"}
+    assert set(reasons) == {
+        "empty.txt",
+        "blank.txt",
+        "binary.txt",
+        "cp1250.txt",
+        "header.txt",
+        "unclosed.txt",
+        "link.txt",
+        "good.txt",
+    }
     assert "same content as dup.txt" in reasons["good.txt"]
     assert "empty" in reasons["empty.txt"] and "empty" in reasons["blank.txt"]
     assert "UTF-8" in reasons["cp1250.txt"]
