@@ -79,7 +79,7 @@ def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
         ]
         st.table(rows)  # a plain table: the interactive data grid costs ~100 ms of rendering per rerun
         st.caption(f"Model: {stats.model}  \nBuilt: {stats.built_at}")
-        if kb.stale_reason:
+        if kb.check_stale():
             st.warning(f"The corpus changed since the index was built ({kb.stale_reason}). Rebuild to include it.")
         if st.button(
             "Rebuild index",

@@ -93,6 +93,11 @@ class KnowledgeBase:
         """Re-index the corpus (see `kb.build.rebuild`)."""
         return rebuild(settings, full=full, progress=progress)
 
+    def check_stale(self) -> str:
+        """Re-compare the corpus directory with the index; returns (and remembers) what changed."""
+        self.stale_reason = staleness(self.stored, self.settings.corpus_dir)
+        return self.stale_reason
+
     def _query(self, text: str) -> tuple[str, str]:
         if not isinstance(text, str) or not text.strip():
             raise KBError("the question is empty; type a question")

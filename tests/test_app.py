@@ -105,3 +105,23 @@ def test_html_in_article_is_shown_as_text(hostile_settings: Settings, monkeypatc
     assert "<script>" not in shown.replace("\\<script\\>", "")
     source = Path(APP).read_text(encoding="utf-8")
     assert "unsafe_allow_html" not in source
+
+
+def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text(
+        "---\nlang: es\n---\nLa experiencia de cliente es emoción.\n", encoding="utf-8"
+    )
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    rebuild(settings)
+    at = app_for(settings, monkeypatch)
+    assert list(at.sidebar.table[0].value["articles"]) == [1]
+    (tmp_path / "corpus" / "b.txt").write_text(
+        "---\nlang: it\n---\nL'esperienza del cliente è emozione.\n", encoding="utf-8"
+    )
+    at.run()
+    assert any("corpus changed" in w.value for w in at.sidebar.warning)  # stale, but still answering
+    at.sidebar.button[0].click().run()
+    assert not at.exception, at.exception
+    assert sorted(at.sidebar.table[0].value["articles"]) == [1, 1]
+    assert not any("corpus changed" in w.value for w in at.sidebar.warning)
