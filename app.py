@@ -17,6 +17,7 @@ EXAMPLES = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
+HISTORY_SHOWN = 4  # exchanges rendered: the latest in full, the others compact
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
 
 st.set_page_config(page_title="cx-kb · customer-experience knowledge base", page_icon="💬", layout="wide")
@@ -198,7 +199,8 @@ def main() -> None:
             history.append((asked, kb.ask(asked, k=k, languages=languages)))
         except KBError as exc:
             st.error(str(exc))
-    for i, (question, answer) in enumerate(reversed(history)):
+    shown = history[-HISTORY_SHOWN:]  # older exchanges stay in the session but are not re-rendered
+    for i, (question, answer) in enumerate(reversed(shown)):
         with st.chat_message("user"):
             st.text(question)
         with st.chat_message("assistant"):
@@ -206,6 +208,8 @@ def main() -> None:
                 show_answer(kb, answer, f"a{len(history) - i}")
             else:
                 show_earlier_answer(answer)
+    if len(history) > HISTORY_SHOWN:
+        st.caption(f"{len(history) - HISTORY_SHOWN} earlier questions are not shown.")
 
 
 main()

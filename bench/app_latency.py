@@ -8,30 +8,18 @@ Usage: python bench/app_latency.py [--questions N]
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.rebuild_and_query import QUESTIONS  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> None:
@@ -41,51 +29,31 @@ def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
     subprocess.run([sys.executable, "-m", "kb", "rebuild"], cwd=ROOT, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ.copy(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        times: list[float] = []
-        idle: list[float] = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            started = time.perf_counter()
-            page.goto(url)
-            box = page.get_by_test_id("stChatInputTextArea")
-            expect(box).to_be_visible(timeout=300_000)
-            first_page = time.perf_counter() - started
-            for i in range(args.questions + 1):  # the first question warms up
-                question = QUESTIONS[i % len(QUESTIONS)]
-                box.fill(question)
-                t = time.perf_counter()
-                box.press("Enter")
-                # rendered = the new question is on the page and its answer's "Sources" heading is visible
-                messages = page.get_by_test_id("stChatMessage")
-                expect(messages.first).to_contain_text(question, timeout=120_000)
-                expect(messages.nth(1)).to_contain_text("Sources", timeout=120_000)
-                shown = time.perf_counter() - t
-                expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=120_000)
-                if i:
-                    times.append(shown)
-                    idle.append(time.perf_counter() - t)
-            browser.close()
-    finally:
-        proc.terminate()
+    times: list[float] = []
+    idle: list[float] = []
+    with running_app() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        started = time.perf_counter()
+        page.goto(url)
+        box = page.get_by_test_id("stChatInputTextArea")
+        expect(box).to_be_visible(timeout=300_000)
+        first_page = time.perf_counter() - started
+        for i in range(args.questions + 1):  # the first question warms up
+            question = QUESTIONS[i % len(QUESTIONS)]
+            box.fill(question)
+            t = time.perf_counter()
+            box.press("Enter")
+            # rendered = the new question is on top and its answer's "Sources" heading is visible
+            messages = page.get_by_test_id("stChatMessage")
+            expect(messages.first).to_contain_text(question, timeout=120_000)
+            expect(messages.nth(1)).to_contain_text("Sources", timeout=120_000)
+            shown = time.perf_counter() - t
+            expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=120_000)
+            if i:
+                times.append(shown)
+                idle.append(time.perf_counter() - t)
+        browser.close()
     ms = np.array(times) * 1000
     print(f"machine: {describe()}")
     print(f"app cold start to question box: {first_page:.1f} s")

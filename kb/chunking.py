@@ -74,12 +74,8 @@ def classify_lines(body: str) -> list[_Line]:
     raw: list[tuple[int, int]] = []
     pos = 0
     for line in body.split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        while start < end and body[start].isspace():
-            start += 1
-        while end > start and body[end - 1].isspace():
-            end -= 1
+        start, end = trim(body, pos, pos + len(line))
+        pos += len(line) + 1
         if start < end:
             raw.append((start, end))
     out: list[_Line] = []
@@ -102,6 +98,15 @@ def classify_lines(body: str) -> list[_Line]:
             kind = "text"
         out.append(_Line(start, end, kind, paragraph))
     return out
+
+
+def trim(body: str, start: int, end: int) -> tuple[int, int]:
+    """The span without leading and trailing whitespace."""
+    while start < end and body[start].isspace():
+        start += 1
+    while end > start and body[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -174,11 +179,7 @@ def sentence_spans(body: str, start: int, end: int, lang: str) -> list[tuple[int
         else:
             parts = [(s.start, s.end) for s in _segmenter(lang).segment(text)]
         for s, e in parts:
-            s, e = base + s, base + e
-            while s < e and body[s].isspace():
-                s += 1
-            while e > s and body[e - 1].isspace():
-                e -= 1
+            s, e = trim(body, base + s, base + e)
             if s < e:
                 spans.append((s, e))
     return spans

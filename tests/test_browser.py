@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, running_app
 from kb import KnowledgeBase, Settings
 
 from .conftest import ROOT
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def browser_available() -> bool:
@@ -48,50 +32,12 @@ if not browser_available():
     pytest.skip("needs Debian's chromium and playwright (install: apt-get install chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_url(real_settings: Settings) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "KB_INDEX_DIR": str(real_settings.index_dir), "KB_CORPUS_DIR": str(real_settings.corpus_dir)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not become healthy")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_app(
+        {"KB_INDEX_DIR": str(real_settings.index_dir), "KB_CORPUS_DIR": str(real_settings.corpus_dir)}
+    ) as url:
+        yield url
 
 
 def test_principle_question_in_the_browser(app_url: str, kb: KnowledgeBase) -> None:
