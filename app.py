@@ -49,14 +49,15 @@ def index_version() -> str:
     return str(manifest["version"]) if manifest else ""
 
 
-def build_with_progress(full: bool = False) -> None:
+def build_with_progress(kb: KnowledgeBase | None = None) -> None:
     bar = st.progress(0.0, text="Preparing…")
 
     def progress(done: int, total: int, what: str) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=f"{what.capitalize()} {done}/{total}")
 
     started = time.perf_counter()
-    report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress)
+    embedder = kb.embedder if kb is not None else None  # reuse the loaded model
+    report = KnowledgeBase.rebuild(Settings.from_env(), progress=progress, embedder=embedder)
     bar.progress(
         1.0,
         text=f"Index ready in {time.perf_counter() - started:.0f} s "
@@ -87,7 +88,7 @@ def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
             help="Re-index the corpus; answers keep coming from the current index until the new one is complete",
         ):
             try:
-                build_with_progress()
+                build_with_progress(kb)
                 get_kb.clear()
                 st.rerun()
             except KBError as exc:

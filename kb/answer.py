@@ -28,6 +28,7 @@ def compose_answer(
     query_vector: np.ndarray,
     hits: list[Hit],
     stored: StoredIndex,
+    chunk_rows: dict[str, int],
     sentence_offsets: dict[str, int],
     settings: Settings,
     notice: str = "",
@@ -35,9 +36,8 @@ def compose_answer(
     """Pick each hit's best sentence, merge near-duplicates into one point, number the citations."""
     sentence_vectors = stored.sentence_vectors
     candidates: list[_Candidate] = []
-    chunk_by_id = {c.chunk_id: c for c in stored.chunks if c.chunk_id in {h.chunk_id for h in hits}}
     for hit in hits:
-        chunk = chunk_by_id[hit.chunk_id]
+        chunk = stored.chunks[chunk_rows[hit.chunk_id]]
         if not chunk.sentences:
             continue
         first = sentence_offsets[hit.chunk_id]
@@ -78,7 +78,7 @@ def compose_answer(
                 )
             )
             markers.append(f"[{len(citations)}]")
-        lines.append(f"{body_quote(stored, point[0])} {''.join(markers)}")
+        lines.append(f"{citations[-len(point)].quote} {''.join(markers)}")
     confident = bool(hits) and hits[0].score >= settings.confident_score
     if not lines:
         text = "The knowledge base has nothing on this question."
@@ -99,6 +99,3 @@ def compose_answer(
         notice=notice,
     )
 
-
-def body_quote(stored: StoredIndex, cand: _Candidate) -> str:
-    return stored.documents[cand.hit.doc_id].body[cand.start : cand.end]

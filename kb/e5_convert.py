@@ -276,4 +276,5 @@ def convert(source: Path, target: Path, identity: dict[str, Any]) -> None:
     )
     model.save(str(target))
     shutil.rmtree(hf_dir)
+    identity = {**identity, "dimension": f.hidden, "max_tokens": f.max_positions}
     (target / "kb_model.json").write_text(json.dumps(identity, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -23,7 +23,7 @@ from .types import ModelIdentity
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "default"}
 IDENTITY_FILE = "kb_model.json"
 _load_lock = threading.Lock()
@@ -84,6 +84,9 @@ def ensure_default_model(settings: Settings | None = None) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for old in target.parent.glob("multilingual-e5-small-q4-v*"):  # conversions by older versions
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
     return target
 
 
@@ -195,7 +198,8 @@ def model_identity(name: str | None, settings: Settings, model: Any = None) -> M
     path, is_default = resolve_model(name, settings)
     if is_default:
         data = json.loads((Path(path) / IDENTITY_FILE).read_text(encoding="utf-8"))
-        return ModelIdentity(data["name"], data["source_sha256"], 384, data["prompts"], True, 512)
+        keys = ("name", "source_sha256", "dimension", "prompts", "normalize", "max_tokens")
+        return ModelIdentity(*(data[k] for k in keys))
     model = model or load_model(str(path), settings)
     digest = hashlib.sha256()
     root = Path(str(path))

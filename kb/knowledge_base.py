@@ -44,6 +44,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self.settings = settings
         self.stale_reason = stale_reason
+        self._chunk_rows = {c.chunk_id: row for row, c in enumerate(stored.chunks)}
         self._sentence_offsets: dict[str, int] = {}
         offset = 0
         for chunk in stored.chunks:
@@ -88,10 +89,14 @@ class KnowledgeBase:
 
     @staticmethod
     def rebuild(
-        settings: Settings | None = None, *, full: bool = False, progress: Progress | None = None
+        settings: Settings | None = None,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+        embedder: Embedder | None = None,
     ) -> BuildReport:
-        """Re-index the corpus (see `kb.build.rebuild`)."""
-        return rebuild(settings, full=full, progress=progress)
+        """Re-index the corpus (see `kb.build.rebuild`); pass an open KB's embedder to reuse its model."""
+        return rebuild(settings, full=full, progress=progress, embedder=embedder)
 
     def check_stale(self) -> str:
         """Re-compare the corpus directory with the index; returns (and remembers) what changed."""
@@ -129,7 +134,15 @@ class KnowledgeBase:
         hits = dense_search(self.stored, query_vector, k, _langs(languages))
         query_lang = detect_language(text, allowed=self.languages())
         return compose_answer(
-            question, query_lang, query_vector, hits, self.stored, self._sentence_offsets, self.settings, notice
+            question,
+            query_lang,
+            query_vector,
+            hits,
+            self.stored,
+            self._chunk_rows,
+            self._sentence_offsets,
+            self.settings,
+            notice,
         )
 
     def document(self, doc_id: str) -> Document:
