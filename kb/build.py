@@ -79,10 +79,12 @@ def rebuild(
             return _report(previous, scan.documents, scan.skipped, 0, 0, started, changed=False)
 
         todo = [d for d in scan.documents if d.doc_id not in reused]
+        # A passage must fit the model with its heading, prompt and special tokens.
+        chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
         new_chunks: dict[str, list[Chunk]] = {}
         for i, doc in enumerate(todo):
             report_progress(i, len(todo), "chunking")
-            new_chunks[doc.doc_id] = chunk_document(doc, embedder.count_tokens, settings.max_chunk_tokens)
+            new_chunks[doc.doc_id] = chunk_document(doc, embedder.count_tokens, chunk_limit)
         report_progress(len(todo), len(todo), "chunking")
         titles = {d.doc_id: d.title for d in scan.documents}
         chunk_texts = [embedding_text(c, titles[c.doc_id]) for cs in new_chunks.values() for c in cs]
