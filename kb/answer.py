@@ -98,4 +98,3 @@ def compose_answer(
         hits=hits,
         notice=notice,
     )
-

@@ -15,7 +15,7 @@ from .config import Settings
 from .corpus import load_corpus
 from .embedding import Embedder
 from .errors import KBError
-from .store import StoredIndex, read_index, write_index, write_lock
+from .store import StoredIndex, read_index, read_manifest, write_index, write_lock
 from .types import Chunk, Document, Skipped
 
 CHUNKER_VERSION = 2
@@ -64,19 +64,29 @@ def rebuild(
             raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")
         identity = embedder.identity.as_dict()
         chunking = chunking_settings(settings)
-        previous = None if full else _reusable(settings, identity, chunking)
-
-        reused: dict[str, tuple[list[Chunk], np.ndarray, np.ndarray]] = {}
-        if previous is not None:
-            reused = _reusable_documents(previous, scan.documents)
-        skipped_hashes = _skipped_hashes(settings, scan.skipped)
+        skipped_hashes = {s.path: s.sha256 for s in scan.skipped}
         corpus_fingerprint = _fingerprint(scan.documents, skipped_hashes)
-        if (
-            previous is not None
-            and len(reused) == len(scan.documents)
-            and (previous.manifest.get("corpus_fingerprint") == corpus_fingerprint)
+        current = read_manifest(settings.index_dir)
+        if (  # nothing changed: decided from the manifest alone, without loading vectors or the model
+            not full
+            and current is not None
+            and current.get("model") == identity
+            and current.get("chunking") == chunking
+            and current.get("corpus_fingerprint") == corpus_fingerprint
         ):
-            return _report(previous, scan.documents, scan.skipped, 0, 0, started, changed=False)
+            return BuildReport(
+                documents=len(scan.documents),
+                chunks_per_language=dict(current["counts"]["chunks_per_language"]),
+                embedded_documents=0,
+                reused_documents=len(scan.documents),
+                embedded_chunks=0,
+                seconds=time.perf_counter() - started,
+                changed=False,
+                skipped=scan.skipped,
+                version=str(current["version"]),
+            )
+        previous = None if full else _reusable(settings, identity, chunking)
+        reused = _reusable_documents(previous, scan.documents) if previous is not None else {}
 
         todo = [d for d in scan.documents if d.doc_id not in reused]
         # A passage must fit the model with its heading, prompt and special tokens.
@@ -132,10 +142,17 @@ def rebuild(
             manifest,
         )
         report_progress(1, 1, "done")
-        report = _report(None, scan.documents, scan.skipped, len(todo), len(chunk_texts), started, changed=True)
-        report.chunks_per_language = dict(Counter(c.lang for c in all_chunks))
-        report.version = path.name
-        return report
+        return BuildReport(
+            documents=len(scan.documents),
+            chunks_per_language=dict(Counter(c.lang for c in all_chunks)),
+            embedded_documents=len(todo),
+            reused_documents=len(scan.documents) - len(todo),
+            embedded_chunks=len(chunk_texts),
+            seconds=time.perf_counter() - started,
+            changed=True,
+            skipped=scan.skipped,
+            version=path.name,
+        )
 
 
 def _reusable(settings: Settings, identity: dict[str, object], chunking: dict[str, object]) -> StoredIndex | None:
@@ -198,37 +215,3 @@ def _fingerprint(documents: list[Document], skipped: dict[str, str]) -> str:
     for path, sha in sorted(skipped.items()):
         digest.update(f"skipped\0{path}\0{sha}\n".encode())
     return digest.hexdigest()
-
-
-def _skipped_hashes(settings: Settings, skipped: list[Skipped]) -> dict[str, str]:
-    """Content hashes of skipped files, so that fixing one makes the index stale."""
-    out = {}
-    for s in skipped:
-        try:
-            out[s.path] = hashlib.sha256((settings.corpus_dir / s.path).read_bytes()).hexdigest()
-        except OSError:
-            out[s.path] = ""
-    return out
-
-
-def _report(
-    previous: StoredIndex | None,
-    documents: list[Document],
-    skipped: list[Skipped],
-    embedded_docs: int,
-    embedded_chunks: int,
-    started: float,
-    changed: bool,
-) -> BuildReport:
-    per_lang = dict(previous.manifest["counts"]["chunks_per_language"]) if previous else {}
-    return BuildReport(
-        documents=len(documents),
-        chunks_per_language=per_lang,
-        embedded_documents=embedded_docs,
-        reused_documents=len(documents) - embedded_docs,
-        embedded_chunks=embedded_chunks,
-        seconds=time.perf_counter() - started,
-        changed=changed,
-        skipped=skipped,
-        version=previous.path.name if previous else "",
-    )

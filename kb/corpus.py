@@ -51,17 +51,41 @@ def load_corpus(corpus_dir: Path) -> CorpusScan:
                 raise ValueError("it links to a file outside the corpus directory")
             doc = parse_file(path)
         except ValueError as exc:
-            scan.skipped.append(Skipped(path.name, str(exc)))
+            scan.skipped.append(Skipped(path.name, str(exc), file_sha256(path)))
             continue
         if doc.doc_id in ids:
-            scan.skipped.append(Skipped(path.name, f"duplicate id {doc.doc_id!r} (also in {ids[doc.doc_id]})"))
+            reason = f"duplicate id {doc.doc_id!r} (also in {ids[doc.doc_id]})"
+            scan.skipped.append(Skipped(path.name, reason, doc.content_hash))
             continue
         if doc.content_hash in hashes:
-            scan.skipped.append(Skipped(path.name, f"same content as {hashes[doc.content_hash]}"))
+            scan.skipped.append(Skipped(path.name, f"same content as {hashes[doc.content_hash]}", doc.content_hash))
             continue
         ids[doc.doc_id] = hashes[doc.content_hash] = path.name
         scan.documents.append(doc)
     return scan
+
+
+def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
+    """sha256 of every article file in `corpus_dir` by name (what an index records as its corpus)."""
+    return {p.name: file_sha256(p) for p in corpus_files(corpus_dir)}
+
+
+_hash_cache: dict[str, tuple[int, int, str]] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes ("" when it cannot be read); cached while its size and mtime stay the same."""
+    try:
+        stat = path.stat()
+        key = str(path.resolve())
+        cached = _hash_cache.get(key)
+        if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
+            return cached[2]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    except OSError:
+        return ""
+    _hash_cache[key] = (stat.st_size, stat.st_mtime_ns, digest)
+    return digest
 
 
 def parse_file(path: Path) -> Document:

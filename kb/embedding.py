@@ -139,6 +139,7 @@ class Embedder:
         self.name = name_or_path or self.settings.model
         self._model: SentenceTransformer | None = None
         self._identity: ModelIdentity | None = None
+        self._query_limit: int | None = None
 
     @property
     def model(self) -> SentenceTransformer:
@@ -185,7 +186,9 @@ class Embedder:
 
     def truncate_query(self, text: str) -> tuple[str, bool]:
         """Cut a query to what the model reads (max tokens minus prompt and specials)."""
-        limit = self.identity.max_tokens - 2 - self.count_tokens(self.identity.prompts.get("query", ""))
+        if self._query_limit is None:  # what is left after the prompt and <s> </s>
+            self._query_limit = self.identity.max_tokens - 2 - self.count_tokens(self.identity.prompts.get("query", ""))
+        limit = self._query_limit
         enc = self.model.tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
         offsets = enc["offset_mapping"]
         if len(offsets) <= limit:

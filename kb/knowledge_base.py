@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 from .answer import compose_answer
 from .build import BuildReport, Progress, rebuild
 from .config import Settings
-from .corpus import corpus_files
+from .corpus import corpus_hashes
 from .embedding import Embedder
 from .errors import KBError
 from .language import detect_language
@@ -181,7 +180,7 @@ def staleness(stored: StoredIndex, corpus_dir: Path) -> str:
         return ""
     recorded = {meta["path"]: meta["sha256"] for meta in stored.manifest["documents"].values()}
     recorded.update(stored.manifest.get("skipped", {}))
-    current = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(corpus_dir) if p.is_file()}
+    current = corpus_hashes(corpus_dir)
     changes = [f"{name} was added" for name in current.keys() - recorded.keys()]
     changes += [f"{name} was removed" for name in recorded.keys() - current.keys()]
     changes += [f"{name} changed" for name in current.keys() & recorded.keys() if current[name] != recorded[name]]

@@ -118,3 +118,4 @@ class Skipped:
 
     path: str
     reason: str
+    sha256: str = ""  # of the file's bytes ("" when unreadable), so fixing the file makes the index stale
