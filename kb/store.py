@@ -20,7 +20,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,11 @@ class StoredIndex:
     chunks: list[Chunk]
     chunk_vectors: VectorIndex
     sentence_vectors: VectorIndex
+    sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
+
+    def __post_init__(self) -> None:
+        counts = [len(c.sentences) for c in self.chunks]
+        self.sentence_chunk = np.repeat(np.arange(len(self.chunks), dtype=np.int64), counts)
 
 
 def write_index(

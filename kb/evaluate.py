@@ -1,0 +1,172 @@
+"""Retrieval and answer evaluation on questions with gold evidence (a document + a verbatim quote)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import KBError
+from .knowledge_base import KnowledgeBase
+from .types import Hit
+
+K = 10
+
+
+@dataclass
+class Question:
+    qid: str
+    lang: str
+    question: str
+    gold: list[tuple[str, int, int]]  # (doc_id, start, end) of each gold quote
+
+
+@dataclass
+class EvalReport:
+    """Metrics over a question set; `by_pair` breaks hit@5 and MRR down by question × document language."""
+
+    questions: int
+    in_scope: int
+    metrics: dict[str, float]
+    by_pair: dict[str, dict[str, float]] = field(default_factory=dict)
+    parallel: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        lines = ["| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {value:.3f} |" for name, value in self.metrics.items()]
+        lines += [f"| parallel P@1 {name} | {value:.3f} |" for name, value in self.parallel.items()]
+        lines += ["", "| question lang → document lang | n | hit@5 | MRR@10 |", "|---|---|---|---|"]
+        lines += [
+            f"| {pair} | {int(v['n'])} | {v['hit@5']:.2f} | {v['mrr@10']:.2f} |"
+            for pair, v in sorted(self.by_pair.items())
+        ]
+        return "\n".join(lines)
+
+
+def load_questions(path: Path, kb: KnowledgeBase) -> list[Question]:
+    """Read a JSONL question set: {"id", "lang", "question", "gold": [{"doc_id", "quote"}]}; quotes are located."""
+    questions = []
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise KBError(f"cannot read question set {path}: {exc}") from exc
+    for row in rows:
+        gold = []
+        for g in row.get("gold", []):
+            body = kb.document(g["doc_id"]).body
+            start = body.find(g["quote"])
+            if start < 0:
+                raise KBError(f"{row['id']}: quote not found verbatim in document {g['doc_id']}: {g['quote'][:60]!r}")
+            gold.append((g["doc_id"], start, start + len(g["quote"])))
+        questions.append(Question(row["id"], row.get("lang", ""), row["question"], gold))
+    return questions
+
+
+def _relevant(hit: Hit, gold: list[tuple[str, int, int]]) -> int | None:
+    """Index of the gold quote a hit overlaps, or None."""
+    for i, (doc_id, start, end) in enumerate(gold):
+        if hit.doc_id == doc_id and hit.start < end and start < hit.end:
+            return i
+    return None
+
+
+def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True) -> EvalReport:
+    """hit@1/5/10, MRR@10, nDCG@10, language coverage, confidence on out-of-scope questions, parallel P@1."""
+    sums: dict[str, float] = defaultdict(float)
+    pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    failures = []
+    in_scope = [q for q in questions if q.gold]
+    multi = 0
+    for q in in_scope:
+        hits = kb.search(q.question, k=K)
+        ranks = [r for r, h in enumerate(hits, 1) if _relevant(h, q.gold) is not None]
+        first = ranks[0] if ranks else None
+        for k in (1, 5, 10):
+            sums[f"hit@{k}"] += bool(first and first <= k)
+        sums["mrr@10"] += 1 / first if first else 0.0
+        credited: set[int] = set()
+        dcg = 0.0
+        for r, h in enumerate(hits, 1):
+            g = _relevant(h, q.gold)
+            if g is not None and g not in credited:
+                credited.add(g)
+                dcg += 1 / math.log2(r + 1)
+        ideal = sum(1 / math.log2(r + 1) for r in range(1, min(len(q.gold), K) + 1))
+        sums["ndcg@10"] += dcg / ideal
+        gold_langs = {kb.document(d).lang for d, _, _ in q.gold}
+        if len(gold_langs) > 1:
+            multi += 1
+            found = {hits[r - 1].lang for r in ranks}
+            sums["language coverage@10"] += len(found & gold_langs) / len(gold_langs)
+        answer = kb.ask(q.question)
+        sums["ask cites gold"] += any(
+            c.doc_id == d and c.start < e and s < c.end for c in answer.citations for d, s, e in q.gold
+        )
+        sums["in-scope confident"] += answer.confident
+        pair = pairs[f"{q.lang} → {'/'.join(sorted(gold_langs))}"]
+        pair["n"] += 1
+        pair["hit@5"] += bool(first and first <= 5)
+        pair["mrr@10"] += 1 / first if first else 0.0
+        if not first or first > 5:
+            failures.append(f"{q.qid} ({q.lang}) first relevant rank {first}: {q.question}")
+    out_of_scope = [q for q in questions if not q.gold]
+    not_confident = sum(not kb.ask(q.question).confident for q in out_of_scope)
+    n = max(len(in_scope), 1)
+    metrics = {name: sums[name] / n for name in ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")}
+    if multi:
+        metrics["language coverage@10"] = sums["language coverage@10"] / multi
+    metrics["ask cites gold"] = sums["ask cites gold"] / n
+    metrics["in-scope confident"] = sums["in-scope confident"] / n
+    if out_of_scope:
+        metrics["out-of-scope not confident"] = not_confident / len(out_of_scope)
+    by_pair = {p: {"n": v["n"], "hit@5": v["hit@5"] / v["n"], "mrr@10": v["mrr@10"] / v["n"]} for p, v in pairs.items()}
+    report = EvalReport(len(questions), len(in_scope), metrics, by_pair, failures=failures)
+    if parallel:
+        report.parallel = parallel_alignment(kb)
+    return report
+
+
+def parallel_alignment(kb: KnowledgeBase) -> dict[str, float]:
+    """For documents with `translation_of`: does each paragraph find its counterpart at rank 1 in the other language?
+
+    Paragraphs are aligned by order (the translations are paragraph-for-paragraph parallel); a
+    paragraph counts as found when the top hit, searching only the other language, overlaps its
+    counterpart.
+    """
+    out: dict[str, float] = {}
+    for doc in kb.documents():
+        if not doc.translation_of or doc.translation_of not in {d.doc_id for d in kb.documents()}:
+            continue
+        original = kb.document(doc.translation_of)
+        a, b = _paragraphs(original.body), _paragraphs(doc.body)
+        if len(a) != len(b):
+            continue
+        for src, dst, src_doc, dst_doc in ((a, b, original, doc), (b, a, doc, original)):
+            found = 0
+            for (s, e), (ds, de) in zip(src, dst, strict=True):
+                hits = kb.search(src_doc.body[s:e], k=1, languages=[dst_doc.lang])
+                found += bool(hits and hits[0].doc_id == dst_doc.doc_id and hits[0].start < de and ds < hits[0].end)
+            out[f"{src_doc.lang}→{dst_doc.lang}"] = found / max(len(src), 1)
+    return out
+
+
+def _paragraphs(body: str) -> list[tuple[int, int]]:
+    """Spans of content paragraphs (lines with words, no metadata-only date lines, no bare title)."""
+    from .chunking import classify_lines
+
+    return [(line.start, line.end) for line in classify_lines(body) if line.kind != "heading"]
+
+
+def as_dict(report: EvalReport) -> dict[str, Any]:
+    return {
+        "questions": report.questions,
+        "in_scope": report.in_scope,
+        "metrics": report.metrics,
+        "by_pair": report.by_pair,
+        "parallel": report.parallel,
+        "failures": report.failures,
+    }

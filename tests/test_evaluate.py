@@ -1,0 +1,67 @@
+"""The evaluation harness and the development set it runs on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kb import KBError, KnowledgeBase, Settings
+from kb.evaluate import evaluate, load_questions
+
+from .conftest import ROOT
+
+DEV = ROOT / "bench" / "data" / "dev.jsonl"
+
+
+def test_dev_set_shape(kb: KnowledgeBase) -> None:
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 50 and len({r["lang"] for r in rows}) >= 6
+    assert sum(not r["gold"] for r in rows) >= 5  # out-of-scope questions
+    doc_langs = {d.doc_id: d.lang for d in kb.documents()}
+    cross = [r for r in rows if r["gold"] and r["lang"] not in {doc_langs[g["doc_id"]] for g in r["gold"]}]
+    assert len(cross) > len(rows) / 2  # most questions are asked in another language than the article's
+    assert len(load_questions(DEV, kb)) == len(rows)  # every quote is verbatim in its document
+
+
+def test_metrics_on_a_tiny_set(kb: KnowledgeBase, tmp_path: Path) -> None:
+    body = kb.document("003").body
+    quote = "Il 79% desidera che un essere umano faccia parte dei canali di connessione"
+    assert quote in body
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "a", "lang": "it", "question": quote, "gold": [{"doc_id": "003", "quote": quote}]},
+        {"id": "b", "lang": "en", "question": "What is the boiling point of tungsten?", "gold": []},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = evaluate(kb, load_questions(path, kb), parallel=False)
+    assert report.metrics["hit@1"] == 1.0 and report.metrics["mrr@10"] == 1.0
+    assert report.metrics["out-of-scope not confident"] == 1.0
+    assert report.in_scope == 1 and not report.failures
+
+
+def test_quote_must_be_verbatim(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "x", "question": "q", "gold": [{"doc_id": "003", "quote": "not there"}]}))
+    with pytest.raises(KBError, match="not found verbatim"):
+        load_questions(path, kb)
+
+
+def test_dev_set_quality_floor(kb: KnowledgeBase) -> None:
+    """Guards against regressions; the figures themselves come from bench/eval.py."""
+    report = evaluate(kb, load_questions(DEV, kb))
+    assert report.metrics["hit@5"] >= 0.8
+    assert report.metrics["mrr@10"] >= 0.6
+    assert min(report.parallel.values()) >= 0.95
+
+
+def test_cli_eval(real_settings: Settings) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kb", "--index", str(real_settings.index_dir), "eval", str(DEV), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["hit@10"] > 0.8
