@@ -143,10 +143,11 @@ def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
         st.subheader("Sources")
         by_point = group_by_point(answer)
         for i, group in enumerate(by_point):
-            columns = st.columns(len(group))
-            for column, citation in zip(columns, group, strict=True):
+            versions = [v for c in group for v in (c, *c.parallels)]  # a translation's version sits beside it
+            columns = st.columns(len(versions))
+            for column, citation in zip(columns, versions, strict=True):
                 with column:
-                    show_citation(kb, citation, f"{key}-{i}-{citation.n}")
+                    show_citation(kb, citation, f"{key}-{i}-{citation.n}-{citation.doc_id}")
     with evidence_tab:
         for hit in answer.hits:
             st.markdown(

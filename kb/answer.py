@@ -11,6 +11,7 @@ from .store import StoredIndex
 from .types import Answer, Citation, Hit
 
 SAME_POINT = 0.90  # sentences this similar say the same thing (often a translation): one point
+PARALLEL = 0.80  # the best-aligned sentence of a translation must be at least this similar
 
 
 @dataclass
@@ -62,23 +63,26 @@ def compose_answer(
     lines: list[str] = []
     for point in points:
         markers = []
+        translated: set[str] = set()  # documents already shown as a parallel of this point
         for cand in point:
-            body = stored.documents[cand.hit.doc_id].body
+            if cand.hit.doc_id in translated:
+                continue  # this sentence is a version of one already cited: shown as its parallel
+            parallels = _parallels(stored, cand, len(citations) + 1)
+            translated.update(p.doc_id for p in parallels)
             citations.append(
-                Citation(
-                    n=len(citations) + 1,
-                    doc_id=cand.hit.doc_id,
-                    title=cand.hit.title,
-                    lang=cand.hit.lang,
-                    quote=body[cand.start : cand.end],
-                    start=cand.start,
-                    end=cand.end,
-                    score=cand.score,
-                    chunk_id=cand.hit.chunk_id,
+                _citation(
+                    stored,
+                    len(citations) + 1,
+                    cand.hit.doc_id,
+                    cand.start,
+                    cand.end,
+                    cand.score,
+                    cand.hit.chunk_id,
+                    tuple(parallels),
                 )
             )
             markers.append(f"[{len(citations)}]")
-        lines.append(f"{citations[-len(point)].quote} {''.join(markers)}")
+        lines.append(f"{citations[-len(markers)].quote} {''.join(markers)}")
     confident = bool(hits) and hits[0].score >= settings.confident_score
     if not lines:
         text = "The knowledge base has nothing on this question."
@@ -98,3 +102,44 @@ def compose_answer(
         hits=hits,
         notice=notice,
     )
+
+
+def _citation(
+    stored: StoredIndex,
+    n: int,
+    doc_id: str,
+    start: int,
+    end: int,
+    score: float,
+    chunk_id: str = "",
+    parallels: tuple[Citation, ...] = (),
+) -> Citation:
+    doc = stored.documents[doc_id]
+    return Citation(
+        n=n,
+        doc_id=doc_id,
+        title=doc.title,
+        lang=doc.lang,
+        quote=doc.body[start:end],
+        start=start,
+        end=end,
+        score=score,
+        chunk_id=chunk_id,
+        parallels=parallels,
+    )
+
+
+def _parallels(stored: StoredIndex, cand: _Candidate, n: int) -> list[Citation]:
+    """The sentence saying the same thing in each translation of the candidate's article."""
+    out = []
+    for doc_id in stored.translations(cand.hit.doc_id):
+        first, last = stored.doc_sentences.get(doc_id, (0, 0))
+        if first == last:
+            continue
+        sims = stored.sentence_vectors.index.reconstruct_n(first, last - first) @ cand.vector
+        best = int(np.argmax(sims))
+        if sims[best] >= PARALLEL:
+            start, end = stored.sentence_spans[first + best]
+            row = int(stored.sentence_chunk[first + best])
+            out.append(_citation(stored, n, doc_id, start, end, float(sims[best]), stored.chunks[row].chunk_id))
+    return out

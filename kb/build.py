@@ -18,7 +18,7 @@ from .errors import KBError
 from .store import StoredIndex, read_index, read_manifest, write_index, write_lock
 from .types import Chunk, Document, Skipped
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
 

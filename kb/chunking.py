@@ -180,6 +180,9 @@ def sentence_spans(body: str, start: int, end: int, lang: str) -> list[tuple[int
             parts = [(s.start, s.end) for s in _segmenter(lang).segment(text)]
         for s, e in parts:
             s, e = trim(body, base + s, base + e)
+            marker = BULLET.match(body, s, e)
+            if marker:  # a quote starts at the words, not at the bullet sign
+                s = marker.end()
             if s < e:
                 spans.append((s, e))
     return spans

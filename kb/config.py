@@ -30,7 +30,7 @@ class Settings:
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000
     # Answering: a best passage scoring below this cosine is "not confident".
-    confident_score: float = 0.80
+    confident_score: float = 0.83
     answer_points: int = 5
 
     @classmethod

@@ -104,7 +104,10 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
             sums["language coverage@10"] += len(found & gold_langs) / len(gold_langs)
         answer = kb.ask(q.question)
         sums["ask cites gold"] += any(
-            c.doc_id == d and c.start < e and s < c.end for c in answer.citations for d, s, e in q.gold
+            c.doc_id == d and c.start < e and s < c.end
+            for main in answer.citations
+            for c in (main, *main.parallels)
+            for d, s, e in q.gold
         )
         sums["in-scope confident"] += answer.confident
         pair = pairs[f"{q.lang} → {'/'.join(sorted(gold_langs))}"]

@@ -102,9 +102,27 @@ class StoredIndex:
     sentence_vectors: VectorIndex
     sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
 
+    sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
+    doc_sentences: dict[str, tuple[int, int]] = field(init=False)  # doc_id -> its [first, last) sentence rows
+
     def __post_init__(self) -> None:
         counts = [len(c.sentences) for c in self.chunks]
         self.sentence_chunk = np.repeat(np.arange(len(self.chunks), dtype=np.int64), counts)
+        self.sentence_spans = [span for c in self.chunks for span in c.sentences]
+        self.doc_sentences = {}
+        row = 0
+        for c, n in zip(self.chunks, counts, strict=True):  # a document's chunks are contiguous
+            first, _ = self.doc_sentences.get(c.doc_id, (row, row))
+            row += n
+            self.doc_sentences[c.doc_id] = (first, row)
+
+    def translations(self, doc_id: str) -> list[str]:
+        """Documents that translate `doc_id` or that it translates (from `translation_of`)."""
+        doc = self.documents[doc_id]
+        linked = {d.doc_id for d in self.documents.values() if d.translation_of == doc_id}
+        if doc.translation_of in self.documents:
+            linked.add(doc.translation_of)
+        return sorted(linked - {doc_id})
 
 
 def write_index(

@@ -74,6 +74,8 @@ class Citation:
     end: int
     score: float
     chunk_id: str = ""
+    # The same sentence in the article's translations (same n), aligned by embedding similarity.
+    parallels: tuple[Citation, ...] = ()
 
 
 @dataclass(frozen=True)

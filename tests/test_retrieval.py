@@ -93,3 +93,27 @@ def test_stats(kb: KnowledgeBase) -> None:
     assert stats.documents == 5 and stats.documents_per_language == {"es": 2, "pl": 1, "it": 1, "fr": 1}
     assert sum(stats.chunks_per_language.values()) == stats.chunks
     assert stats.model == "multilingual-e5-small" and stats.built_at
+
+
+def test_translated_passages_are_cited_once_with_their_parallels(kb: KnowledgeBase) -> None:
+    answer = kb.ask("What does Be My Eyes do?")
+    with_parallels = [c for c in answer.citations if c.parallels]
+    assert with_parallels
+    for c in with_parallels:
+        for p in c.parallels:
+            assert p.n == c.n and p.lang != c.lang
+            assert {c.doc_id, p.doc_id} == {"002", "004"}
+            assert kb.document(p.doc_id).body[p.start : p.end] == p.quote
+    cited_docs = [c.doc_id for c in answer.citations]
+    # a point is not spent twice on the same sentence in two languages
+    for c in with_parallels:
+        for p in c.parallels:
+            assert not any(o.doc_id == p.doc_id and o.start == p.start for o in answer.citations)
+    assert cited_docs
+
+
+def test_bullet_quotes_start_at_the_words(kb: KnowledgeBase) -> None:
+    answer = kb.ask("Quanti intervistati chiedono un tocco personale nei canali digitali?")
+    assert answer.citations
+    for c in answer.citations:
+        assert not c.quote.startswith(("- ", "• "))
