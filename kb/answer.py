@@ -83,7 +83,7 @@ def compose_answer(
             )
             markers.append(f"[{len(citations)}]")
         lines.append(f"{citations[-len(markers)].quote} {''.join(markers)}")
-    confident = bool(hits) and hits[0].score >= settings.confident_score
+    confident = bool(hits) and max(h.score for h in hits) >= settings.confident_score
     if not lines:
         text = "The knowledge base has nothing on this question."
     elif confident:

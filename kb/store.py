@@ -104,6 +104,7 @@ class StoredIndex:
 
     sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
     doc_sentences: dict[str, tuple[int, int]] = field(init=False)  # doc_id -> its [first, last) sentence rows
+    language_centroids: dict[str, np.ndarray] = field(init=False)  # mean sentence vector per language
 
     def __post_init__(self) -> None:
         counts = [len(c.sentences) for c in self.chunks]
@@ -115,6 +116,9 @@ class StoredIndex:
             first, _ = self.doc_sentences.get(c.doc_id, (row, row))
             row += n
             self.doc_sentences[c.doc_id] = (first, row)
+        vectors = self.sentence_vectors.vectors()
+        langs = np.array([c.lang for c in self.chunks])[self.sentence_chunk] if len(vectors) else np.array([])
+        self.language_centroids = {lang: vectors[langs == lang].mean(axis=0) for lang in set(langs.tolist())}
 
     def translations(self, doc_id: str) -> list[str]:
         """Documents that translate `doc_id` or that it translates (from `translation_of`)."""
