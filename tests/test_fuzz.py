@@ -1,0 +1,50 @@
+"""Hostile queries (hypothesis): only the documented error for invalid input, never another exception."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb import KBError, KnowledgeBase
+
+EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "500"))  # per test; bench/fuzz runs more
+SPECIALS = ["\u200b", "\u200f", "\u202e", "\ufeff", "\x00", "\x1b", "\r\n", "🙂", "👩‍👩‍👧", "ß", "İ", "\u0301", "|", "<script>"]
+queries = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.sampled_from(SPECIALS + list(" aąéñ?¿")), max_size=60).map("".join),
+    st.builds(lambda s, n: s * n, st.sampled_from(["experiencia ", "🙂", "\u200b", "a"]), st.integers(1, 60_000)),
+    st.sampled_from(["", " ", "\n\t", "0", "12345", "???"]),
+)
+
+
+def check(call, text: str) -> None:
+    try:
+        result = call(text)
+    except KBError as exc:
+        assert "empty" in str(exc), exc  # the only documented error for a query
+        assert not text.strip()
+        return
+    assert text.strip(), "an empty query must be refused"
+    assert result is not None
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=queries)
+def test_search_never_crashes(kb: KnowledgeBase, text: str) -> None:
+    check(lambda t: kb.search(t, k=3), text)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=queries)
+def test_ask_never_crashes(kb: KnowledgeBase, text: str) -> None:
+    def ask(t: str):
+        answer = kb.ask(t)
+        for c in answer.citations:
+            assert kb.document(c.doc_id).body[c.start : c.end] == c.quote
+        if len(t) > kb.settings.max_query_chars:
+            assert answer.notice
+        return answer
+
+    check(ask, text)
