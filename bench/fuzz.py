@@ -21,7 +21,10 @@ def main() -> None:
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"],
-        cwd=ROOT, env={**os.environ, "KB_FUZZ_EXAMPLES": str(n)}, capture_output=True, text=True,
+        cwd=ROOT,
+        env={**os.environ, "KB_FUZZ_EXAMPLES": str(n)},
+        capture_output=True,
+        text=True,
     )
     print(f"machine: {describe()}")
     print(proc.stdout.strip().splitlines()[-1])
