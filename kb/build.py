@@ -58,7 +58,7 @@ def rebuild(
     embedder = embedder or Embedder(settings.model, settings)
     report_progress = progress or (lambda done, total, what: None)
     with write_lock(settings.index_dir):
-        scan = load_corpus(settings.corpus_dir)
+        scan = load_corpus(settings.corpus_dir, settings.max_article_bytes)
         if not scan.documents:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no .txt or .md files"
             raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")

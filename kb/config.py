@@ -24,6 +24,8 @@ class Settings:
     index_dir: Path = Path("index")
     model: str = DEFAULT_MODEL  # the default name, or a path to a sentence-transformers directory
     model_cache: Path | None = None  # where the default model is converted to; None = user cache
+    # Corpus files above this size are skipped: a 2 MB article already takes ~30 min to embed on 2 cores.
+    max_article_bytes: int = 2_000_000
     # Chunking: paragraphs above this many tokens are split at sentence boundaries.
     max_chunk_tokens: int = 200
     embed_batch_size: int = 16

@@ -14,7 +14,6 @@ from .types import Document, Skipped
 HEADER_FENCE = "---"
 HEADER_KEYS = ("id", "title", "lang", "source", "published", "translation_of")
 CORPUS_SUFFIXES = (".txt", ".md")
-MAX_FILE_BYTES = 50_000_000
 # A publication date at the start of a line, optionally labelled ("Opublikowany: 2019-05-20").
 DATE_LINE = re.compile(r"^[^\W\d_]{0,20}:?[ \t]*(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 _ID_OK = re.compile(r"^[\w.-]{1,100}$")
@@ -39,7 +38,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def load_corpus(corpus_dir: Path) -> CorpusScan:
+def load_corpus(corpus_dir: Path, max_bytes: int = 2_000_000) -> CorpusScan:
     """Parse every article file; a bad file is skipped with a reason, the others still load."""
     scan = CorpusScan()
     ids: dict[str, str] = {}
@@ -49,7 +48,7 @@ def load_corpus(corpus_dir: Path) -> CorpusScan:
         try:
             if not path.resolve().is_relative_to(root):
                 raise ValueError("it links to a file outside the corpus directory")
-            doc = parse_file(path)
+            doc = parse_file(path, max_bytes)
         except ValueError as exc:
             scan.skipped.append(Skipped(path.name, str(exc), file_sha256(path)))
             continue
@@ -88,13 +87,16 @@ def file_sha256(path: Path) -> str:
     return digest
 
 
-def parse_file(path: Path) -> Document:
+def parse_file(path: Path, max_bytes: int = 2_000_000) -> Document:
     """One corpus file -> Document. Raises ValueError with a one-line reason when unusable."""
     if not path.is_file():
         raise ValueError("not a regular file")
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"file is {size / 1e6:.0f} MB, above the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    if size > max_bytes:
+        raise ValueError(
+            f"file is {size / 1e6:.1f} MB, above the {max_bytes / 1e6:.1f} MB limit for one article "
+            "(split it, or raise KB_MAX_ARTICLE_BYTES)"
+        )
     raw = path.read_bytes()
     text = decode_text(raw)
     meta, body = split_header(text)

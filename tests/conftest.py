@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,20 +23,33 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    """Any attempt to open a non-loopback connection fails the test: the product is offline."""
-    if request.node.get_closest_marker("browser"):
-        return
-    real_connect = socket.socket.connect
+LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0", None, ""}
 
-    def guarded(self: socket.socket, address: object) -> object:
-        host = address[0] if isinstance(address, tuple) else address
-        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"network access attempted: {address!r}")
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The product is offline: any DNS lookup or connection to a non-loopback host is recorded,
+    refused like an unplugged network would, and fails the test (even if a library swallowed the error)."""
+    attempts: list[str] = []
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def guarded_connect(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else None
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOCAL_HOSTS:
+            attempts.append(f"connect {address!r}")
+            raise OSError("network disabled in tests")
         return real_connect(self, address)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host not in LOCAL_HOSTS:
+            attempts.append(f"getaddrinfo {host!r}")
+            raise socket.gaierror("network disabled in tests")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    yield attempts
+    assert not attempts, f"network access attempted: {attempts}"
 
 
 @pytest.fixture(scope="session")

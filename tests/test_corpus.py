@@ -107,3 +107,35 @@ def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
 def test_split_header_keeps_body_exact() -> None:
     meta, body = split_header("---\nid: a\ntitle: T: with colon\n---\n\n  body\r\nline")
     assert meta == {"id": "a", "title": "T: with colon"} and body == "\n  body\r\nline"
+
+
+def test_hostile_corpus_inputs_are_indexed_or_skipped_with_a_reason(tmp_path: Path) -> None:
+    from bench.fakes import FakeEmbedder
+    from kb import KnowledgeBase, Settings
+    from kb.build import rebuild
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text(
+        "La experiencia del cliente es emoción.\n\nLa tecnología es una herramienta.", "utf-8"
+    )
+    (corpus / "huge.txt").write_bytes(b"La experiencia importa. " * 900_000)  # ~21 MB
+    (corpus / "oneline.txt").write_text(("Il cliente conta sempre molto. " * 34_000)[:1_000_000], encoding="utf-8")
+    (corpus / "finnish.txt").write_text(
+        "Asiakaskokemus on tärkeä asia jokaiselle yritykselle ja sen asiakkaille.", "utf-8"
+    )
+    (corpus / "nul.txt").write_bytes(b"Texto con un byte nulo\x00 en medio.")
+    (corpus / "utf16.txt").write_bytes("L'expérience client est une émotion.".encode("utf-16"))
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    report = rebuild(settings, embedder=FakeEmbedder())
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert set(reasons) == {"huge.txt", "nul.txt"}
+    assert "above the 2.0 MB limit" in reasons["huge.txt"] and "NUL" in reasons["nul.txt"]
+    kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
+    assert {d.doc_id for d in kb.documents()} == {"ok", "oneline", "finnish", "utf16"}
+    assert kb.document("finnish").lang == "fi" and kb.document("utf16").lang == "fr"
+    long_chunks = [c for c in kb.stored.chunks if c.doc_id == "oneline"]
+    assert len(long_chunks) > 100
+    body = kb.document("oneline").body
+    assert all(body[c.start : c.end] == c.text for c in long_chunks)
+    assert kb.check_stale() == ""  # skipped files are recorded too: the index is not stale

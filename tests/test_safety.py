@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
+
+import pytest
 
 from .conftest import ROOT
 
@@ -17,3 +20,10 @@ def test_source_tree_has_no_unsafe_loading() -> None:
             if FORBIDDEN.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, offenders
+
+
+def test_network_guard_records_and_refuses(no_network: list[str]) -> None:
+    with pytest.raises(OSError):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
+    assert no_network and "192.0.2.1" in no_network[0]
+    no_network.clear()  # this attempt was made on purpose
