@@ -46,11 +46,11 @@ def check_consistent(kb: KnowledgeBase) -> None:
         assert kb.stored.documents[c.doc_id].body[c.start : c.end] == c.text, "a chunk does not match its document"
 
 
-def _rebuild_forever(settings: Settings, full: bool) -> None:
+def _rebuild(settings: Settings, forever: bool) -> None:
     embedder = FakeEmbedder()
     while True:
-        rebuild(settings, full=full, embedder=embedder)
-        if not full:
+        rebuild(settings, full=True, embedder=embedder)
+        if not forever:
             return
 
 
@@ -66,12 +66,12 @@ def kill_trials(settings: Settings, kills: int, seed: int = 0) -> dict[str, floa
     versions = {KnowledgeBase.open(settings=settings, embedder=embedder).stored.manifest["version"]}
     killed_while_running = 0
     for _ in range(kills):
-        proc = ctx.Process(target=_rebuild_forever, args=(settings, True))
+        proc = ctx.Process(target=_rebuild, args=(settings, False))
         proc.start()
         time.sleep(rng.uniform(0, duration * 1.2))
-        if proc.is_alive():
+        if proc.is_alive():  # (is_alive reaps a finished child: then there is nothing to kill)
             killed_while_running += 1
-        os.kill(proc.pid, signal.SIGKILL)
+            proc.kill()  # SIGKILL
         proc.join()
         kb = KnowledgeBase.open(settings=settings, embedder=embedder)  # must not raise
         check_consistent(kb)
@@ -88,7 +88,7 @@ def reader_trials(settings: Settings, queries: int) -> dict[str, float]:
     ctx = mp.get_context("fork")
     embedder = FakeEmbedder()
     rebuild(settings, full=True, embedder=embedder)
-    writer = ctx.Process(target=_rebuild_forever, args=(settings, True))
+    writer = ctx.Process(target=_rebuild, args=(settings, True))
     writer.start()
     versions: set[str] = set()
     errors = 0
