@@ -37,7 +37,7 @@ def highlighted(body: str, start: int, end: int, span: tuple[int, int]) -> str:
 @st.cache_resource(show_spinner="Loading the knowledge base and the model…")
 def get_kb(version: str) -> KnowledgeBase:
     kb = KnowledgeBase.open(allow_stale=True)
-    _ = kb.embedder.model  # load the model now, not on the first question
+    kb.embedder.warm_up()  # load the model now, not on the first question
     return kb
 
 

@@ -60,7 +60,7 @@ def main() -> None:
         settings = Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=tmp / "index")
         embedder = Embedder(settings.model, settings)
         t = time.perf_counter()
-        _ = embedder.model
+        embedder.warm_up()
         load_s = time.perf_counter() - t
         t = time.perf_counter()
         report = rebuild(settings, embedder=embedder, full=True)

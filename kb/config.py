@@ -29,6 +29,9 @@ class Settings:
     # Chunking: paragraphs above this many tokens are split at sentence boundaries.
     max_chunk_tokens: int = 200
     embed_batch_size: int = 16
+    # "onnx": vectors from onnxruntime (an export checked against PyTorch); "torch": sentence-transformers.
+    runtime: str = "onnx"
+    query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000
     # Answering: a best passage scoring below this cosine is "not confident".

