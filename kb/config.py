@@ -31,6 +31,9 @@ class Settings:
     embed_batch_size: int = 16
     # "onnx": vectors from onnxruntime (an export checked against PyTorch); "torch": sentence-transformers.
     runtime: str = "onnx"
+    # Vector sets up to this many rows are searched exactly; larger ones get an IVF index (bench/scale.py).
+    exact_search_max: int = 100_000
+    ivf_nprobe: int = 32
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000

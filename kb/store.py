@@ -34,41 +34,76 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("chunks.faiss", "sentences.faiss")
+CENTROID_SAMPLE = 5000  # sentences per language averaged for its centroid (all of them in small corpora)
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 REBUILD_HINT = "run `kb rebuild`"
 
 
 class VectorIndex:
-    """Exact inner-product search over L2-normalized vectors (FAISS IndexFlatIP)."""
+    """Inner-product search over L2-normalized vectors, in one of two FAISS layouts chosen by size.
 
-    def __init__(self, index: Any) -> None:
+    - "flat" (IndexFlatIP): exact; used up to `exact_max` vectors, where scanning them all is cheap.
+    - "ivf" (IndexIVFFlat): vectors grouped into `nlist` k-means cells (nlist ≈ 2·√n, a power of two);
+      a query scans its `nprobe` nearest cells. Approximate; bench/scale.py measures its recall.
+
+    Files are memory-mapped when read, so opening a large index does not copy it into RAM.
+    """
+
+    def __init__(self, index: Any, kind: str, exact_max: int = 100_000) -> None:
         self.index = index
+        self.kind = kind
+        self.exact_max = exact_max
+        if kind == "ivf":
+            index.make_direct_map()  # row -> position, for reconstructing vectors by row
 
     @classmethod
-    def build(cls, vectors: np.ndarray, dim: int) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, dim: int, exact_max: int = 100_000, nprobe: int = 32) -> VectorIndex:
         import faiss
 
-        index = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(vectors) <= exact_max:
+            index = faiss.IndexFlatIP(dim)
+            if len(vectors):
+                index.add(vectors)
+            return cls(index, "flat", exact_max)
+        nlist = ivf_lists(len(vectors))
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.seed = 1234  # deterministic cells
+        sample = np.random.default_rng(1234).choice(len(vectors), min(len(vectors), 50 * nlist), replace=False)
+        ivf.train(vectors[np.sort(sample)])
+        ivf.add(vectors)
+        ivf.nprobe = nprobe  # stored in the file
+        return cls(ivf, "ivf", exact_max)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> VectorIndex:
+    def read(cls, path: Path, kind: str, exact_max: int = 100_000) -> VectorIndex:
+        """Memory-map a file written by `write` (its checksum must already be verified)."""
         import faiss
 
-        return cls(faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8)))
+        flags = faiss.IO_FLAG_MMAP if kind == "ivf" else faiss.IO_FLAG_MMAP_IFC
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        try:
+            return cls(faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY), kind, exact_max)
+        except RuntimeError as exc:
+            if not path.is_file():  # a rebuild collected this version between check and map
+                raise FileNotFoundError(path) from exc
+            raise KBError(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
 
-    def to_bytes(self) -> bytes:
+    def write(self, path: Path) -> None:
         import faiss
 
-        return faiss.serialize_index(self.index).tobytes()
+        faiss.write_index(self.index, str(path))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def vectors(self) -> np.ndarray:
-        """All stored vectors, (n, dim)."""
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors, (n, dim): all of them, or those of `rows`."""
+        if rows is not None:
+            if not len(rows):
+                return np.zeros((0, self.index.d), dtype=np.float32)
+            return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         if not len(self):
             return np.zeros((0, self.index.d), dtype=np.float32)
         return self.index.reconstruct_n(0, len(self))
@@ -82,12 +117,25 @@ class VectorIndex:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
+        if rows is not None and self.kind == "ivf" and len(rows) <= self.exact_max:
+            # A filter can leave too few rows in the probed cells: score the rows themselves (exact).
+            rows = np.asarray(rows, dtype=np.int64)
+            scores = self.vectors(rows) @ q[0]
+            top = np.argsort(-scores, kind="stable")[:k]
+            return scores[top], rows[top]
         if rows is not None:
             selector = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            if self.kind == "ivf":
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe)  # type: ignore[call-arg]
         scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
+
+
+def ivf_lists(n: int) -> int:
+    """IVF cells for n vectors: about 2·√n, rounded to a power of two (1M -> 2048)."""
+    return int(2 ** round(np.log2(2 * np.sqrt(n))))
 
 
 @dataclass
@@ -116,9 +164,12 @@ class StoredIndex:
             first, _ = self.doc_sentences.get(c.doc_id, (row, row))
             row += n
             self.doc_sentences[c.doc_id] = (first, row)
-        vectors = self.sentence_vectors.vectors()
-        langs = np.array([c.lang for c in self.chunks])[self.sentence_chunk] if len(vectors) else np.array([])
-        self.language_centroids = {lang: vectors[langs == lang].mean(axis=0) for lang in set(langs.tolist())}
+        langs = np.array([c.lang for c in self.chunks] or [""])[self.sentence_chunk]
+        self.language_centroids = {}
+        for lang in sorted(set(langs.tolist())):
+            rows = np.flatnonzero(langs == lang)  # an even sample keeps this cheap on a huge index
+            rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
+            self.language_centroids[lang] = self.sentence_vectors.vectors(rows).mean(axis=0)
 
     def translations(self, doc_id: str) -> list[str]:
         """Documents that translate `doc_id` or that it translates (from `translation_of`)."""
@@ -136,8 +187,13 @@ def write_index(
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     manifest: dict[str, Any],
+    exact_max: int = 100_000,
+    nprobe: int = 32,
 ) -> Path:
-    """Write a complete new version beside the current one, then atomically make it current."""
+    """Write a complete new version beside the current one, then atomically make it current.
+
+    Vector sets above `exact_max` rows get an IVF index searched with `nprobe` cells (see VectorIndex).
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     dim = int(manifest["model"]["dimension"])
     now = datetime.now(timezone.utc)
@@ -147,21 +203,27 @@ def write_index(
     files = {
         "documents.jsonl": _jsonl(asdict(d) for d in documents),
         "chunks.jsonl": _jsonl(asdict(c) for c in chunks),
-        "chunks.faiss": VectorIndex.build(chunk_vectors, dim).to_bytes(),
-        "sentences.faiss": VectorIndex.build(sentence_vectors, dim).to_bytes(),
     }
+    for name, data in files.items():
+        _write_durable(tmp / name, data)
+    listing = {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()}
+    for name, vectors in zip(VECTOR_FILES, (chunk_vectors, sentence_vectors), strict=True):
+        index = VectorIndex.build(vectors, dim, exact_max, nprobe)
+        index.write(tmp / name)
+        digest, size = _sha_file(tmp / name, sync=True)
+        listing[name] = {"sha256": digest, "bytes": size, "kind": index.kind}
     manifest = {
         **manifest,
         "format_version": FORMAT_VERSION,
         "version": version,
-        "files": {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()},
+        "vector_index": {"exact_max": exact_max, "nprobe": nprobe},
+        "files": listing,
     }
-    files[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
-    for name, data in files.items():
-        _write_durable(tmp / name, data)
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+    _write_durable(tmp / MANIFEST, manifest_bytes)
     _fsync_dir(tmp)
     os.rename(tmp, index_dir / version)
-    pointer = {"version": version, "manifest_sha256": _sha(files[MANIFEST])}
+    pointer = {"version": version, "manifest_sha256": _sha(manifest_bytes)}
     _write_durable(index_dir / f".{CURRENT}.tmp", json.dumps(pointer).encode("utf-8"))
     os.replace(index_dir / f".{CURRENT}.tmp", index_dir / CURRENT)
     _fsync_dir(index_dir)
@@ -224,10 +286,18 @@ def _read_version(index_dir: Path) -> StoredIndex:
     manifest = _read_manifest(version_dir, pointer)
     data: dict[str, bytes] = {}
     for name, meta in manifest["files"].items():
-        raw = (version_dir / name).read_bytes()
-        if len(raw) != meta["bytes"] or _sha(raw) != meta["sha256"]:
+        if name in VECTOR_FILES:  # large: hashed as a stream, then memory-mapped
+            digest, size = _sha_file(version_dir / name)
+        else:
+            data[name] = (version_dir / name).read_bytes()
+            digest, size = _sha(data[name]), len(data[name])
+        if size != meta["bytes"] or digest != meta["sha256"]:
             raise KBError(f"index file {version_dir / name} is corrupted (checksum mismatch); {REBUILD_HINT} --full")
-        data[name] = raw
+    exact_max = int(manifest.get("vector_index", {}).get("exact_max", 100_000))
+    vectors = {
+        name: VectorIndex.read(version_dir / name, manifest["files"][name].get("kind", "flat"), exact_max)
+        for name in VECTOR_FILES
+    }
     documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(data["documents.jsonl"])}
     chunks = [
         Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])}) for c in _read_jsonl(data["chunks.jsonl"])
@@ -237,8 +307,8 @@ def _read_version(index_dir: Path) -> StoredIndex:
         manifest=manifest,
         documents=documents,
         chunks=chunks,
-        chunk_vectors=VectorIndex.from_bytes(data["chunks.faiss"]),
-        sentence_vectors=VectorIndex.from_bytes(data["sentences.faiss"]),
+        chunk_vectors=vectors["chunks.faiss"],
+        sentence_vectors=vectors["sentences.faiss"],
     )
 
 
@@ -279,6 +349,18 @@ def _read_jsonl(data: bytes) -> list[dict[str, Any]]:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _sha_file(path: Path, sync: bool = False) -> tuple[str, int]:
+    """(sha256, size) of a file read as a stream; `sync` also flushes it to disk."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+            size += len(block)
+        if sync:
+            os.fsync(fh.fileno())
+    return digest.hexdigest(), size
 
 
 def _write_durable(path: Path, data: bytes) -> None:
