@@ -1,13 +1,13 @@
 """Vector search at 10k / 100k / 1M chunks: index type, build time, memory, recall@10 against exact, latency.
 
-Usage: python bench/scale.py [--sizes 10000 100000 1000000] [--queries 300] [--nprobe 16 32 64]
+Usage: python bench/scale.py [--sizes 10000 100000 1000000] [--queries 300] [--ef-search 64 256]
 
 The chunk vectors are synthetic but shaped like real ones: each is a random mix of three real
 multilingual-e5-small passage vectors (Tatoeba sentences in five languages, or the bundled corpus
 when Tatoeba is absent) plus a little noise, so they sit on the same cone as real embeddings rather
 than uniformly on the sphere. The queries are real query vectors of other Tatoeba sentences.
 Each size is searched through `kb.store.VectorIndex` as `kb` builds it (exact flat up to
-`exact_search_max`, IVF above), after writing it to disk and memory-mapping it back.
+`exact_search_max`, an HNSW graph above), after writing it to disk and memory-mapping it back.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bench.machine import describe  # noqa: E402
 from kb import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.store import VectorIndex  # noqa: E402
+from kb.types import IndexSpec  # noqa: E402
 
 TATOEBA = ROOT.parent / "shared" / "benchmarks" / "tatoeba"
 
@@ -83,7 +84,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 
 
 def latencies(index: VectorIndex, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, list[np.ndarray]]:
-    for q in queries[:10]:
+    for q in queries[::-1]:  # warm: the mapped pages a query path touches are resident
         index.search(q, k)
     times, found = [], []
     for q in queries:
@@ -104,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--nprobe", type=int, nargs="+", default=None, help="also report these nprobe values")
+    parser.add_argument("--ef-search", type=int, nargs="+", default=None, help="also report these efSearch values")
     args = parser.parse_args()
     settings = Settings.from_env()
     faiss.omp_set_num_threads(1)  # one query at a time: threads cost more than they give (faiss #2953)
@@ -118,7 +119,7 @@ def main() -> None:
         before = rss_mib()
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # building uses every core
         t = time.perf_counter()
-        built = VectorIndex.build(vectors, vectors.shape[1], settings.exact_search_max, settings.ivf_nprobe)
+        built = VectorIndex.build(vectors, vectors.shape[1], settings.index_spec)
         build_s = time.perf_counter() - t
         faiss.omp_set_num_threads(1)
         with tempfile.TemporaryDirectory() as tmp:
@@ -129,18 +130,18 @@ def main() -> None:
             gc.collect()
             before_open = rss_mib()
             t = time.perf_counter()
-            index = VectorIndex.read(path, kind, settings.exact_search_max)
+            index = VectorIndex.read(path, kind, settings.index_spec)
             open_s = time.perf_counter() - t
             opened_rss = rss_mib() - before_open
             ms, found = latencies(index, queries)
-            rows.append((n, index.kind, index.index.nprobe if index.kind == "ivf" else "-", build_s, size, opened_rss,
-                         open_s, recall(found, truth), ms))
-            for nprobe in args.nprobe or []:
-                if index.kind == "ivf":
-                    index.index.nprobe = nprobe
+            ef = settings.hnsw_ef_search if kind == "hnsw" else "-"
+            rows.append((n, kind, ef, build_s, size, opened_rss, open_s, recall(found, truth), ms))
+            for ef in args.ef_search or []:
+                if kind == "hnsw":
+                    index.index.hnsw.efSearch = ef
                     ms, found = latencies(index, queries)
-                    rows.append((n, "ivf", nprobe, build_s, size, opened_rss, open_s, recall(found, truth), ms))
-            flat = VectorIndex.build(vectors, vectors.shape[1], exact_max=n)
+                    rows.append((n, kind, ef, build_s, size, opened_rss, open_s, recall(found, truth), ms))
+            flat = VectorIndex.build(vectors, vectors.shape[1], IndexSpec(exact_max=n))
             ms, _ = latencies(flat, queries[:100])
             rows.append((n, "flat (exact, for comparison)", "-", float("nan"), n * vectors.shape[1] * 4, float("nan"),
                          float("nan"), 1.0, ms))
@@ -149,7 +150,7 @@ def main() -> None:
         gc.collect()
         print(f"  {n:>9,} done (RSS before build {before:.0f} MiB)", flush=True)
     print()
-    print("| chunks | index | nprobe | build s | build µs/chunk | file MiB | bytes/chunk | RSS after mmap open MiB "
+    print("| chunks | index | efSearch | build s | build µs/chunk | file MiB | bytes/chunk | RSS after mmap open MiB "
           "| open s | recall@10 | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n, kind, nprobe, build_s, size, opened, open_s, rec, ms in rows:

@@ -140,8 +140,7 @@ def rebuild(
             _stack(chunk_parts, dim),
             _stack(sentence_parts, dim),
             manifest,
-            exact_max=settings.exact_search_max,
-            nprobe=settings.ivf_nprobe,
+            settings.index_spec,
         )
         report_progress(1, 1, "done")
         return BuildReport(

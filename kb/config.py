@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .types import IndexSpec
+
 DEFAULT_MODEL = "multilingual-e5-small"
 
 
@@ -31,9 +33,12 @@ class Settings:
     embed_batch_size: int = 16
     # "onnx": vectors from onnxruntime (an export checked against PyTorch); "torch": sentence-transformers.
     runtime: str = "onnx"
-    # Vector sets up to this many rows are searched exactly; larger ones get an IVF index (bench/scale.py).
+    # Vector sets up to this many rows are searched exactly; larger ones get an HNSW graph with these
+    # parameters (chosen with bench/scale.py; they take effect at the next rebuild).
     exact_search_max: int = 100_000
-    ivf_nprobe: int = 32
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 128
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000
@@ -51,6 +56,10 @@ class Settings:
                 values[f.name] = _coerce(f.type, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+    @property
+    def index_spec(self) -> IndexSpec:
+        return IndexSpec(self.exact_search_max, self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search)
 
     @property
     def model_cache_dir(self) -> Path:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .errors import KBError
-from .types import Chunk, Document
+from .types import Chunk, Document, IndexSpec
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -42,53 +42,53 @@ REBUILD_HINT = "run `kb rebuild`"
 class VectorIndex:
     """Inner-product search over L2-normalized vectors, in one of two FAISS layouts chosen by size.
 
-    - "flat" (IndexFlatIP): exact; used up to `exact_max` vectors, where scanning them all is cheap.
-    - "ivf" (IndexIVFFlat): vectors grouped into `nlist` k-means cells (nlist ≈ 2·√n, a power of two);
-      a query scans its `nprobe` nearest cells. Approximate; bench/scale.py measures its recall.
+    - "flat" (IndexFlatIP): exact; used up to `spec.exact_max` vectors, where scanning them all is cheap.
+    - "hnsw" (IndexHNSWFlat): a navigable small-world graph over the same vectors, `spec.hnsw_m`
+      neighbours per node; a query walks it keeping `spec.ef_search` candidates. Approximate;
+      bench/scale.py measures its recall against exact search.
 
-    Files are memory-mapped when read, so opening a large index does not copy it into RAM.
+    Files are memory-mapped when read, so opening a large index does not copy its vectors into RAM.
     """
 
-    def __init__(self, index: Any, kind: str, exact_max: int = 100_000) -> None:
+    def __init__(self, index: Any, kind: str, spec: IndexSpec) -> None:
         self.index = index
         self.kind = kind
-        self.exact_max = exact_max
-        if kind == "ivf":
-            index.make_direct_map()  # row -> position, for reconstructing vectors by row
+        self.spec = spec
+        if kind == "hnsw":
+            index.hnsw.efSearch = spec.ef_search
 
     @classmethod
-    def build(cls, vectors: np.ndarray, dim: int, exact_max: int = 100_000, nprobe: int = 32) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, dim: int, spec: IndexSpec | None = None) -> VectorIndex:
         import faiss
 
+        spec = spec or IndexSpec()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(vectors) <= exact_max:
+        index: Any
+        if len(vectors) <= spec.exact_max:
             index = faiss.IndexFlatIP(dim)
-            if len(vectors):
-                index.add(vectors)
-            return cls(index, "flat", exact_max)
-        nlist = ivf_lists(len(vectors))
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.cp.seed = 1234  # deterministic cells
-        sample = np.random.default_rng(1234).choice(len(vectors), min(len(vectors), 50 * nlist), replace=False)
-        ivf.train(vectors[np.sort(sample)])
-        ivf.add(vectors)
-        ivf.nprobe = nprobe  # stored in the file
-        return cls(ivf, "ivf", exact_max)
+            kind = "flat"
+        else:
+            index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = spec.ef_construction
+            kind = "hnsw"
+        if len(vectors):
+            index.add(vectors)
+        return cls(index, kind, spec)
 
     @classmethod
-    def read(cls, path: Path, kind: str, exact_max: int = 100_000) -> VectorIndex:
+    def read(cls, path: Path, kind: str, spec: IndexSpec | None = None) -> VectorIndex:
         """Memory-map a file written by `write` (its checksum must already be verified)."""
         import faiss
 
-        flags = faiss.IO_FLAG_MMAP if kind == "ivf" else faiss.IO_FLAG_MMAP_IFC
         if not path.is_file():
             raise FileNotFoundError(path)
         try:
-            return cls(faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY), kind, exact_max)
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError as exc:
             if not path.is_file():  # a rebuild collected this version between check and map
                 raise FileNotFoundError(path) from exc
             raise KBError(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
+        return cls(index, kind, spec or IndexSpec())
 
     def write(self, path: Path) -> None:
         import faiss
@@ -117,8 +117,8 @@ class VectorIndex:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
-        if rows is not None and self.kind == "ivf" and len(rows) <= self.exact_max:
-            # A filter can leave too few rows in the probed cells: score the rows themselves (exact).
+        if rows is not None and self.kind == "hnsw" and len(rows) <= self.spec.exact_max:
+            # A graph walk under a tight filter finds too few rows: score the rows themselves (exact).
             rows = np.asarray(rows, dtype=np.int64)
             scores = self.vectors(rows) @ q[0]
             top = np.argsort(-scores, kind="stable")[:k]
@@ -126,16 +126,11 @@ class VectorIndex:
         if rows is not None:
             selector = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-            if self.kind == "ivf":
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe)  # type: ignore[call-arg]
+            if self.kind == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.spec.ef_search)  # type: ignore[attr-defined]
         scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
-
-
-def ivf_lists(n: int) -> int:
-    """IVF cells for n vectors: about 2·√n, rounded to a power of two (1M -> 2048)."""
-    return int(2 ** round(np.log2(2 * np.sqrt(n))))
 
 
 @dataclass
@@ -187,13 +182,9 @@ def write_index(
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     manifest: dict[str, Any],
-    exact_max: int = 100_000,
-    nprobe: int = 32,
+    spec: IndexSpec | None = None,
 ) -> Path:
-    """Write a complete new version beside the current one, then atomically make it current.
-
-    Vector sets above `exact_max` rows get an IVF index searched with `nprobe` cells (see VectorIndex).
-    """
+    """Write a complete new version beside the current one, then atomically make it current."""
     index_dir.mkdir(parents=True, exist_ok=True)
     dim = int(manifest["model"]["dimension"])
     now = datetime.now(timezone.utc)
@@ -208,7 +199,7 @@ def write_index(
         _write_durable(tmp / name, data)
     listing = {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()}
     for name, vectors in zip(VECTOR_FILES, (chunk_vectors, sentence_vectors), strict=True):
-        index = VectorIndex.build(vectors, dim, exact_max, nprobe)
+        index = VectorIndex.build(vectors, dim, spec)
         index.write(tmp / name)
         digest, size = _sha_file(tmp / name, sync=True)
         listing[name] = {"sha256": digest, "bytes": size, "kind": index.kind}
@@ -216,7 +207,7 @@ def write_index(
         **manifest,
         "format_version": FORMAT_VERSION,
         "version": version,
-        "vector_index": {"exact_max": exact_max, "nprobe": nprobe},
+        "vector_index": asdict(spec or IndexSpec()),
         "files": listing,
     }
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
@@ -293,9 +284,9 @@ def _read_version(index_dir: Path) -> StoredIndex:
             digest, size = _sha(data[name]), len(data[name])
         if size != meta["bytes"] or digest != meta["sha256"]:
             raise KBError(f"index file {version_dir / name} is corrupted (checksum mismatch); {REBUILD_HINT} --full")
-    exact_max = int(manifest.get("vector_index", {}).get("exact_max", 100_000))
+    spec = IndexSpec(**manifest.get("vector_index", {}))
     vectors = {
-        name: VectorIndex.read(version_dir / name, manifest["files"][name].get("kind", "flat"), exact_max)
+        name: VectorIndex.read(version_dir / name, manifest["files"][name].get("kind", "flat"), spec)
         for name in VECTOR_FILES
     }
     documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(data["documents.jsonl"])}

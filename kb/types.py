@@ -121,3 +121,13 @@ class Skipped:
     path: str
     reason: str
     sha256: str = ""  # of the file's bytes ("" when unreadable), so fixing the file makes the index stale
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """How vector files are laid out: exact up to `exact_max` rows, an HNSW graph above (kb.store.VectorIndex)."""
+
+    exact_max: int = 100_000
+    hnsw_m: int = 32  # neighbours per node
+    ef_construction: int = 64  # candidates kept while inserting
+    ef_search: int = 128  # candidates kept while searching
