@@ -28,7 +28,10 @@ index: $(STAMP)
 	$(BIN)/kb rebuild
 
 bench: $(STAMP)
-	$(BIN)/python bench/rebuild_and_query.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'  # txtai, the peer we compare against
+	$(BIN)/python bench/performance.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/eval.py
 	$(BIN)/python bench/tatoeba.py
 
 lint: $(STAMP)

@@ -38,7 +38,7 @@ class Settings:
     exact_search_max: int = 100_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 64
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 256
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000
@@ -54,7 +54,10 @@ class Settings:
             raw = os.environ.get("KB_" + f.name.upper())
             if raw:
                 values[f.name] = _coerce(f.type, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        types = {f.name: str(f.type) for f in fields(cls)}
+        for key, value in overrides.items():
+            if value is not None:  # a path given as a string is still a path
+                values[key] = Path(value) if "Path" in types.get(key, "") and isinstance(value, str) else value
         return replace(cls(), **values)
 
     @property
