@@ -42,7 +42,7 @@ def compose_answer(
         if not chunk.sentences:
             continue
         first = sentence_offsets[hit.chunk_id]
-        vecs = sentence_vectors.index.reconstruct_n(first, len(chunk.sentences))
+        vecs = sentence_vectors.vectors(np.arange(first, first + len(chunk.sentences)))
         sims = vecs @ query_vector
         best = int(np.argmax(sims))
         start, end = chunk.sentences[best]
@@ -136,7 +136,7 @@ def _parallels(stored: StoredIndex, cand: _Candidate, n: int) -> list[Citation]:
         first, last = stored.doc_sentences.get(doc_id, (0, 0))
         if first == last:
             continue
-        sims = stored.sentence_vectors.index.reconstruct_n(first, last - first) @ cand.vector
+        sims = stored.sentence_vectors.vectors(np.arange(first, last)) @ cand.vector
         best = int(np.argmax(sims))
         if sims[best] >= PARALLEL:
             start, end = stored.sentence_spans[first + best]

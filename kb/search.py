@@ -93,6 +93,6 @@ def _chunk_scores(
     for score, sent in zip(scores, sent_rows, strict=True):
         row = int(stored.sentence_chunk[sent])
         if row not in best:  # a chunk found through one of its sentences: its own cosine too
-            best[row] = float(stored.chunk_vectors.index.reconstruct(row) @ query_vector)
+            best[row] = float(stored.chunk_vectors.vectors(np.array([row]))[0] @ query_vector)
         best[row] = max(best[row], float(score))
     return best

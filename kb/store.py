@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +37,20 @@ VECTOR_FILES = ("chunks.faiss", "sentences.faiss")
 CENTROID_SAMPLE = 5000  # sentences per language averaged for its centroid (all of them in small corpora)
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 REBUILD_HINT = "run `kb rebuild`"
+
+
+class VectorSearch(Protocol):
+    """What search and answers need from a set of vectors (a remote engine could provide it: docs/scaling.md)."""
+
+    def __len__(self) -> int: ...
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors, (n, dim): all of them, or those of `rows`."""
+        ...
+
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows), best first, optionally restricted to `rows`."""
+        ...
 
 
 class VectorIndex:
@@ -141,8 +155,8 @@ class StoredIndex:
     manifest: dict[str, Any]
     documents: dict[str, Document]
     chunks: list[Chunk]
-    chunk_vectors: VectorIndex
-    sentence_vectors: VectorIndex
+    chunk_vectors: VectorSearch
+    sentence_vectors: VectorSearch
     sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
 
     sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
