@@ -156,6 +156,25 @@ def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
             st.text(hit.text)
 
 
+def show_principles(kb: KnowledgeBase) -> None:
+    """The main points the articles make across works and languages, each with its citations."""
+    st.header("Principles of the corpus")
+    st.caption(
+        "Points made by passages of more than one work (an article and its translations are one work), "
+        "most widely made first. Each is stated by its most central sentence."
+    )
+    principles = kb.principles(limit=10)
+    if not principles:
+        st.info("No point is made by more than one article yet.")
+    for i, principle in enumerate(principles, start=1):
+        langs = ", ".join(f"{language_name(lang)} ({lang})" for lang in principle.languages)
+        st.subheader(f"{i}. {literal(principle.statement.quote)}")
+        st.caption(f"{len(principle.citations)} passages · {principle.works} works · {langs}")
+        with st.expander(f"The {len(principle.citations)} passages"):
+            for c in principle.citations:
+                show_citation(kb, c, f"p{i}-{c.n}")
+
+
 def group_by_point(answer: Answer) -> list[list[Citation]]:
     """Citations of the same point (its markers are adjacent: "[1][2]") side by side."""
     groups = []
@@ -185,7 +204,11 @@ def main() -> None:
     except KBError as exc:
         st.error(str(exc))
         st.stop()
+    view = st.sidebar.radio("View", ["Ask", "Principles"], horizontal=True)
     languages, k = sidebar(kb)
+    if view == "Principles":
+        show_principles(kb)
+        return
 
     history: list[tuple[str, Answer]] = st.session_state.setdefault("history", [])
     st.write("Try:")

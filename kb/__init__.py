@@ -4,7 +4,7 @@ from .config import Settings
 from .embedding import Embedder, load_model
 from .errors import KBError
 from .knowledge_base import KnowledgeBase
-from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity
+from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity, Principle
 
 __all__ = [
     "Answer",
@@ -16,6 +16,7 @@ __all__ = [
     "KBError",
     "KnowledgeBase",
     "ModelIdentity",
+    "Principle",
     "Settings",
     "load_model",
 ]

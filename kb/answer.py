@@ -70,7 +70,7 @@ def compose_answer(
             parallels = _parallels(stored, cand, len(citations) + 1)
             translated.update(p.doc_id for p in parallels)
             citations.append(
-                _citation(
+                cite(
                     stored,
                     len(citations) + 1,
                     cand.hit.doc_id,
@@ -104,7 +104,7 @@ def compose_answer(
     )
 
 
-def _citation(
+def cite(
     stored: StoredIndex,
     n: int,
     doc_id: str,
@@ -141,5 +141,5 @@ def _parallels(stored: StoredIndex, cand: _Candidate, n: int) -> list[Citation]:
         if sims[best] >= PARALLEL:
             start, end = stored.sentence_spans[first + best]
             row = int(stored.sentence_chunk[first + best])
-            out.append(_citation(stored, n, doc_id, start, end, float(sims[best]), stored.chunks[row].chunk_id))
+            out.append(cite(stored, n, doc_id, start, end, float(sims[best]), stored.chunks[row].chunk_id))
     return out

@@ -16,6 +16,7 @@ from .corpus import load_corpus
 from .embedding import Embedder
 from .errors import KBError
 from .store import StoredIndex, read_index, read_manifest, write_index, write_lock
+from .translations import discover_translations
 from .types import Chunk, Document, Skipped
 
 CHUNKER_VERSION = 3
@@ -126,6 +127,7 @@ def rebuild(
             "corpus_fingerprint": corpus_fingerprint,
             "documents": {d.doc_id: {"path": d.path, "sha256": d.content_hash, "lang": d.lang} for d in scan.documents},
             "skipped": skipped_hashes,
+            "translations": [list(t) for t in discover_translations(scan.documents, sentence_parts)],
             "counts": {
                 "documents": len(scan.documents),
                 "chunks": len(all_chunks),

@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
+    p = sub.add_parser("principles", help="the main points the articles make, across languages, with citations")
+    p.add_argument("--limit", type=int, default=10, help="how many principles (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
     p = sub.add_parser("eval", help="retrieval and answer quality on questions with gold evidence (JSONL)")
     p.add_argument("file", type=Path, help="JSONL: {id, lang, question, gold: [{doc_id, quote}]} per line")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -139,6 +144,25 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_principles(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge_base import KnowledgeBase
+
+    principles = KnowledgeBase.open(settings=settings).principles(limit=args.limit)
+    if args.json:
+        print(json.dumps([asdict(p) for p in principles], ensure_ascii=False, indent=2))
+        return 0
+    if not principles:
+        print("No point is made by more than one article.")
+    for i, p in enumerate(principles, start=1):
+        langs = ", ".join(language_name(lang) for lang in p.languages)
+        print(f'{i}. "{_short(p.statement.quote)}"')
+        print(f"   made in {len(p.citations)} passages, {p.works} works; languages: {langs}")
+        for c in p.citations:
+            print(f'   [{c.n}] {c.title} ({c.lang}, {c.doc_id} {c.start}-{c.end}): "{_short(c.quote, 120)}"')
+        print()
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .evaluate import as_dict, evaluate, load_questions
     from .knowledge_base import KnowledgeBase
@@ -182,7 +206,14 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-COMMANDS = {"rebuild": cmd_rebuild, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "info": cmd_info}
+COMMANDS = {
+    "rebuild": cmd_rebuild,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "principles": cmd_principles,
+    "eval": cmd_eval,
+    "info": cmd_info,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

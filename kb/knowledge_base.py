@@ -14,9 +14,10 @@ from .corpus import corpus_hashes
 from .embedding import Embedder
 from .errors import KBError
 from .language import detect_language
+from .principles import find_principles
 from .search import dense_search
 from .store import REBUILD_HINT, StoredIndex, read_index
-from .types import Answer, Document, Hit
+from .types import Answer, Document, Hit, Principle
 
 MAX_K = 1000
 
@@ -43,6 +44,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self.settings = settings
         self.stale_reason = stale_reason
+        self._principles: tuple[object, list[Principle]] = (None, [])
         self._chunk_rows = {c.chunk_id: row for row, c in enumerate(stored.chunks)}
         self._sentence_offsets: dict[str, int] = {}
         offset = 0
@@ -143,6 +145,18 @@ class KnowledgeBase:
             self.settings,
             notice,
         )
+
+    def principles(self, limit: int = 10) -> list[Principle]:
+        """The main points the corpus makes across articles and languages, most widely made first.
+
+        Computed from the stored vectors alone (no model call); see `kb.principles.find_principles`.
+        """
+        if limit < 1:
+            raise KBError(f"limit must be at least 1, not {limit}")
+        key = (self.stored.path, limit)
+        if self._principles[0] != key:
+            self._principles = (key, find_principles(self.stored, limit))
+        return list(self._principles[1])
 
     def document(self, doc_id: str) -> Document:
         """The full article `doc_id` (its body is what citation offsets point into)."""

@@ -51,7 +51,7 @@ def dense_search(
     rest: list[tuple[int, float]] = []
     per_doc: dict[str, int] = {}
     for row, score in scored:
-        work = _work(stored, stored.chunks[row].doc_id)
+        work = stored.works[stored.chunks[row].doc_id]  # an article and its translations share the cap
         per_doc[work] = per_doc.get(work, 0) + 1
         (first if per_doc[work] <= per_document else rest).append((row, score))
     hits = []
@@ -73,12 +73,6 @@ def dense_search(
             )
         )
     return hits
-
-
-def _work(stored: StoredIndex, doc_id: str) -> str:
-    """An article and its translations count as one work for the per-article cap."""
-    original = stored.documents[doc_id].translation_of
-    return original if original in stored.documents else doc_id
 
 
 def _chunk_scores(

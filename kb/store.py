@@ -162,6 +162,7 @@ class StoredIndex:
     sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
     doc_sentences: dict[str, tuple[int, int]] = field(init=False)  # doc_id -> its [first, last) sentence rows
     language_centroids: dict[str, np.ndarray] = field(init=False)  # mean sentence vector per language
+    works: dict[str, str] = field(init=False)  # doc_id -> the work it belongs to (itself and its translations)
 
     def __post_init__(self) -> None:
         counts = [len(c.sentences) for c in self.chunks]
@@ -180,13 +181,28 @@ class StoredIndex:
             rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
             self.language_centroids[lang] = self.sentence_vectors.vectors(rows).mean(axis=0)
 
+        self.works = self._group_translations()
+
+    def _group_translations(self) -> dict[str, str]:
+        """Union of `translation_of` headers and translations discovered at build time (manifest)."""
+        links = [(d.doc_id, d.translation_of) for d in self.documents.values() if d.translation_of in self.documents]
+        links += [(a, b) for a, b, *_ in self.manifest.get("translations", []) if {a, b} <= self.documents.keys()]
+        parent = {doc_id: doc_id for doc_id in self.documents}
+
+        def root(x: str) -> str:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        for a, b in links:
+            ra, rb = root(a), root(b)
+            parent[max(ra, rb)] = min(ra, rb)  # the smallest id names the work
+        return {doc_id: root(doc_id) for doc_id in self.documents}
+
     def translations(self, doc_id: str) -> list[str]:
-        """Documents that translate `doc_id` or that it translates (from `translation_of`)."""
-        doc = self.documents[doc_id]
-        linked = {d.doc_id for d in self.documents.values() if d.translation_of == doc_id}
-        if doc.translation_of in self.documents:
-            linked.add(doc.translation_of)
-        return sorted(linked - {doc_id})
+        """Documents that translate `doc_id` or that it translates (declared or discovered)."""
+        work = self.works[doc_id]
+        return sorted(d for d, w in self.works.items() if w == work and d != doc_id)
 
 
 def write_index(

@@ -131,3 +131,13 @@ class IndexSpec:
     hnsw_m: int = 32  # neighbours per node
     ef_construction: int = 64  # candidates kept while inserting
     ef_search: int = 256  # candidates kept while searching (recall@10 0.96 at 1M: bench/scale.py)
+
+
+@dataclass(frozen=True)
+class Principle:
+    """A point the corpus makes in several passages: a representative sentence and every passage saying it."""
+
+    statement: Citation  # the sentence that best states it (also citations[0])
+    citations: tuple[Citation, ...]  # one sentence per passage that makes the point
+    languages: tuple[str, ...]  # the languages it is made in
+    works: int  # distinct works (an article and its translations count once)

@@ -125,3 +125,16 @@ def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pyte
     assert not at.exception, at.exception
     assert sorted(at.sidebar.table[0].value["articles"]) == [1, 1]
     assert not any("corpus changed" in w.value for w in at.sidebar.warning)
+
+
+def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.sidebar.radio[0].set_value("Principles").run()
+    assert not at.exception, at.exception
+    assert at.header[0].value == "Principles of the corpus"
+    principles = KnowledgeBase.open(settings=real_settings).principles(limit=10)
+    titles = [h.value for h in at.subheader]
+    assert len(titles) == len(principles) >= 2
+    assert all(title.startswith(f"{i}. ") for i, title in enumerate(titles, start=1))
+    assert len(citation_headers(at)) == sum(len(p.citations) for p in principles)
+    assert not at.chat_input  # the question box belongs to the Ask view

@@ -67,3 +67,15 @@ def test_rebuild_reports_and_strict(tmp_path: Path) -> None:
     assert "2 documents" in proc.stdout and "skipped 1" in proc.stdout
     proc = run(*args, "--strict")
     assert proc.returncode == 2 and "already up to date" in proc.stdout
+
+
+def test_principles_command(real_settings: Settings) -> None:
+    index = str(real_settings.index_dir)
+    proc = run("--index", index, "principles", "--limit", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    principles = json.loads(proc.stdout)
+    assert 1 <= len(principles) <= 2
+    assert principles[0]["works"] >= 2 and principles[0]["statement"]["quote"]
+    proc = run("--index", index, "principles")
+    assert proc.returncode == 0 and proc.stdout.startswith("1. ") and "languages:" in proc.stdout
+    assert_clean_error(run("--index", index, "principles", "--limit", "0"), "limit")

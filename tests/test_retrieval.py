@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from kb import KBError, KnowledgeBase
+from kb import KBError, KnowledgeBase, Settings
+from kb.build import rebuild
 
 # (question, articles that answer it). 002 and 004 are the same article in Polish and French.
 CASES = [
@@ -117,3 +120,36 @@ def test_bullet_quotes_start_at_the_words(kb: KnowledgeBase) -> None:
     assert answer.citations
     for c in answer.citations:
         assert not c.quote.startswith(("- ", "• "))
+
+
+def test_translations_are_discovered_without_metadata(tmp_path: Path, corpus_copy: Path) -> None:
+    french = next(corpus_copy.glob("004_*.txt"))
+    text = french.read_text(encoding="utf-8")
+    french.write_text(text.replace("translation_of: 002\n", ""), encoding="utf-8")
+    settings = Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    rebuild(settings)
+    kb = KnowledgeBase.open(settings=settings)
+    assert kb.document("004").translation_of == ""
+    assert [(a, b) for a, b, _ in kb.stored.manifest["translations"]] == [("002", "004")]
+    assert kb.stored.translations("002") == ["004"] and kb.stored.translations("004") == ["002"]
+    assert all(kb.stored.translations(d) == [] for d in ("000", "001", "003"))
+    answer = kb.ask("What does Be My Eyes do?")
+    assert any(p.doc_id in {"002", "004"} for c in answer.citations for p in c.parallels)
+
+
+def test_principles_group_passages_across_works_and_languages(kb: KnowledgeBase) -> None:
+    principles = kb.principles()
+    assert len(principles) >= 2
+    keys = [(-p.works, -len(p.languages), -len(p.citations)) for p in principles]
+    assert keys == sorted(keys)  # most widely made first
+    for p in principles:
+        assert p.works >= 2 and p.statement == p.citations[0]
+        assert set(p.languages) == {c.lang for c in p.citations}
+        assert [c.n for c in p.citations] == list(range(1, len(p.citations) + 1))
+        for c in p.citations:
+            assert kb.document(c.doc_id).body[c.start : c.end] == c.quote
+    top = principles[0]
+    assert len(top.languages) >= 3  # one point, made in several languages by different articles
+    assert kb.principles(limit=1) == principles[:1]
+    with pytest.raises(KBError, match="limit"):
+        kb.principles(limit=0)
