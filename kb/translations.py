@@ -6,8 +6,10 @@ import numpy as np
 
 from .types import Document
 
-ALIGNED = 0.80  # a sentence and its translation score at least this cosine (multilingual-e5-small)
-SHARE = 0.6  # translations: this share of the shorter document's sentences align one-to-one
+# multilingual-e5-small scores unrelated sentences on one topic up to ~0.85; on the bundled corpus, at
+# 0.88 the true translation pair aligns 86 % of its sentences and every other pair at most 14 %.
+ALIGNED = 0.88  # a sentence and its translation score at least this cosine
+SHARE = 0.5  # translations: this share of the shorter document's sentences align one-to-one
 CANDIDATES = 5  # documents compared in full with each document (the most similar ones on average)
 
 

@@ -153,3 +153,9 @@ def test_principles_group_passages_across_works_and_languages(kb: KnowledgeBase)
     assert kb.principles(limit=1) == principles[:1]
     with pytest.raises(KBError, match="limit"):
         kb.principles(limit=0)
+
+
+def test_articles_on_one_topic_are_not_taken_for_translations(kb: KnowledgeBase) -> None:
+    # Discovered pairs must be real translations: only 002 (pl) and 004 (fr) are, by their header too.
+    assert [(a, b) for a, b, _ in kb.stored.manifest["translations"]] == [("002", "004")]
+    assert {d: kb.stored.translations(d) for d in ("000", "001", "003")} == {"000": [], "001": [], "003": []}
