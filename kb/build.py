@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from .corpus import load_corpus
 from .embedding import Embedder
 from .errors import KBError
 from .store import StoredIndex, read_index, read_manifest, write_index, write_lock
-from .translations import discover_translations
+from .translations import DISCOVERY, discover_translations
 from .types import Chunk, Document, Skipped
 
 CHUNKER_VERSION = 3
@@ -74,6 +74,9 @@ def rebuild(
             and current.get("model") == identity
             and current.get("chunking") == chunking
             and current.get("corpus_fingerprint") == corpus_fingerprint
+            # derived from the vectors: a change here rewrites the index but embeds nothing
+            and current.get("translation_discovery") == DISCOVERY
+            and current.get("vector_index") == asdict(settings.index_spec)
         ):
             return BuildReport(
                 documents=len(scan.documents),
@@ -127,6 +130,7 @@ def rebuild(
             "corpus_fingerprint": corpus_fingerprint,
             "documents": {d.doc_id: {"path": d.path, "sha256": d.content_hash, "lang": d.lang} for d in scan.documents},
             "skipped": skipped_hashes,
+            "translation_discovery": DISCOVERY,
             "translations": [list(t) for t in discover_translations(scan.documents, sentence_parts)],
             "counts": {
                 "documents": len(scan.documents),

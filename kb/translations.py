@@ -11,6 +11,7 @@ from .types import Document
 ALIGNED = 0.88  # a sentence and its translation score at least this cosine
 SHARE = 0.5  # translations: this share of the shorter document's sentences align one-to-one
 CANDIDATES = 5  # documents compared in full with each document (the most similar ones on average)
+DISCOVERY = {"version": 1, "aligned": ALIGNED, "share": SHARE}  # recorded in the manifest: a change re-runs it
 
 
 def discover_translations(

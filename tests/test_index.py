@@ -202,3 +202,22 @@ def test_large_index_round_trips_through_a_rebuild(tmp_path: Path, corpus_copy: 
         title = kb.stored.documents[chunk.doc_id].title
         hits = kb.search(embedding_text(chunk, title), k=3)
         assert hits[0].chunk_id == chunk.chunk_id and hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_changed_derived_settings_rewrite_without_embedding(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kb.build
+
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=FakeEmbedder())
+    assert not rebuild(settings, embedder=FakeEmbedder()).changed
+    monkeypatch.setattr(kb.build, "DISCOVERY", {**kb.build.DISCOVERY, "aligned": 0.5})
+    embedder = FakeEmbedder()
+    report = rebuild(settings, embedder=embedder)
+    assert report.changed and embedder.passages_embedded == 0
+    assert read_index(settings.index_dir).manifest["translation_discovery"]["aligned"] == 0.5
+    bigger = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", exact_search_max=10)
+    report = rebuild(bigger, embedder=embedder)
+    assert report.changed and embedder.passages_embedded == 0
+    assert read_index(settings.index_dir).manifest["files"]["chunks.faiss"]["kind"] == "hnsw"
