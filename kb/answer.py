@@ -58,6 +58,8 @@ def compose_answer(
         else:
             if len(points) < settings.answer_points:
                 points.append([cand])
+            else:  # full: a language not yet heard takes the place of the weakest point of a repeated one
+                _balance(points, cand, stored)
 
     citations: list[Citation] = []
     lines: list[str] = []
@@ -102,6 +104,20 @@ def compose_answer(
         hits=hits,
         notice=notice,
     )
+
+
+def _balance(points: list[list[_Candidate]], cand: _Candidate, stored: StoredIndex) -> None:
+    def langs(point: list[_Candidate]) -> set[str]:  # with the languages of its translations (parallels)
+        own = {c.hit.lang for c in point}
+        return own | {stored.documents[t].lang for c in point for t in stored.translations(c.hit.doc_id)}
+
+    heard = [lang for point in points for lang in langs(point)]
+    if cand.hit.lang in heard:
+        return
+    for i in range(len(points) - 1, -1, -1):  # weakest first
+        if len(points[i]) == 1 and all(heard.count(lang) > 1 for lang in langs(points[i])):
+            points[i] = [cand]
+            return
 
 
 def cite(

@@ -15,7 +15,7 @@ from .embedding import Embedder
 from .errors import KBError
 from .language import detect_language
 from .principles import find_principles
-from .search import dense_search
+from .search import dense_search, language_evidence
 from .store import REBUILD_HINT, StoredIndex, read_index
 from .types import Answer, Document, Hit, Principle
 
@@ -133,6 +133,7 @@ class KnowledgeBase:
         text, notice = self._query(question)
         query_vector = self.embedder.encode_query(text)
         hits = dense_search(self.stored, query_vector, k, _langs(languages))
+        hits = language_evidence(self.stored, query_vector, hits, self.settings.confident_score, _langs(languages))
         query_lang = detect_language(text, allowed=self.languages())
         return compose_answer(
             question,

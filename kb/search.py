@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 
@@ -90,3 +91,24 @@ def _chunk_scores(
             best[row] = float(stored.chunk_vectors.vectors(np.array([row]))[0] @ query_vector)
         best[row] = max(best[row], float(score))
     return best
+
+
+def language_evidence(
+    stored: StoredIndex, query_vector: np.ndarray, hits: list[Hit], min_score: float, languages: Iterable[str] | None
+) -> list[Hit]:
+    """`hits` plus, for each corpus language they miss, its best passage if that clears `min_score`.
+
+    Several languages may make the same point; this keeps one language from crowding out the others.
+    """
+    wanted = sorted(set(languages) if languages is not None else set(stored.language_centroids))
+    present = {h.lang for h in hits} | {
+        stored.documents[t].lang for h in hits for t in stored.translations(h.doc_id)
+    }
+    extra: list[Hit] = []
+    for lang in wanted:
+        if lang in present:
+            continue
+        best = dense_search(stored, query_vector, 1, [lang])
+        if best and best[0].score >= min_score:
+            extra.append(replace(best[0], rank=len(hits) + len(extra) + 1))
+    return hits + extra

@@ -91,6 +91,14 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     notice: str = ""  # e.g. that the question was truncated
 
+    def by_language(self) -> dict[str, list[Citation]]:
+        """The evidence per language: every cited sentence and parallel version, grouped by language."""
+        out: dict[str, list[Citation]] = {}
+        for c in self.citations:
+            for version in (c, *c.parallels):
+                out.setdefault(version.lang, []).append(version)
+        return out
+
 
 @dataclass(frozen=True)
 class ModelIdentity:

@@ -55,7 +55,7 @@ def test_dev_set_quality_floor(kb: KnowledgeBase) -> None:
     report = evaluate(kb, load_questions(DEV, kb))
     assert report.metrics["hit@5"] >= 0.8
     assert report.metrics["mrr@10"] >= 0.6
-    assert min(report.parallel.values()) >= 0.95
+    assert min(report.parallel.values()) == 1.0  # every paragraph of 002 finds its counterpart in 004 and back
 
 
 def test_cli_eval(real_settings: Settings) -> None:

@@ -159,3 +159,18 @@ def test_articles_on_one_topic_are_not_taken_for_translations(kb: KnowledgeBase)
     # Discovered pairs must be real translations: only 002 (pl) and 004 (fr) are, by their header too.
     assert [(a, b) for a, b, _ in kb.stored.manifest["translations"]] == [("002", "004")]
     assert {d: kb.stored.translations(d) for d in ("000", "001", "003")} == {"000": [], "001": [], "003": []}
+
+
+def test_ask_gives_evidence_in_every_language_that_has_it(kb: KnowledgeBase) -> None:
+    question = "Is customer experience about emotion or technology?"
+    answer = kb.ask(question, k=1)  # one passage asked for; other languages with strong evidence join
+    strong = {
+        lang
+        for lang in kb.languages()
+        if (best := kb.search(question, k=1, languages=[lang])) and best[0].score >= kb.settings.confident_score
+    }
+    assert len(strong) >= 3
+    evidence = answer.by_language()
+    assert strong <= set(evidence)
+    for lang, citations in evidence.items():
+        assert all(c.lang == lang and kb.document(c.doc_id).body[c.start : c.end] == c.quote for c in citations)
