@@ -103,24 +103,33 @@ def rebuild(
         titles = {d.doc_id: d.title for d in scan.documents}
         chunk_texts = [embedding_text(c, titles[c.doc_id]) for cs in new_chunks.values() for c in cs]
         sentence_texts = [c.text_at(s) for cs in new_chunks.values() for c in cs for s in c.sentences]
-        vectors = _embed(embedder, chunk_texts + sentence_texts, settings.embed_batch_size, report_progress)
-        chunk_vecs, sentence_vecs = vectors[: len(chunk_texts)], vectors[len(chunk_texts) :]
+        context_texts = [text for cs in new_chunks.values() for text in context_texts_of(cs)]
+        vectors = _embed(
+            embedder, chunk_texts + sentence_texts + context_texts, settings.embed_batch_size, report_progress
+        )
+        n_chunks, n_sentences = len(chunk_texts), len(sentence_texts)
+        chunk_vecs = vectors[:n_chunks]
+        sentence_vecs = vectors[n_chunks : n_chunks + n_sentences]
+        context_vecs = vectors[n_chunks + n_sentences :]
 
         all_chunks: list[Chunk] = []
         chunk_parts: list[np.ndarray] = []
         sentence_parts: list[np.ndarray] = []
+        context_parts: list[np.ndarray] = []
         ci = si = 0
         for doc in scan.documents:
             if doc.doc_id in reused:
-                chunks, cvec, svec = reused[doc.doc_id]
+                chunks, cvec, svec, xvec = reused[doc.doc_id]
             else:
                 chunks = new_chunks[doc.doc_id]
                 n_sent = sum(len(c.sentences) for c in chunks)
                 cvec, svec = chunk_vecs[ci : ci + len(chunks)], sentence_vecs[si : si + n_sent]
+                xvec = context_vecs[ci : ci + len(chunks)]
                 ci, si = ci + len(chunks), si + n_sent
             all_chunks.extend(chunks)
             chunk_parts.append(cvec)
             sentence_parts.append(svec)
+            context_parts.append(xvec)
 
         dim = embedder.identity.dimension
         manifest = {
@@ -145,6 +154,7 @@ def rebuild(
             all_chunks,
             _stack(chunk_parts, dim),
             _stack(sentence_parts, dim),
+            _stack(context_parts, dim),
             manifest,
             settings.index_spec,
         )
@@ -173,12 +183,18 @@ def _reusable(settings: Settings, identity: dict[str, object], chunking: dict[st
     return previous
 
 
+def context_texts_of(chunks: list[Chunk]) -> list[str]:
+    """Per chunk of one article: its text followed by the next chunk's (the last one alone)."""
+    return [c.text + ("\n" + chunks[i + 1].text if i + 1 < len(chunks) else "") for i, c in enumerate(chunks)]
+
+
 def _reusable_documents(
     previous: StoredIndex, documents: list[Document]
-) -> dict[str, tuple[list[Chunk], np.ndarray, np.ndarray]]:
+) -> dict[str, tuple[list[Chunk], np.ndarray, np.ndarray, np.ndarray]]:
     """Chunks and vectors of documents whose content is unchanged since the previous build."""
     chunk_vecs = previous.chunk_vectors.vectors()
     sentence_vecs = previous.sentence_vectors.vectors()
+    context_vecs = previous.context_vectors.vectors()
     rows: dict[str, list[int]] = {}
     sentence_rows: dict[str, list[int]] = {}
     s = 0
@@ -192,7 +208,12 @@ def _reusable_documents(
         if old is None or old != doc or doc.doc_id not in rows:
             continue
         chunks = [previous.chunks[r] for r in rows[doc.doc_id]]
-        out[doc.doc_id] = (chunks, chunk_vecs[rows[doc.doc_id]], sentence_vecs[sentence_rows[doc.doc_id]])
+        out[doc.doc_id] = (
+            chunks,
+            chunk_vecs[rows[doc.doc_id]],
+            sentence_vecs[sentence_rows[doc.doc_id]],
+            context_vecs[rows[doc.doc_id]],
+        )
     return out
 
 

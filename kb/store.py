@@ -3,7 +3,9 @@
 Layout of an index directory::
 
     CURRENT                    {"version": "v-...", "manifest_sha256": "..."}  (replaced atomically)
-    v-<time>-<id>/manifest.json, chunks.faiss, sentences.faiss, chunks.jsonl, documents.jsonl
+    v-<time>-<id>/manifest.json, chunks.faiss, sentences.faiss, contexts.faiss, chunks.jsonl, documents.jsonl
+
+(contexts.faiss: one vector per chunk, of its text followed by the next chunk of the same article.)
 
 A rebuild writes a new version directory beside the old one, then replaces CURRENT; readers
 never see a half-written index. Knows nothing of models.
@@ -30,10 +32,10 @@ import numpy as np
 from .errors import KBError
 from .types import Chunk, Document, IndexSpec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-VECTOR_FILES = ("chunks.faiss", "sentences.faiss")
+VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
 CENTROID_SAMPLE = 5000  # sentences per language averaged for its centroid (all of them in small corpora)
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 REBUILD_HINT = "run `kb rebuild`"
@@ -157,6 +159,7 @@ class StoredIndex:
     chunks: list[Chunk]
     chunk_vectors: VectorSearch
     sentence_vectors: VectorSearch
+    context_vectors: VectorSearch  # row r: chunk r followed by chunk r+1 of the same article (or alone)
     sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
 
     sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
@@ -211,6 +214,7 @@ def write_index(
     chunks: list[Chunk],
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
+    context_vectors: np.ndarray,
     manifest: dict[str, Any],
     spec: IndexSpec | None = None,
 ) -> Path:
@@ -228,7 +232,7 @@ def write_index(
     for name, data in files.items():
         _write_durable(tmp / name, data)
     listing = {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()}
-    for name, vectors in zip(VECTOR_FILES, (chunk_vectors, sentence_vectors), strict=True):
+    for name, vectors in zip(VECTOR_FILES, (chunk_vectors, sentence_vectors, context_vectors), strict=True):
         index = VectorIndex.build(vectors, dim, spec)
         index.write(tmp / name)
         digest, size = _sha_file(tmp / name, sync=True)
@@ -330,6 +334,7 @@ def _read_version(index_dir: Path) -> StoredIndex:
         chunks=chunks,
         chunk_vectors=vectors["chunks.faiss"],
         sentence_vectors=vectors["sentences.faiss"],
+        context_vectors=vectors["contexts.faiss"],
     )
 
 

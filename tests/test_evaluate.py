@@ -53,8 +53,9 @@ def test_quote_must_be_verbatim(kb: KnowledgeBase, tmp_path: Path) -> None:
 def test_dev_set_quality_floor(kb: KnowledgeBase) -> None:
     """Guards against regressions; the figures themselves come from bench/eval.py."""
     report = evaluate(kb, load_questions(DEV, kb))
-    assert report.metrics["hit@5"] >= 0.8
-    assert report.metrics["mrr@10"] >= 0.6
+    assert report.metrics["hit@5"] >= 0.89  # 0.909 when measured
+    assert report.metrics["mrr@10"] >= 0.75  # 0.771
+    assert report.metrics["out-of-scope not confident"] == 1.0
     assert min(report.parallel.values()) == 1.0  # every paragraph of 002 finds its counterpart in 004 and back
 
 

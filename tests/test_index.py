@@ -11,7 +11,7 @@ import pytest
 from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.chunking import embedding_text
-from kb.store import CURRENT, MANIFEST, VectorIndex, read_index
+from kb.store import CURRENT, FORMAT_VERSION, MANIFEST, VectorIndex, read_index
 from kb.types import IndexSpec
 
 from .conftest import FakeEmbedder
@@ -31,12 +31,12 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     stored = read_index(built.index_dir)
     m = stored.manifest
-    assert m["format_version"] == 1 and m["model"]["name"] == "fake" and m["model"]["dimension"] == 16
+    assert m["format_version"] == FORMAT_VERSION == 2 and m["model"]["name"] == "fake" and m["model"]["dimension"] == 16
     assert m["chunking"]["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m["documents"]) == {"000", "001", "002", "003", "004"}
     assert all(len(d["sha256"]) == 64 for d in m["documents"].values())
     assert m["counts"]["chunks"] == len(stored.chunks) > 0
-    assert set(m["files"]) == {"documents.jsonl", "chunks.jsonl", "chunks.faiss", "sentences.faiss"}
+    assert set(m["files"]) == {"documents.jsonl", "chunks.jsonl", "chunks.faiss", "sentences.faiss", "contexts.faiss"}
     assert m["built_at"]
     for line in (stored.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
@@ -50,7 +50,9 @@ def test_missing_index(tmp_path: Path) -> None:
         open_kb(Settings(index_dir=tmp_path / "nothing"))
 
 
-@pytest.mark.parametrize("name", ["chunks.faiss", "chunks.jsonl", "documents.jsonl", "sentences.faiss", MANIFEST])
+@pytest.mark.parametrize(
+    "name", ["chunks.faiss", "chunks.jsonl", "documents.jsonl", "sentences.faiss", "contexts.faiss", MANIFEST]
+)
 def test_tampered_file(built: Settings, name: str) -> None:
     path = read_index(built.index_dir).path / name
     data = bytearray(path.read_bytes())
@@ -105,13 +107,15 @@ def test_incremental_rebuild_embeds_only_changed_documents(built: Settings) -> N
     assert report.changed and report.embedded_documents == 1 and report.reused_documents == 4
     after = read_index(built.index_dir)
     n_new = [c for c in after.chunks if c.doc_id == "001"]
-    assert embedder.passages_embedded == len(n_new) + sum(len(c.sentences) for c in n_new)
+    # the changed article's passages, its sentences and its passages with their context
+    assert embedder.passages_embedded == 2 * len(n_new) + sum(len(c.sentences) for c in n_new)
     # unchanged documents keep their exact vectors
     old = {c.chunk_id: i for i, c in enumerate(before.chunks)}
-    new_vecs, old_vecs = after.chunk_vectors.vectors(), before.chunk_vectors.vectors()
-    for i, c in enumerate(after.chunks):
-        if c.doc_id != "001":
-            assert np.array_equal(new_vecs[i], old_vecs[old[c.chunk_id]])
+    for index in ("chunk_vectors", "context_vectors"):
+        new_vecs, old_vecs = getattr(after, index).vectors(), getattr(before, index).vectors()
+        for i, c in enumerate(after.chunks):
+            if c.doc_id != "001":
+                assert np.array_equal(new_vecs[i], old_vecs[old[c.chunk_id]])
     full = rebuild(built, embedder=FakeEmbedder(), full=True)
     assert full.embedded_documents == 5
 
@@ -195,7 +199,7 @@ def test_large_index_round_trips_through_a_rebuild(tmp_path: Path, corpus_copy: 
     rebuild(settings, embedder=FakeEmbedder())
     kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     kinds = {name: meta["kind"] for name, meta in kb.stored.manifest["files"].items() if name.endswith(".faiss")}
-    assert kinds == {"chunks.faiss": "hnsw", "sentences.faiss": "hnsw"}
+    assert kinds == {"chunks.faiss": "hnsw", "sentences.faiss": "hnsw", "contexts.faiss": "hnsw"}
     flat = VectorIndex.build(kb.stored.chunk_vectors.vectors(), 16)
     assert np.array_equal(flat.vectors(), kb.stored.chunk_vectors.vectors())
     for chunk in kb.stored.chunks[::10]:  # a query equal to a passage's own text finds that passage
@@ -221,3 +225,21 @@ def test_changed_derived_settings_rewrite_without_embedding(
     report = rebuild(bigger, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0
     assert read_index(settings.index_dir).manifest["files"]["chunks.faiss"]["kind"] == "hnsw"
+
+
+def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, corpus_copy: Path) -> None:
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=FakeEmbedder())
+    version = read_index(settings.index_dir).path
+    manifest = json.loads((version / MANIFEST).read_text())
+    manifest["format_version"] = FORMAT_VERSION - 1
+    raw = json.dumps(manifest).encode()
+    (version / MANIFEST).write_bytes(raw)
+    pointer = json.loads((settings.index_dir / CURRENT).read_text())
+    pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
+    (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
+    with pytest.raises(KBError, match="format"):
+        KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
+    report = rebuild(settings, embedder=FakeEmbedder())
+    assert report.changed and report.reused_documents == 0
+    assert KnowledgeBase.open(settings=settings, embedder=FakeEmbedder()).stored.manifest["format_version"] == 2
