@@ -40,7 +40,7 @@ def dense_search(
 ) -> list[Hit]:
     """Top-k chunks, at most `per_document` per article (with its translations) before the rest.
 
-    Ranked by cosine minus a per-language offset (see LANGUAGE_DEBIAS); `Hit.score` is the cosine.
+    Ranked by score minus a per-language offset (see LANGUAGE_DEBIAS); `Hit.score` has no offset.
 
     A chunk scores the higher of its own cosine and that of its best sentence: a passage that
     answers the question in one sentence is not diluted by the rest of its paragraph (bench/eval:

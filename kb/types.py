@@ -47,7 +47,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A chunk returned by search, with its score (cosine similarity) and 1-based rank."""
+    """A chunk returned by search, its score (cosine of it or its best sentence, raised toward its context) and rank."""
 
     chunk_id: str
     doc_id: str
