@@ -67,7 +67,7 @@ def build_with_progress(kb: KnowledgeBase | None = None) -> None:
         st.warning(f"Skipped {skipped.path}: {skipped.reason}")
 
 
-def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
+def sidebar(kb: KnowledgeBase, filters: bool = True) -> tuple[list[str] | None, int]:
     stats = kb.stats()
     with st.sidebar:
         st.header("Knowledge base")
@@ -93,6 +93,8 @@ def sidebar(kb: KnowledgeBase) -> tuple[list[str] | None, int]:
                 st.rerun()
             except KBError as exc:
                 st.error(str(exc))
+        if not filters:  # the Principles view covers the whole corpus
+            return None, 0
         st.header("Filters")
         options = kb.languages()
         chosen = st.multiselect(
@@ -205,7 +207,7 @@ def main() -> None:
         st.error(str(exc))
         st.stop()
     view = st.sidebar.radio("View", ["Ask", "Principles"], horizontal=True)
-    languages, k = sidebar(kb)
+    languages, k = sidebar(kb, filters=view == "Ask")
     if view == "Principles":
         show_principles(kb)
         return

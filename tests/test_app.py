@@ -137,4 +137,4 @@ def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatc
     assert len(titles) == len(principles) >= 2
     assert all(title.startswith(f"{i}. ") for i, title in enumerate(titles, start=1))
     assert len(citation_headers(at)) == sum(len(p.citations) for p in principles)
-    assert not at.chat_input  # the question box belongs to the Ask view
+    assert not at.chat_input and not at.sidebar.multiselect  # the question box and filters belong to Ask
