@@ -57,6 +57,8 @@ def find_principles(stored: StoredIndex, limit: int = 10, threshold: float = SAM
 
 def _debiased(stored: StoredIndex, vectors: np.ndarray, langs: list[str]) -> np.ndarray:
     dim = vectors.shape[1]
+    if not len(vectors):
+        return vectors
     centroids = np.stack([stored.language_centroids.get(lang, np.zeros(dim, dtype=np.float32)) for lang in langs])
     out = vectors - LANGUAGE_DEBIAS * centroids
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
