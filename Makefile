@@ -27,7 +27,7 @@ test: $(STAMP)
 index: $(STAMP)
 	$(BIN)/kb rebuild
 
-bench: $(STAMP)
+bench: $(STAMP) index
 	$(BIN)/python -m pip install --quiet -e '.[bench]'  # txtai, the peer we compare against
 	$(BIN)/python bench/performance.py
 	$(BIN)/python bench/scale.py
