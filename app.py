@@ -49,7 +49,7 @@ def index_version() -> str:
     return str(manifest["version"]) if manifest else ""
 
 
-def build_with_progress(kb: KnowledgeBase | None = None) -> None:
+def build_with_progress(kb: KnowledgeBase | None = None, full: bool = False) -> None:
     bar = st.progress(0.0, text="Preparing…")
 
     def progress(done: int, total: int, what: str) -> None:
@@ -57,7 +57,7 @@ def build_with_progress(kb: KnowledgeBase | None = None) -> None:
 
     started = time.perf_counter()
     embedder = kb.embedder if kb is not None else None  # reuse the loaded model
-    report = KnowledgeBase.rebuild(Settings.from_env(), progress=progress, embedder=embedder)
+    report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress, embedder=embedder)
     bar.progress(
         1.0,
         text=f"Index ready in {time.perf_counter() - started:.0f} s "
@@ -203,8 +203,15 @@ def main() -> None:
         version = index_version()
     try:
         kb = get_kb(version)
-    except KBError as exc:
+    except KBError as exc:  # e.g. a corrupted index or one of an older format: offer to rebuild it here
         st.error(str(exc))
+        if st.button("Rebuild the index now", key="repair"):
+            try:
+                build_with_progress(full=True)  # everything: the broken index cannot be trusted
+                get_kb.clear()
+                st.rerun()
+            except KBError as again:
+                st.error(str(again))
         st.stop()
     view = st.sidebar.radio("View", ["Ask", "Principles"], horizontal=True)
     languages, k = sidebar(kb, filters=view == "Ask")

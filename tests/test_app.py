@@ -138,3 +138,21 @@ def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatc
     assert all(title.startswith(f"{i}. ") for i, title in enumerate(titles, start=1))
     assert len(citation_headers(at)) == sum(len(p.citations) for p in principles)
     assert not at.chat_input and not at.sidebar.multiselect  # the question box and filters belong to Ask
+
+
+def test_a_broken_index_can_be_rebuilt_from_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text(
+        "---\nlang: es\n---\nLa experiencia de cliente es emoción.\n", encoding="utf-8"
+    )
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    rebuild(settings)
+    faiss_file = next((tmp_path / "index").glob("v-*/chunks.faiss"))
+    data = bytearray(faiss_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    faiss_file.write_bytes(bytes(data))
+    at = app_for(settings, monkeypatch)
+    assert any("corrupted" in e.value for e in at.error)
+    at.button(key="repair").click().run()
+    assert not at.exception, at.exception
+    assert not at.error and list(at.sidebar.table[0].value["articles"]) == [1]
