@@ -29,8 +29,6 @@ def compose_answer(
     query_vector: np.ndarray,
     hits: list[Hit],
     stored: StoredIndex,
-    chunk_rows: dict[str, int],
-    sentence_offsets: dict[str, int],
     settings: Settings,
     notice: str = "",
 ) -> Answer:
@@ -38,10 +36,11 @@ def compose_answer(
     sentence_vectors = stored.sentence_vectors
     candidates: list[_Candidate] = []
     for hit in hits:
-        chunk = stored.chunks[chunk_rows[hit.chunk_id]]
+        row = stored.chunk_row[hit.chunk_id]
+        chunk = stored.chunks[row]
         if not chunk.sentences:
             continue
-        first = sentence_offsets[hit.chunk_id]
+        first = int(stored.first_sentence[row])
         vecs = sentence_vectors.vectors(np.arange(first, first + len(chunk.sentences)))
         sims = vecs @ query_vector
         best = int(np.argmax(sims))

@@ -152,6 +152,7 @@ class Embedder:
         self._onnx_tried = False
         self._query_limit: int | None = None
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -186,7 +187,10 @@ class Embedder:
         vectors are averaged. Recent queries are cached, so a repeated question (an example button,
         a re-run) costs nothing.
         """
-        cached = self._query_cache.get(text)
+        with self._cache_lock:  # the app shares one Embedder between sessions (threads)
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
         if cached is None:
             cached = self._encode([text], "query", 1)[0]
             if len(text.split()) >= PASSAGE_LIKE_WORDS and self.identity.prompts.get("passage"):
@@ -194,11 +198,10 @@ class Embedder:
                 # (bench/eval: parallel P@1 fr→pl 0.971 -> 1.000; dev-set hit@5 and MRR unchanged.)
                 both = cached + self._encode([text], "passage", 1)[0]
                 cached = (both / np.linalg.norm(both)).astype(np.float32)
-            self._query_cache[text] = cached
-            if len(self._query_cache) > self.settings.query_cache_size:
-                self._query_cache.popitem(last=False)
-        else:
-            self._query_cache.move_to_end(text)
+            with self._cache_lock:
+                self._query_cache[text] = cached
+                while len(self._query_cache) > self.settings.query_cache_size:
+                    self._query_cache.popitem(last=False)
         return cached.copy()
 
     def _encode(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:

@@ -44,13 +44,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self.settings = settings
         self.stale_reason = stale_reason
-        self._principles: tuple[object, list[Principle]] = (None, [])
-        self._chunk_rows = {c.chunk_id: row for row, c in enumerate(stored.chunks)}
-        self._sentence_offsets: dict[str, int] = {}
-        offset = 0
-        for chunk in stored.chunks:
-            self._sentence_offsets[chunk.chunk_id] = offset
-            offset += len(chunk.sentences)
+        self._principles: list[Principle] | None = None  # all of them, found on first use
 
     @classmethod
     def open(
@@ -141,8 +135,6 @@ class KnowledgeBase:
             query_vector,
             hits,
             self.stored,
-            self._chunk_rows,
-            self._sentence_offsets,
             self.settings,
             notice,
         )
@@ -154,10 +146,9 @@ class KnowledgeBase:
         """
         if limit < 1:
             raise KBError(f"limit must be at least 1, not {limit}")
-        key = (self.stored.path, limit)
-        if self._principles[0] != key:
-            self._principles = (key, find_principles(self.stored, limit))
-        return list(self._principles[1])
+        if self._principles is None:
+            self._principles = find_principles(self.stored, limit=len(self.stored.chunks))
+        return self._principles[:limit]
 
     def document(self, doc_id: str) -> Document:
         """The full article `doc_id` (its body is what citation offsets point into)."""

@@ -50,6 +50,8 @@ class OnnxEncoder:
         self.max_tokens = int(meta["max_tokens"])
         self.tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
+        self.untruncated = Tokenizer.from_str(self.tokenizer.to_str())  # for offsets; never reconfigured
+        self.untruncated.no_truncation()
         self.tokenizer.enable_truncation(max_length=self.max_tokens)
         self.pad_id = int(meta["pad_id"])
         options = ort.SessionOptions()
@@ -83,11 +85,7 @@ class OnnxEncoder:
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the tokens of `text` (no special tokens, no truncation)."""
-        self.tokenizer.no_truncation()
-        try:
-            return list(self.tokenizer.encode(text, add_special_tokens=False).offsets)
-        finally:
-            self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        return list(self.untruncated.encode(text, add_special_tokens=False).offsets)
 
 
 def export_dir_for(cache_dir: Path, model_sha256: str) -> Path:

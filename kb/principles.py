@@ -69,7 +69,7 @@ def _principle(stored: StoredIndex, rows: np.ndarray, vectors: np.ndarray) -> Pr
     citations: list[Citation] = []
     for n, row in enumerate(rows, start=1):
         chunk = stored.chunks[int(row)]
-        first = int(np.flatnonzero(stored.sentence_chunk == row)[0]) if len(chunk.sentences) else 0
+        first = int(stored.first_sentence[row])
         sentence_rows = np.arange(first, first + len(chunk.sentences))
         sentences = _debiased(stored, stored.sentence_vectors.vectors(sentence_rows), [chunk.lang] * len(sentence_rows))
         best = int(np.argmax(sentences @ mean)) if len(sentence_rows) else 0

@@ -88,12 +88,18 @@ def _chunk_scores(
     best = {int(r): float(s) for s, r in zip(scores, chunk_rows, strict=True)}
     sentence_rows = None if rows is None else np.flatnonzero(np.isin(stored.sentence_chunk, rows))
     scores, sent_rows = stored.sentence_vectors.search(query_vector, n * SENTENCES_PER_CHUNK, sentence_rows)
-    for score, sent in zip(scores, sent_rows, strict=True):
-        row = int(stored.sentence_chunk[sent])
-        if row not in best:  # a chunk found through one of its sentences: its own cosine too
-            best[row] = float(stored.chunk_vectors.vectors(np.array([row]))[0] @ query_vector)
+    found = stored.sentence_chunk[sent_rows]
+    _add_own_scores(stored, query_vector, found, best)  # chunks found through a sentence: their own cosine too
+    for score, row in zip(scores, found.tolist(), strict=True):
         best[row] = max(best[row], float(score))
     return _with_context(stored, query_vector, n, rows, best)
+
+
+def _add_own_scores(stored: StoredIndex, query_vector: np.ndarray, rows: Iterable[int], best: dict[int, float]) -> None:
+    """Give each chunk row not yet in `best` its own cosine (one vector lookup for all of them)."""
+    missing = np.array(sorted({int(r) for r in rows} - best.keys()), dtype=np.int64)
+    if len(missing):
+        best.update(zip(missing.tolist(), (stored.chunk_vectors.vectors(missing) @ query_vector).tolist(), strict=True))
 
 
 def _with_context(
@@ -108,10 +114,8 @@ def _with_context(
         return 0 <= a < len(chunks) and 0 <= b < len(chunks) and chunks[a].doc_id == chunks[b].doc_id
 
     _, context_rows = stored.context_vectors.search(query_vector, n, rows)
-    for r in (int(x) for x in context_rows):  # context r = chunk r + chunk r+1
-        for row in (r, r + 1) if same_doc(r, r + 1) else (r,):
-            if row not in best:
-                best[row] = float(stored.chunk_vectors.vectors(np.array([row]))[0] @ query_vector)
+    covered = [row for r in context_rows.tolist() for row in ((r, r + 1) if same_doc(r, r + 1) else (r,))]
+    _add_own_scores(stored, query_vector, covered, best)  # context r = chunk r + chunk r+1
     candidates = np.array(sorted(best), dtype=np.int64)
     if not len(candidates):
         return best

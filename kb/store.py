@@ -161,6 +161,8 @@ class StoredIndex:
     sentence_vectors: VectorSearch
     context_vectors: VectorSearch  # row r: chunk r followed by chunk r+1 of the same article (or alone)
     sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
+    first_sentence: np.ndarray = field(init=False)  # sentence row of each chunk's first sentence
+    chunk_row: dict[str, int] = field(init=False)  # chunk_id -> row
 
     sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
     doc_sentences: dict[str, tuple[int, int]] = field(init=False)  # doc_id -> its [first, last) sentence rows
@@ -170,6 +172,8 @@ class StoredIndex:
     def __post_init__(self) -> None:
         counts = [len(c.sentences) for c in self.chunks]
         self.sentence_chunk = np.repeat(np.arange(len(self.chunks), dtype=np.int64), counts)
+        self.first_sentence = (np.cumsum(counts, dtype=np.int64) - counts) if counts else np.zeros(0, np.int64)
+        self.chunk_row = {c.chunk_id: row for row, c in enumerate(self.chunks)}
         self.sentence_spans = [span for c in self.chunks for span in c.sentences]
         self.doc_sentences = {}
         row = 0

@@ -107,13 +107,19 @@ def test_html_in_article_is_shown_as_text(hostile_settings: Settings, monkeypatc
     assert "unsafe_allow_html" not in source
 
 
-def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def one_article_index(tmp_path: Path) -> Settings:
+    """A built index of a corpus with one short Spanish article."""
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.txt").write_text(
         "---\nlang: es\n---\nLa experiencia de cliente es emoción.\n", encoding="utf-8"
     )
     settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     rebuild(settings)
+    return settings
+
+
+def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = one_article_index(tmp_path)
     at = app_for(settings, monkeypatch)
     assert list(at.sidebar.table[0].value["articles"]) == [1]
     (tmp_path / "corpus" / "b.txt").write_text(
@@ -141,12 +147,7 @@ def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_broken_index_can_be_rebuilt_from_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "a.txt").write_text(
-        "---\nlang: es\n---\nLa experiencia de cliente es emoción.\n", encoding="utf-8"
-    )
-    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    rebuild(settings)
+    settings = one_article_index(tmp_path)
     faiss_file = next((tmp_path / "index").glob("v-*/chunks.faiss"))
     data = bytearray(faiss_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
