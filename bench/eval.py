@@ -1,6 +1,9 @@
-"""Retrieval and answer quality on a question set with gold evidence (default: bench/data/dev.jsonl).
+"""Retrieval and answer quality on question sets with gold evidence.
 
-Usage: python bench/eval.py [FILE.jsonl]   (index: KB_INDEX_DIR or ./index)
+Usage: python bench/eval.py [FILE.jsonl ...]   (index: KB_INDEX_DIR or ./index)
+
+Default: bench/data/dev.jsonl (the development set, which settings were chosen on) and
+bench/data/check.jsonl (written before the session that used it, to confirm a change generalizes).
 """
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ from kb.evaluate import evaluate, load_questions  # noqa: E402
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "data" / "dev.jsonl"
+    paths = [Path(p) for p in sys.argv[1:]] or [ROOT / "bench" / "data" / name for name in ("dev.jsonl", "check.jsonl")]
     kb = KnowledgeBase.open()
-    report = evaluate(kb, load_questions(path, kb))
     print(f"machine: {describe()}")
-    print(f"{path.name}: {report.questions} questions, {report.in_scope} with an answer in the corpus")
-    print(report.table())
-    if report.failures:
-        print("\nnot in the top 5:")
-        print("\n".join(f"- {f}" for f in report.failures))
+    for path in paths:
+        report = evaluate(kb, load_questions(path, kb), parallel=path == paths[0])
+        print(f"\n{path.name}: {report.questions} questions, {report.in_scope} with an answer in the corpus")
+        print(report.table())
+        if report.failures:
+            print("\nnot in the top 5:")
+            print("\n".join(f"- {f}" for f in report.failures))
 
 
 if __name__ == "__main__":

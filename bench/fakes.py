@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from kb.types import ModelIdentity
+from kb.types import ModelIdentity, Query
 
 
 class FakeEmbedder:
@@ -25,8 +25,18 @@ class FakeEmbedder:
         self.passages_embedded += len(texts)
         return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(-1, self.identity.dimension)
 
-    def encode_query(self, text: str) -> np.ndarray:
-        return self._vec(text)
+    def encode_passages_and_tokens(
+        self, texts: list[str], token_from: list[int], batch_size: int | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        tokens = [self._tokens(t[f:]) for t, f in zip(texts, token_from, strict=True)]
+        return self.encode_passages(texts, batch_size), tokens
+
+    def encode_query(self, text: str) -> Query:
+        return Query(self._vec(text), self._tokens(text))
+
+    def _tokens(self, text: str) -> np.ndarray:
+        words = text.split()
+        return np.array([self._vec(w) for w in words], dtype=np.float32).reshape(len(words), self.identity.dimension)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + text.count(",")

@@ -143,7 +143,10 @@ def main() -> None:
         cold = json.loads(
             subprocess.run(
                 [sys.executable, "-c", COLD_START, str(settings.corpus_dir), str(settings.index_dir)],
-                capture_output=True, text=True, check=True, cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
             ).stdout
         )
         kb = KnowledgeBase.open(settings=settings, embedder=embedder)
@@ -193,14 +196,28 @@ def main() -> None:
             ("query embedding p50 / p95", p(ours_embed), "—", p(bare_e), p(c_embed)),
             ("search k=10 p50 / p95" + ratio, p(ours_search), p(txtai_search), p(bare_s), "—"),
             ("ask k=5 p50 / p95", p(ours_ask), "—", "—", "—"),
-            (f"embed + index the {len(chunks)} passages",
-             f"{ours_chunks_s:.2f} s", "—" if txtai_build_s is None else f"{txtai_build_s:.2f} s",
-             f"{bare_chunks_s:.2f} s", "—"),
-            (f"full rebuild ({len(chunks)} passages + {n_sentences} sentences + {len(chunks)} contexts)",
-             f"{full_s:.1f} s ({(2 * len(chunks) + n_sentences) / full_s:.0f} texts/s)", "—", "—", "—"),
+            (
+                f"embed + index the {len(chunks)} passages",
+                f"{ours_chunks_s:.2f} s",
+                "—" if txtai_build_s is None else f"{txtai_build_s:.2f} s",
+                f"{bare_chunks_s:.2f} s",
+                "—",
+            ),
+            (
+                f"full rebuild ({len(chunks)} passages + {n_sentences} sentences + {len(chunks)} contexts)",
+                f"{full_s:.1f} s ({(2 * len(chunks) + n_sentences) / full_s:.0f} texts/s)",
+                "—",
+                "—",
+                "—",
+            ),
             ("no-change rebuild", f"{nochange_s * 1000:.0f} ms", "—", "—", "—"),
-            ("cold start: `KnowledgeBase.open` / first answer (new process)",
-             f"{cold['open']:.2f} s / {cold['first']:.2f} s", "—", "—", "—"),
+            (
+                "cold start: `KnowledgeBase.open` / first answer (new process)",
+                f"{cold['open']:.2f} s / {cold['first']:.2f} s",
+                "—",
+                "—",
+                "—",
+            ),
             ("peak RSS of that process", f"{cold['rss']:.0f} MiB", "—", "—", "—"),
         ]
         overhead = (np.median(ours_search) - np.median(bare_s)) / np.median(bare_s) * 100
@@ -215,16 +232,24 @@ def main() -> None:
         print("|---|---|")
         print(f"| measured fp32 matmul rate (2 threads) | {gflops:.0f} GFLOP/s |")
         print(f"| model FLOPs for a {tokens:.0f}-token query | {flops_per_query(model_dir, tokens) / 1e9:.2f} GFLOP |")
-        print(f"| → query embedding lower bound | {limit_ms:.1f} ms (ours p50 {np.percentile(ours_embed, 50):.1f} ms, "
-              f"{limit_ms / np.percentile(ours_embed, 50) * 100:.0f} % of peak) |")
+        print(
+            f"| → query embedding lower bound | {limit_ms:.1f} ms (ours p50 {np.percentile(ours_embed, 50):.1f} ms, "
+            f"{limit_ms / np.percentile(ours_embed, 50) * 100:.0f} % of peak) |"
+        )
         print(f"| measured memory read bandwidth | {gbs:.1f} GB/s |")
-        print(f"| flat scan of this index ({n_vectors} vectors) | {scan_bytes / 1024:.0f} KiB → "
-              f"{scan_bytes / gbs / 1e6:.3f} ms lower bound |")
+        print(
+            f"| flat scan of this index ({n_vectors} vectors) | {scan_bytes / 1024:.0f} KiB → "
+            f"{scan_bytes / gbs / 1e6:.3f} ms lower bound |"
+        )
         million = 1e6 * matrix.shape[1] * 4
-        print(f"| flat scan of 1M chunk vectors | {million / 2**30:.2f} GiB → {million / gbs / 1e6:.0f} ms lower bound "
-              f"(hence HNSW above {settings.exact_search_max:,} rows; bench/scale.py) |")
-        print(f"| ru_maxrss of this benchmark process (all engines loaded) | "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB |")
+        print(
+            f"| flat scan of 1M chunk vectors | {million / 2**30:.2f} GiB → {million / gbs / 1e6:.0f} ms lower bound "
+            f"(hence HNSW above {settings.exact_search_max:,} rows; bench/scale.py) |"
+        )
+        print(
+            f"| ru_maxrss of this benchmark process (all engines loaded) | "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB |"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -236,7 +261,10 @@ def txtai_figures(model_dir: Path, chunks: list[str], texts: list[str]) -> tuple
         print("txtai is not installed (pip install txtai): its column stays empty")
         return None, None
     embeddings = Embeddings(
-        path=str(model_dir), method="sentence-transformers", backend="faiss", content=False,
+        path=str(model_dir),
+        method="sentence-transformers",
+        backend="faiss",
+        content=False,
         instructions={"query": "query: ", "data": "passage: "},
     )
     t = time.perf_counter()

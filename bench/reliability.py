@@ -79,8 +79,12 @@ def kill_trials(settings: Settings, kills: int, seed: int = 0) -> dict[str, floa
     rebuild(settings, full=True, embedder=embedder)  # the next rebuild cleans up
     litter = [p.name for p in settings.index_dir.iterdir() if p.name.startswith(".tmp")]
     assert not litter, f"temporary litter left behind: {litter}"
-    return {"kills": kills, "killed_mid_rebuild": killed_while_running, "rebuild_seconds": duration,
-            "versions_seen": len(versions)}
+    return {
+        "kills": kills,
+        "killed_mid_rebuild": killed_while_running,
+        "rebuild_seconds": duration,
+        "versions_seen": len(versions),
+    }
 
 
 def reader_trials(settings: Settings, queries: int) -> dict[str, float]:

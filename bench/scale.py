@@ -56,7 +56,7 @@ def real_vectors(n_queries: int) -> tuple[np.ndarray, np.ndarray]:
     queries, base = texts[:n_queries], texts[n_queries:]
     started = time.perf_counter()
     base_vectors = embedder.encode_passages(base, batch_size=64)
-    query_vectors = np.stack([embedder.encode_query(q) for q in queries])
+    query_vectors = np.stack([embedder.encode_query(q).vector for q in queries])
     print(f"real vectors: {len(base)} passages + {len(queries)} queries in {time.perf_counter() - started:.0f} s")
     return base_vectors, query_vectors
 
@@ -143,20 +143,35 @@ def main() -> None:
                     rows.append((n, kind, ef, build_s, size, opened_rss, open_s, recall(found, truth), ms))
             flat = VectorIndex.build(vectors, vectors.shape[1], IndexSpec(exact_max=n))
             ms, _ = latencies(flat, queries[:100])
-            rows.append((n, "flat (exact, for comparison)", "-", float("nan"), n * vectors.shape[1] * 4, float("nan"),
-                         float("nan"), 1.0, ms))
+            rows.append(
+                (
+                    n,
+                    "flat (exact, for comparison)",
+                    "-",
+                    float("nan"),
+                    n * vectors.shape[1] * 4,
+                    float("nan"),
+                    float("nan"),
+                    1.0,
+                    ms,
+                )
+            )
             del index, flat
         del vectors
         gc.collect()
         print(f"  {n:>9,} done (RSS before build {before:.0f} MiB)", flush=True)
     print()
-    print("| chunks | index | efSearch | build s | build µs/chunk | file MiB | bytes/chunk | RSS after mmap open MiB "
-          "| open s | recall@10 | p50 ms | p95 ms |")
+    print(
+        "| chunks | index | efSearch | build s | build µs/chunk | file MiB | bytes/chunk | RSS after mmap open MiB "
+        "| open s | recall@10 | p50 ms | p95 ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n, kind, nprobe, build_s, size, opened, open_s, rec, ms in rows:
-        print(f"| {n:,} | {kind} | {nprobe} | {build_s:.1f} | {build_s / n * 1e6:.1f} | {size / 2**20:.0f} | "
-              f"{size / n:.0f} | {opened:.0f} | {open_s:.2f} | {rec:.3f} | {np.percentile(ms, 50):.2f} | "
-              f"{np.percentile(ms, 95):.2f} |")
+        print(
+            f"| {n:,} | {kind} | {nprobe} | {build_s:.1f} | {build_s / n * 1e6:.1f} | {size / 2**20:.0f} | "
+            f"{size / n:.0f} | {opened:.0f} | {open_s:.2f} | {rec:.3f} | {np.percentile(ms, 50):.2f} | "
+            f"{np.percentile(ms, 95):.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from .types import Chunk, Document
 BULLET = re.compile(r"[•\-*–·▪◦‣]\s+|\d{1,2}[.)]\s+")
 TERMINAL = (".", "!", "?", "…", ":", ";", '"', "”", "»", ")")
 MAX_HEADING_CHARS = 120
+MAX_QUESTION_HEADING_WORDS = 8  # a question line this short, alone, is a (sub)title
 MIN_CHUNK_TOKENS = 12  # shorter paragraphs are merged into the next one of their section
 PYSBD_LANGS = {"en", "es", "pl", "it", "fr", "de", "nl", "da", "ru", "el", "bg", "fa", "ar", "sk"}
 
@@ -110,7 +111,11 @@ def trim(body: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _looks_like_heading(text: str) -> bool:
-    return len(text) <= MAX_HEADING_CHARS and not text.endswith(TERMINAL) and len(text.split()) <= 15
+    """A short line without final punctuation, or a short question standing alone ("¿Personas o solo datos?")."""
+    words = len(text.split())
+    if text.endswith("?"):
+        return words <= MAX_QUESTION_HEADING_WORDS
+    return len(text) <= MAX_HEADING_CHARS and not text.endswith(TERMINAL) and words <= 15
 
 
 def _lead_in(body: str, line: _Line) -> bool:

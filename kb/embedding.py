@@ -20,8 +20,17 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, Settings
 from .errors import KBError
-from .onnx_encoder import META_FILE, OnnxEncoder, OnnxUnsupported, ensure_onnx_export, export_dir_for, load_or_explain
-from .types import ModelIdentity
+from .onnx_encoder import (
+    META_FILE,
+    Encoder,
+    OnnxEncoder,
+    OnnxUnsupported,
+    ensure_onnx_export,
+    export_dir_for,
+    load_or_explain,
+    torch_encoder,
+)
+from .types import ModelIdentity, Query
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -150,8 +159,9 @@ class Embedder:
         self._identity: ModelIdentity | None = None
         self._onnx: OnnxEncoder | None = None
         self._onnx_tried = False
+        self._torch_tokens: Encoder | None = None
         self._query_limit: int | None = None
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache: OrderedDict[str, Query] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     @property
@@ -169,19 +179,32 @@ class Embedder:
 
     @property
     def runtime(self) -> str:
-        """"onnx" or "torch": what actually computes the vectors."""
+        """ "onnx" or "torch": what actually computes the vectors."""
         return "onnx" if self._onnx_encoder() is not None else "torch"
 
     def warm_up(self) -> None:
         """Load the model now rather than on the first question."""
-        self._encode(["warm up"], "query", 1)
+        self._encode(["warm up"], "query", 1, token_from=[0])
 
     def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """(n, dim) float32 vectors for passages, using the model's "passage" prompt if it has one."""
-        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size)
+        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size)[0]
 
-    def encode_query(self, text: str) -> np.ndarray:
-        """(dim,) float32 vector for one query, using the model's "query" prompt if it has one.
+    def encode_passages_and_tokens(
+        self, texts: list[str], token_from: list[int], batch_size: int | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and the token vectors (see `encode_query`) of each text from character
+        `token_from[i]` on (a heading before it is read as context only), from one pass."""
+        batch_size = batch_size or self.settings.embed_batch_size
+        vectors, tokens = self._encode(texts, "passage", batch_size, token_from)
+        return vectors, tokens or []
+
+    def encode_query(self, text: str) -> Query:
+        """A query's vector, using the model's "query" prompt if it has one, and its token vectors.
+
+        The token vectors are the states, at a middle-upper layer (onnx_encoder.TOKEN_DEPTH), of
+        the word pieces that hold a letter or digit: search matches them to a passage's to see
+        whether the words of the question are there, in whatever language.
 
         A query of PASSAGE_LIKE_WORDS words or more is passage-like: its "query" and "passage"
         vectors are averaged. Recent queries are cached, so a repeated question (an example button,
@@ -192,25 +215,32 @@ class Embedder:
             if cached is not None:
                 self._query_cache.move_to_end(text)
         if cached is None:
-            cached = self._encode([text], "query", 1)[0]
+            vectors, tokens = self._encode([text], "query", 1, token_from=[0])
+            vector = vectors[0]
             if len(text.split()) >= PASSAGE_LIKE_WORDS and self.identity.prompts.get("passage"):
                 # A pasted paragraph is read both ways: as a question and as the passage it is.
                 # (bench/eval: parallel P@1 fr→pl 0.971 -> 1.000; dev-set hit@5 and MRR unchanged.)
-                both = cached + self._encode([text], "passage", 1)[0]
-                cached = (both / np.linalg.norm(both)).astype(np.float32)
+                both = vector + self._encode([text], "passage", 1)[0][0]
+                vector = (both / np.linalg.norm(both)).astype(np.float32)
+            cached = Query(vector, tokens[0] if tokens else np.zeros((0, len(vector)), np.float32))
             with self._cache_lock:
                 self._query_cache[text] = cached
                 while len(self._query_cache) > self.settings.query_cache_size:
                     self._query_cache.popitem(last=False)
-        return cached.copy()
+        return Query(cached.vector.copy(), cached.tokens.copy())
 
-    def _encode(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
+    def _encode(
+        self, texts: list[str], kind: str, batch_size: int, token_from: list[int] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Vectors of `texts` read as `kind` ("query"/"passage"), and with `token_from` their token
+        vectors from that character on (the prompt's tokens are never included)."""
         if not texts:
-            return np.zeros((0, self.identity.dimension), dtype=np.float32)
+            return np.zeros((0, self.identity.dimension), dtype=np.float32), None if token_from is None else []
+        prompt = self.identity.prompts.get(kind, "")
+        begin = None if token_from is None else [len(prompt) + f for f in token_from]
         onnx = self._onnx_encoder()
         if onnx is not None:
-            prompt = self.identity.prompts.get(kind, "")
-            return onnx.encode([prompt + t for t in texts], batch_size)
+            return onnx.encode([prompt + t for t in texts], batch_size, begin)
         import torch
 
         prompt_name = kind if (self.model.prompts or {}).get(kind) else None
@@ -223,7 +253,12 @@ class Embedder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        token_vectors = None
+        if begin is not None:  # the same transformer, run again for its token states
+            if self._torch_tokens is None:
+                self._torch_tokens = torch_encoder(self.model)
+            token_vectors = self._torch_tokens.encode([prompt + t for t in texts], batch_size, begin)[1]
+        return np.ascontiguousarray(vectors, dtype=np.float32), token_vectors
 
     def _onnx_encoder(self) -> OnnxEncoder | None:
         if self.settings.runtime not in ("onnx", "torch"):

@@ -125,14 +125,14 @@ class KnowledgeBase:
         """An extractive answer: the best evidence sentences of the top-k passages, cited."""
         self._check_k(k)
         text, notice = self._query(question)
-        query_vector = self.embedder.encode_query(text)
-        hits = dense_search(self.stored, query_vector, k, _langs(languages))
-        hits = language_evidence(self.stored, query_vector, hits, self.settings.confident_score, _langs(languages))
+        query = self.embedder.encode_query(text)
+        hits = dense_search(self.stored, query, k, _langs(languages))
+        hits = language_evidence(self.stored, query, hits, self.settings.confident_score, _langs(languages))
         query_lang = detect_language(text, allowed=self.languages())
         return compose_answer(
             question,
             query_lang,
-            query_vector,
+            query.vector,
             hits,
             self.stored,
             self.settings,

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,9 @@ from .errors import KBError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: a second output, the token states at the token layer
 META_FILE = "kb_onnx.json"
 # The export is accepted only if onnxruntime reproduces PyTorch on these texts (several scripts, one long).
 PROBES = [
@@ -29,6 +31,11 @@ PROBES = [
     "query: Que montre la campagne #WeighThis de LeanCuisine ?",
 ]
 MIN_PROBE_COSINE = 0.9999
+# Token vectors come from this far up the layers: layer 7 of e5-small's 12. Word alignment across
+# languages is best in the upper middle layers of multilingual encoders (SimAlign, Jalili Sabet et
+# al. 2020); bench/eval: layers 7 and 8 tie, 6, 9, 10 and 12 are worse (README).
+TOKEN_DEPTH = 7 / 12
+Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (ids, mask) -> (last states, token states)
 log = logging.getLogger(__name__)
 
 
@@ -36,37 +43,39 @@ class OnnxUnsupported(Exception):
     """This model cannot run on onnxruntime with identical results; the PyTorch path is used instead."""
 
 
-class OnnxEncoder:
-    """Tokenize with `tokenizers`, run the transformer with onnxruntime, mean-pool and L2-normalize.
-
-    Loading it imports neither torch nor sentence-transformers, which is most of a cold start.
+class Encoder:
+    """Tokenize with `tokenizers`, run the transformer, mean-pool and L2-normalize; on request also
+    return token vectors (see `encode`). `run(ids, mask)` is the transformer: onnxruntime here,
+    PyTorch for the comparison in `ensure_onnx_export` and for `KB_RUNTIME=torch`.
     """
 
-    def __init__(self, export_dir: Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
+    def __init__(self, tokenizer: Tokenizer, max_tokens: int, pad_id: int, run: Run) -> None:
         from tokenizers import Tokenizer
 
-        meta = json.loads((export_dir / META_FILE).read_text(encoding="utf-8"))
-        self.max_tokens = int(meta["max_tokens"])
-        self.tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
+        self.max_tokens = max_tokens
+        self.pad_id = pad_id
+        self.run = run
+        self.tokenizer = Tokenizer.from_str(tokenizer.to_str())
         self.tokenizer.no_padding()
         self.untruncated = Tokenizer.from_str(self.tokenizer.to_str())  # for offsets; never reconfigured
         self.untruncated.no_truncation()
-        self.tokenizer.enable_truncation(max_length=self.max_tokens)
-        self.pad_id = int(meta["pad_id"])
-        options = ort.SessionOptions()
-        # onnxruntime's default is one thread per physical core; on 2 vCPUs sharing a core, using
-        # both is still ~30 % faster for a single query (bench/performance.py).
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self._is_word: dict[int, bool] = {}
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """(n, dim) normalized vectors; texts are batched by length so little time goes to padding."""
+    def encode(
+        self, texts: list[str], batch_size: int, token_from: list[int] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """(n, dim) normalized vectors; texts are batched by length so little time goes to padding.
+
+        With `token_from` (per text, the character where the words of interest begin: after the
+        prompt, and after a heading read as context), also one (tokens, dim) matrix per text: the
+        normalized states at the token layer of those word pieces that hold a letter or digit. They
+        let search match a question's words to a passage's words across languages (kb/search.py).
+        """
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
+        tokens: list[np.ndarray] = [np.empty(0)] * len(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
@@ -76,16 +85,88 @@ class OnnxEncoder:
                 n = len(encodings[i].ids)
                 ids[r, :n] = encodings[i].ids
                 mask[r, :n] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            hidden, states = self.run(ids, mask)
             pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for r, i in enumerate(rows):
                 out[i] = pooled[r]
-        return np.ascontiguousarray(np.stack(out), dtype=np.float32)
+                if token_from is not None:
+                    tokens[i] = self._content(encodings[i], states[r], token_from[i])
+        vectors = np.ascontiguousarray(np.stack(out), dtype=np.float32)
+        return vectors, (tokens if token_from is not None else None)
+
+    def _content(self, encoding: Any, states: np.ndarray, begin: int) -> np.ndarray:
+        # A word piece's span includes the space before it ("▁ho" of "query: hola" starts at the space).
+        keep = [
+            t
+            for t, (special, (start, _), token_id) in enumerate(
+                zip(encoding.special_tokens_mask, encoding.offsets, encoding.ids, strict=True)
+            )
+            if not special and start >= begin - 1 and self._word(token_id)
+        ]
+        picked = states[keep].astype(np.float32)
+        return picked / np.maximum(np.linalg.norm(picked, axis=1, keepdims=True), 1e-12)
+
+    def _word(self, token_id: int) -> bool:
+        """Does this token hold a letter or digit? ("?", "¿", "," and a bare "▁" do not.)"""
+        if token_id not in self._is_word:
+            self._is_word[token_id] = any(ch.isalnum() for ch in self.tokenizer.id_to_token(token_id) or "")
+        return self._is_word[token_id]
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the tokens of `text` (no special tokens, no truncation)."""
         return list(self.untruncated.encode(text, add_special_tokens=False).offsets)
+
+
+class OnnxEncoder(Encoder):
+    """An `Encoder` over an export made by `ensure_onnx_export`.
+
+    Loading it imports neither torch nor sentence-transformers, which is most of a cold start.
+    """
+
+    def __init__(self, export_dir: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads((export_dir / META_FILE).read_text(encoding="utf-8"))
+        options = ort.SessionOptions()
+        # onnxruntime's default is one thread per physical core; on 2 vCPUs sharing a core, using
+        # both is still ~30 % faster for a single query (bench/performance.py).
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+        def run(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            hidden, states = session.run(None, {"input_ids": ids, "attention_mask": mask})
+            return hidden, states
+
+        tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
+        super().__init__(tokenizer, int(meta["max_tokens"]), int(meta["pad_id"]), run)
+
+
+def model_token_layer(model: Any) -> int:
+    """Which hidden layer token vectors come from (TOKEN_DEPTH of the way up; the embeddings are layer 0)."""
+    layers = int(model[0].auto_model.config.num_hidden_layers)
+    return max(1, min(layers, round(layers * TOKEN_DEPTH)))
+
+
+def torch_encoder(model: SentenceTransformer) -> Encoder:
+    """The same `Encoder` running the model's transformer on PyTorch."""
+    import torch
+
+    inner: Any = model[0].auto_model
+    layer = model_token_layer(model)
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            out = inner(
+                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), output_hidden_states=True
+            )
+        return out.last_hidden_state.numpy(), out.hidden_states[layer].numpy()
+
+    tokenizer = model.tokenizer
+    return Encoder(tokenizer.backend_tokenizer, int(model.max_seq_length or 512), int(tokenizer.pad_token_id or 0), run)
 
 
 def export_dir_for(cache_dir: Path, model_sha256: str) -> Path:
@@ -110,12 +191,18 @@ def ensure_onnx_export(model: SentenceTransformer, target: Path) -> Path:
         _export(model, tmp / "model.onnx")
         meta = {
             "export_version": EXPORT_VERSION,
+            "token_layer": model_token_layer(model),
             "max_tokens": int(model.max_seq_length or 512),
             "pad_id": int(tokenizer.pad_token_id or 0),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        got = OnnxEncoder(tmp).encode(PROBES, batch_size=len(PROBES))
-        worst = float(np.min(np.sum(got * reference, axis=1)))
+        got, got_tokens = OnnxEncoder(tmp).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
+        _, want_tokens = torch_encoder(model).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
+        assert got_tokens is not None and want_tokens is not None
+        worst = min(
+            float(np.min(np.sum(got * reference, axis=1))),
+            *(float(np.min(np.sum(a * b, axis=1))) for a, b in zip(got_tokens, want_tokens, strict=True)),
+        )
         if worst < MIN_PROBE_COSINE:
             raise OnnxUnsupported(f"onnxruntime differs from PyTorch (cosine {worst:.5f})")
         try:
@@ -149,10 +236,14 @@ def _export(model: Any, path: Path) -> None:
             self.inner = inner
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            return out.last_hidden_state, out.hidden_states[layer]
+
+    layer = model_token_layer(model)
 
     example = model.tokenizer(["query: a b c", "passage: d"], padding=True, return_tensors="pt")
     dynamic = {0: "batch", 1: "tokens"}
+    outputs = ("last_hidden_state", "token_states")
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
@@ -161,8 +252,8 @@ def _export(model: Any, path: Path) -> None:
                 (example["input_ids"], example["attention_mask"]),
                 str(path),
                 input_names=["input_ids", "attention_mask"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "last_hidden_state": dynamic},
+                output_names=list(outputs),
+                dynamic_axes={name: dynamic for name in ("input_ids", "attention_mask", *outputs)},
                 opset_version=17,
                 dynamo=False,
             )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .answer import cite
-from .search import LANGUAGE_DEBIAS
 from .store import StoredIndex
 from .types import Citation, Principle
 
+LANGUAGE_DEBIAS = 0.6  # share of its language's mean vector taken off each passage vector
 SAME_PRINCIPLE = 0.60  # passages of different works this similar (language effect removed) make the same point
 SAME_TEXT = 0.85  # this similar: the same text (a translation); joins the group of its counterpart
 MAX_PASSAGES = 20_000  # the overview compares every pair of passages: sample beyond this many
@@ -19,7 +19,9 @@ def find_principles(stored: StoredIndex, limit: int = 10, threshold: float = SAM
 
     Each passage vector has its language's mean vector (times LANGUAGE_DEBIAS) removed, so that
     passages group by what they say rather than by the language they say it in (without this, every
-    close pair is two passages in the same language). Then, greedily, the passage with the most
+    close pair is two passages in the same language). Unlike `StoredIndex.neutral` (used by search),
+    this also takes off much of what all passages share, which makes the fixed cosine thresholds
+    below meaningful. Then, greedily, the passage with the most
     still-free neighbours in *other* works (cosine ≥ `threshold`) forms a group with all its free
     neighbours, plus the translations of those (cosine ≥ SAME_TEXT). A group must span at least two
     works (an article and its translations are one work). Groups are ranked by works, then
@@ -56,11 +58,10 @@ def find_principles(stored: StoredIndex, limit: int = 10, threshold: float = SAM
 
 
 def _debiased(stored: StoredIndex, vectors: np.ndarray, langs: list[str]) -> np.ndarray:
-    dim = vectors.shape[1]
     if not len(vectors):
         return vectors
-    centroids = np.stack([stored.language_centroids.get(lang, np.zeros(dim, dtype=np.float32)) for lang in langs])
-    out = vectors - LANGUAGE_DEBIAS * centroids
+    means = np.stack([stored.language_means[lang] for lang in langs])
+    out = vectors - LANGUAGE_DEBIAS * means
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 

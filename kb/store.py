@@ -3,9 +3,12 @@
 Layout of an index directory::
 
     CURRENT                    {"version": "v-...", "manifest_sha256": "..."}  (replaced atomically)
-    v-<time>-<id>/manifest.json, chunks.faiss, sentences.faiss, contexts.faiss, chunks.jsonl, documents.jsonl
+    v-<time>-<id>/manifest.json, chunks.faiss, sentences.faiss, contexts.faiss, tokens.npy,
+                  token_counts.npy, chunks.jsonl, documents.jsonl
 
-(contexts.faiss: one vector per chunk, of its text followed by the next chunk of the same article.)
+(contexts.faiss: one vector per chunk, of its text followed by the next chunk of the same article;
+tokens.npy: the token vectors of every chunk, one after another, float16; token_counts.npy: how
+many belong to each chunk.)
 
 A rebuild writes a new version directory beside the old one, then replaces CURRENT; readers
 never see a half-written index. Knows nothing of models.
@@ -32,11 +35,13 @@ import numpy as np
 from .errors import KBError
 from .types import Chunk, Document, IndexSpec
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: token vectors
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
-CENTROID_SAMPLE = 5000  # sentences per language averaged for its centroid (all of them in small corpora)
+TOKEN_FILES = ("tokens.npy", "token_counts.npy")
+LARGE_FILES = VECTOR_FILES + TOKEN_FILES  # hashed as a stream, then memory-mapped
+CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 REBUILD_HINT = "run `kb rebuild`"
 
@@ -160,13 +165,18 @@ class StoredIndex:
     chunk_vectors: VectorSearch
     sentence_vectors: VectorSearch
     context_vectors: VectorSearch  # row r: chunk r followed by chunk r+1 of the same article (or alone)
+    token_vectors: np.ndarray  # (tokens, dim) float16: the token vectors of chunk 0, then chunk 1, ...
+    token_counts: np.ndarray  # (chunks,) how many token vectors each chunk has
     sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
     first_sentence: np.ndarray = field(init=False)  # sentence row of each chunk's first sentence
     chunk_row: dict[str, int] = field(init=False)  # chunk_id -> row
 
     sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
     doc_sentences: dict[str, tuple[int, int]] = field(init=False)  # doc_id -> its [first, last) sentence rows
-    language_centroids: dict[str, np.ndarray] = field(init=False)  # mean sentence vector per language
+    token_start: np.ndarray = field(init=False)  # (chunks + 1,) where each chunk's token vectors start
+    languages: list[str] = field(init=False)  # languages of the chunks
+    language_means: dict[str, np.ndarray] = field(init=False)  # mean vector of each language (all vector sets)
+    language_basis: np.ndarray = field(init=False)  # (r, dim) directions that tell the languages apart
     works: dict[str, str] = field(init=False)  # doc_id -> the work it belongs to (itself and its translations)
 
     def __post_init__(self) -> None:
@@ -181,14 +191,64 @@ class StoredIndex:
             first, _ = self.doc_sentences.get(c.doc_id, (row, row))
             row += n
             self.doc_sentences[c.doc_id] = (first, row)
-        langs = np.array([c.lang for c in self.chunks] or [""])[self.sentence_chunk]
-        self.language_centroids = {}
-        for lang in sorted(set(langs.tolist())):
-            rows = np.flatnonzero(langs == lang)  # an even sample keeps this cheap on a huge index
-            rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
-            self.language_centroids[lang] = self.sentence_vectors.vectors(rows).mean(axis=0)
-
+        self.token_start = np.concatenate([[0], np.cumsum(self.token_counts, dtype=np.int64)])
+        self.languages = sorted({c.lang for c in self.chunks})
+        self.language_means = self._language_means()
+        self.language_basis = self._language_basis()
         self.works = self._group_translations()
+
+    def _language_means(self) -> dict[str, np.ndarray]:
+        """Each language's mean vector over its passages, sentences and contexts together (an even
+        sample of each on a large index)."""
+        chunk_langs = np.array([c.lang for c in self.chunks] or [""])
+        sets = (
+            (self.chunk_vectors, chunk_langs),
+            (self.sentence_vectors, chunk_langs[self.sentence_chunk]),
+            (self.context_vectors, chunk_langs),
+        )
+        means = {}
+        for lang in self.languages:
+            parts = []
+            for vectors, langs in sets:
+                rows = np.flatnonzero(langs == lang)
+                rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
+                parts.append(vectors.vectors(rows))
+            means[lang] = np.concatenate(parts).mean(axis=0)
+        return means
+
+    def _language_basis(self) -> np.ndarray:
+        """Orthonormal directions spanned by the differences between the languages' mean vectors.
+
+        Removing them (`neutral`) is the low-rank language subspace removal of Xie et al. 2022
+        ("Discovering low-rank subspaces for language-agnostic multilingual representations"),
+        with the subspace estimated from the corpus itself.
+        """
+        dim = self.chunk_vectors.vectors(np.zeros(0, np.int64)).shape[1]
+        if len(self.language_means) < 2:
+            return np.zeros((0, dim), dtype=np.float32)
+        means = np.stack(list(self.language_means.values()))
+        _, singular, directions = np.linalg.svd(means - means.mean(axis=0), full_matrices=False)
+        return directions[singular > 1e-6 * singular[0]].astype(np.float32)
+
+    def neutral(self, vectors: np.ndarray) -> np.ndarray:
+        """`vectors` (one or a matrix of rows) without the language directions, L2-normalized again.
+
+        Cosines of neutral vectors compare what texts say rather than which language they say it
+        in: the model otherwise scores anything in the question's own language higher.
+        """
+        basis = self.language_basis
+        out = vectors - (vectors @ basis.T) @ basis
+        norms = np.linalg.norm(out, axis=-1, keepdims=True)
+        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def chunk_tokens(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The token vectors of chunks `rows`, one after another (float32), and where each chunk's start."""
+        counts = self.token_counts[rows].astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(rows) else counts
+        if not counts.sum():
+            return np.zeros((0, self.token_vectors.shape[1]), np.float32), starts
+        picked = np.concatenate([np.arange(self.token_start[r], self.token_start[r + 1]) for r in rows.tolist()])
+        return np.asarray(self.token_vectors[picked], dtype=np.float32), starts
 
     def _group_translations(self) -> dict[str, str]:
         """Union of `translation_of` headers and translations discovered at build time (manifest)."""
@@ -219,6 +279,7 @@ def write_index(
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     context_vectors: np.ndarray,
+    token_vectors: list[np.ndarray],
     manifest: dict[str, Any],
     spec: IndexSpec | None = None,
 ) -> Path:
@@ -241,6 +302,12 @@ def write_index(
         index.write(tmp / name)
         digest, size = _sha_file(tmp / name, sync=True)
         listing[name] = {"sha256": digest, "bytes": size, "kind": index.kind}
+    counts = np.array([len(t) for t in token_vectors], dtype=np.int32)
+    tokens = np.concatenate(token_vectors) if token_vectors else np.zeros((0, dim))
+    for name, array in zip(TOKEN_FILES, (tokens.astype(np.float16), counts), strict=True):
+        np.save(tmp / name, array, allow_pickle=False)
+        digest, size = _sha_file(tmp / name, sync=True)
+        listing[name] = {"sha256": digest, "bytes": size}
     manifest = {
         **manifest,
         "format_version": FORMAT_VERSION,
@@ -315,7 +382,7 @@ def _read_version(index_dir: Path) -> StoredIndex:
     manifest = _read_manifest(version_dir, pointer)
     data: dict[str, bytes] = {}
     for name, meta in manifest["files"].items():
-        if name in VECTOR_FILES:  # large: hashed as a stream, then memory-mapped
+        if name in LARGE_FILES:  # hashed as a stream, then memory-mapped
             digest, size = _sha_file(version_dir / name)
         else:
             data[name] = (version_dir / name).read_bytes()
@@ -331,6 +398,9 @@ def _read_version(index_dir: Path) -> StoredIndex:
     chunks = [
         Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])}) for c in _read_jsonl(data["chunks.jsonl"])
     ]
+    tokens, counts = (_load_array(version_dir / name) for name in TOKEN_FILES)
+    if len(counts) != len(chunks) or int(counts.sum()) != len(tokens):
+        raise KBError(f"token vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
     return StoredIndex(
         path=version_dir,
         manifest=manifest,
@@ -339,7 +409,19 @@ def _read_version(index_dir: Path) -> StoredIndex:
         chunk_vectors=vectors["chunks.faiss"],
         sentence_vectors=vectors["sentences.faiss"],
         context_vectors=vectors["contexts.faiss"],
+        token_vectors=tokens,
+        token_counts=counts,
     )
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """Memory-map a .npy file written by `write_index` (its checksum must already be verified)."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise KBError(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
 
 
 @contextlib.contextmanager

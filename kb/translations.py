@@ -44,7 +44,5 @@ def discover_translations(
 def _aligned_share(a: np.ndarray, b: np.ndarray) -> float:
     sims = a @ b.T
     best_in_b, best_in_a = sims.argmax(axis=1), sims.argmax(axis=0)
-    mutual = sum(
-        1 for i, j in enumerate(best_in_b) if best_in_a[j] == i and sims[i, j] >= ALIGNED
-    )
+    mutual = sum(1 for i, j in enumerate(best_in_b) if best_in_a[j] == i and sims[i, j] >= ALIGNED)
     return mutual / min(len(a), len(b))

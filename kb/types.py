@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Document:
@@ -43,6 +45,14 @@ class Chunk:
     def text_at(self, span: tuple[int, int]) -> str:
         """The text of an absolute body span that lies inside this chunk."""
         return self.text[span[0] - self.start : span[1] - self.start]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the model reads it: one vector for its meaning, one per word piece for its words."""
+
+    vector: np.ndarray  # (dim,), L2-normalized
+    tokens: np.ndarray  # (n, dim), L2-normalized token vectors (see Embedder.encode_query)
 
 
 @dataclass(frozen=True)

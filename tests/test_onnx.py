@@ -28,9 +28,29 @@ def test_onnx_vectors_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
     lines = corpus_lines()
     cosines = (onnx.encode_passages(lines) * torch_.encode_passages(lines)).sum(axis=1)
     assert cosines.min() >= 0.9999, lines[int(cosines.argmin())]
-    queries = np.stack([onnx.encode_query(q) for q in QUERIES])
-    reference = np.stack([torch_.encode_query(q) for q in QUERIES])
-    assert (queries * reference).sum(axis=1).min() >= 0.9999
+    queries = [onnx.encode_query(q) for q in QUERIES]
+    reference = [torch_.encode_query(q) for q in QUERIES]
+    assert min(float(a.vector @ b.vector) for a, b in zip(queries, reference, strict=True)) >= 0.9999
+    for a, b in zip(queries, reference, strict=True):  # token vectors: same word pieces, same states
+        assert a.tokens.shape == b.tokens.shape and len(a.tokens)
+        assert (a.tokens * b.tokens).sum(axis=1).min() >= 0.9999
+    starts = [len(line) // 2 for line in lines[:30]]
+    ours = onnx.encode_passages_and_tokens(lines[:30], starts)[1]
+    theirs = torch_.encode_passages_and_tokens(lines[:30], starts)[1]
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.shape == b.shape and (not len(a) or (a * b).sum(axis=1).min() >= 0.9999)
+
+
+def test_token_vectors_are_the_words_after_token_from(pair: tuple[Embedder, Embedder]) -> None:
+    onnx, _ = pair
+    heading, text = "Mesurer le succès", "L'importance d'une bonne expérience client ?"
+    _, (alone,) = onnx.encode_passages_and_tokens([text], [0])
+    _, (after_heading,) = onnx.encode_passages_and_tokens([f"{heading}\n{text}"], [len(heading) + 1])
+    # the text's pieces that hold a letter: no prompt piece, no "'" or "?", no heading word
+    pieces = onnx._onnx_encoder().tokenizer.encode(text, add_special_tokens=False).tokens
+    assert len(alone) == len(after_heading) == len([t for t in pieces if any(ch.isalnum() for ch in t)])
+    query = onnx.encode_query("¿Cómo medir el éxito?")
+    assert len(query.tokens) == 5  # "Cómo" "med" "ir" "el" "éxito": not "query", ":", "¿" or "?"
 
 
 def test_onnx_batches_do_not_change_vectors(pair: tuple[Embedder, Embedder]) -> None:
@@ -51,9 +71,11 @@ def test_onnx_tokens_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
 def test_query_cache_returns_copies(pair: tuple[Embedder, Embedder]) -> None:
     onnx, _ = pair
     first = onnx.encode_query("¿Cómo medir el éxito?")
-    first[:] = 0  # a caller scribbling on its vector must not poison the cache
+    first.vector[:] = 0  # a caller scribbling on its vectors must not poison the cache
+    first.tokens[:] = 0
     again = onnx.encode_query("¿Cómo medir el éxito?")
-    assert abs(float(np.linalg.norm(again)) - 1.0) < 1e-5
+    assert abs(float(np.linalg.norm(again.vector)) - 1.0) < 1e-5
+    assert np.allclose(np.linalg.norm(again.tokens, axis=1), 1.0, atol=1e-5)
 
 
 def test_onnx_does_not_import_torch_when_exported(pair: tuple[Embedder, Embedder]) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
+from kb.search import _word_match
 
 # (question, articles that answer it). 002 and 004 are the same article in Polish and French.
 CASES = [
@@ -38,11 +40,32 @@ def test_question_finds_its_article_in_top5(kb: KnowledgeBase, question: str, ex
 def test_hits_are_ranked_and_exact(kb: KnowledgeBase) -> None:
     hits = kb.search("¿Cómo medir el éxito?", k=10)
     assert [h.rank for h in hits] == list(range(1, 11))
-    assert all(-1.0 <= h.score <= 1.0 for h in hits)  # cosine; the order also corrects for language
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)  # relevance: a weighted mean of two cosines
     docs = [h.doc_id for h in hits[:5]]
     assert max(docs.count(d) for d in docs) <= 2  # one article does not fill every slot
     for h in hits:
         assert kb.document(h.doc_id).body[h.start : h.end] == h.text
+
+
+def test_language_directions_are_removed(kb: KnowledgeBase) -> None:
+    stored = kb.stored
+    assert stored.language_basis.shape == (len(stored.languages) - 1, stored.language_basis.shape[1])
+    means = stored.neutral(np.stack([stored.language_means[lang] for lang in stored.languages]))
+    assert np.abs(means - means[0]).max() < 1e-4  # without those directions, every language's mean is the same
+    vectors = stored.neutral(stored.chunk_vectors.vectors(np.arange(10)))
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("word", ["hippocampus", "Radboud", "TLC"])
+def test_word_match_finds_a_word_in_other_languages(kb: KnowledgeBase, word: str) -> None:
+    # The English word (or name) is in the Polish and the French version of one paragraph only:
+    # the word match alone ranks those two first.
+    rows = np.arange(len(kb.stored.chunks))
+    scores = _word_match(kb.stored, rows, kb.embedder.encode_query(word).tokens)
+    top = [kb.stored.chunks[r] for r in np.argsort(-scores)[:2]]
+    assert {c.lang for c in top} == {"pl", "fr"}
+    stems = {"hippocampus": ("hipokamp", "hippocamp"), "Radboud": ("Radboud",), "TLC": ("TLC",)}[word]
+    assert all(any(stem in c.text for stem in stems) for c in top)
 
 
 def test_language_filter(kb: KnowledgeBase) -> None:
