@@ -33,7 +33,7 @@ PROBES = [
 MIN_PROBE_COSINE = 0.9999
 # Token vectors come from this far up the layers: layer 7 of e5-small's 12. Word alignment across
 # languages is best in the upper middle layers of multilingual encoders (SimAlign, Jalili Sabet et
-# al. 2020); bench/eval: layers 7 and 8 tie, 6, 9, 10 and 12 are worse (README).
+# al. 2020); bench/eval: layers 7 and 8 about tie, 9, 10 and 12 (the last) are worse (README).
 TOKEN_DEPTH = 7 / 12
 Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (ids, mask) -> (last states, token states)
 log = logging.getLogger(__name__)

@@ -56,15 +56,25 @@ def test_language_directions_are_removed(kb: KnowledgeBase) -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("word", ["hippocampus", "Radboud", "TLC"])
-def test_word_match_finds_a_word_in_other_languages(kb: KnowledgeBase, word: str) -> None:
-    # The English word (or name) is in the Polish and the French version of one paragraph only:
-    # the word match alone ranks those two first.
+@pytest.mark.parametrize(
+    "words,stems,found_in",
+    [
+        ("hippocampus", ("hipokamp", "hippocamp"), {"pl", "fr"}),  # a cognate, in the pl and fr versions
+        ("Radboud", ("Radboud",), {"pl", "fr"}),  # names, as BM25 would find them, across languages
+        ("#WeighThis", ("WeighThis",), {"pl", "fr"}),
+        ("Be My Eyes", ("Be My Eyes",), {"pl", "fr"}),
+        ("TLC", ("TLC",), {"pl", "fr"}),
+        ("Jacques Strydom", ("Jacques",), {"it"}),
+    ],
+)
+def test_word_match_finds_words_and_names(
+    kb: KnowledgeBase, words: str, stems: tuple[str, ...], found_in: set[str]
+) -> None:
+    # The word match alone ranks first the passages that contain the word, in whatever language.
     rows = np.arange(len(kb.stored.chunks))
-    scores = _word_match(kb.stored, rows, kb.embedder.encode_query(word).tokens)
-    top = [kb.stored.chunks[r] for r in np.argsort(-scores)[:2]]
-    assert {c.lang for c in top} == {"pl", "fr"}
-    stems = {"hippocampus": ("hipokamp", "hippocamp"), "Radboud": ("Radboud",), "TLC": ("TLC",)}[word]
+    scores = _word_match(kb.stored, rows, kb.embedder.encode_query(words).tokens)
+    top = [kb.stored.chunks[r] for r in np.argsort(-scores)[: len(found_in)]]
+    assert {c.lang for c in top} == found_in
     assert all(any(stem in c.text for stem in stems) for c in top)
 
 
