@@ -50,15 +50,12 @@ class Encoder:
     """
 
     def __init__(self, tokenizer: Tokenizer, max_tokens: int, pad_id: int, run: Run) -> None:
-        from tokenizers import Tokenizer
-
+        """`tokenizer` becomes this encoder's own (it is reconfigured): pass a copy of a shared one."""
         self.max_tokens = max_tokens
         self.pad_id = pad_id
         self.run = run
-        self.tokenizer = Tokenizer.from_str(tokenizer.to_str())
+        self.tokenizer = tokenizer  # (parsing a 250k-word tokenizer takes 0.6 s: one per encoder)
         self.tokenizer.no_padding()
-        self.untruncated = Tokenizer.from_str(self.tokenizer.to_str())  # for offsets; never reconfigured
-        self.untruncated.no_truncation()
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self._is_word: dict[int, bool] = {}
 
@@ -114,8 +111,10 @@ class Encoder:
         return self._is_word[token_id]
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the tokens of `text` (no special tokens, no truncation)."""
-        return list(self.untruncated.encode(text, add_special_tokens=False).offsets)
+        """Character spans of the tokens of `text` (no special tokens, no truncation: what truncation
+        cuts off comes back as `overflowing` encodings, in order)."""
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        return [span for part in [encoding, *encoding.overflowing] for span in part.offsets]
 
 
 class OnnxEncoder(Encoder):
@@ -154,6 +153,7 @@ def model_token_layer(model: Any) -> int:
 def torch_encoder(model: SentenceTransformer) -> Encoder:
     """The same `Encoder` running the model's transformer on PyTorch."""
     import torch
+    from tokenizers import Tokenizer
 
     inner: Any = model[0].auto_model
     layer = model_token_layer(model)
@@ -166,7 +166,8 @@ def torch_encoder(model: SentenceTransformer) -> Encoder:
         return out.last_hidden_state.numpy(), out.hidden_states[layer].numpy()
 
     tokenizer = model.tokenizer
-    return Encoder(tokenizer.backend_tokenizer, int(model.max_seq_length or 512), int(tokenizer.pad_token_id or 0), run)
+    own = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())  # the model's stays as sentence-transformers set it
+    return Encoder(own, int(model.max_seq_length or 512), int(tokenizer.pad_token_id or 0), run)
 
 
 def export_dir_for(cache_dir: Path, model_sha256: str) -> Path:

@@ -31,7 +31,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     stored = read_index(built.index_dir)
     m = stored.manifest
-    assert m["format_version"] == FORMAT_VERSION == 3 and m["model"]["name"] == "fake" and m["model"]["dimension"] == 16
+    assert m["format_version"] == FORMAT_VERSION == 4 and m["model"]["name"] == "fake" and m["model"]["dimension"] == 16
     assert m["chunking"]["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m["documents"]) == {"000", "001", "002", "003", "004"}
     assert all(len(d["sha256"]) == 64 for d in m["documents"].values())
@@ -43,10 +43,13 @@ def test_manifest_contents(built: Settings) -> None:
         "sentences.faiss",
         "contexts.faiss",
         "tokens.npy",
+        "token_scales.npy",
         "token_counts.npy",
     }
     assert len(stored.token_counts) == len(stored.chunks) and stored.token_counts.sum() == len(stored.token_vectors)
-    assert stored.token_vectors.dtype == np.float16
+    assert stored.token_vectors.dtype == np.int8 and len(stored.token_scales) == len(stored.token_vectors)
+    norms = np.linalg.norm(stored.chunk_tokens(np.arange(len(stored.chunks)))[0], axis=1)
+    assert np.allclose(norms, 1.0, atol=0.01)  # int8 × scale gives back the unit token vectors
     assert m["built_at"]
     for line in (stored.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
