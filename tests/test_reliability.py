@@ -13,8 +13,8 @@ def test_killed_rebuilds_never_leave_a_broken_or_mixed_index(tmp_path: Path) -> 
     settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     result = kill_trials(settings, kills=50, seed=1)
     assert result["kills"] == 50
-    assert result["killed_mid_rebuild"] >= 25  # most kills really interrupted a rebuild (about 5 in 6 expected)
-    assert result["versions_seen"] >= 2  # some rebuilds completed between kills: both outcomes seen
+    assert result["killed_mid_rebuild"] >= 25  # most kills really interrupted a rebuild (about 3 in 4 in the harness)
+    assert result["completed_before_the_kill"] >= 1  # both outcomes seen: kills also land after the swap
 
 
 def test_readers_during_rebuilds(tmp_path: Path) -> None:
