@@ -47,6 +47,13 @@ def check_consistent(kb: KnowledgeBase) -> None:
         assert kb.stored.documents[c.doc_id].body[c.start : c.end] == c.text, "a chunk does not match its document"
 
 
+def _start_rebuild(settings: Settings, forever: bool) -> mp.process.BaseProcess:
+    """A full rebuild (or rebuilds in a loop) in a forked child, started."""
+    proc = mp.get_context("fork").Process(target=_rebuild, args=(settings, forever))
+    proc.start()
+    return proc
+
+
 def _rebuild(settings: Settings, forever: bool) -> None:
     embedder = FakeEmbedder()
     while True:
@@ -58,21 +65,16 @@ def _rebuild(settings: Settings, forever: bool) -> None:
 def kill_trials(settings: Settings, kills: int, seed: int = 0) -> dict[str, float]:
     """SIGKILL full rebuilds at random moments; after each, the index must open complete and consistent."""
     rng = random.Random(seed)
-    ctx = mp.get_context("fork")
     embedder = FakeEmbedder()
     rebuild(settings, full=True, embedder=embedder)
-    versions = {KnowledgeBase.open(settings=settings, embedder=embedder).stored.manifest["version"]}
     killed_while_running = 0
     durations = []
     for trial in range(kills):
         if trial % 10 == 0:  # time a whole rebuild in a child like the killed ones, again as the machine's load drifts
             started = time.perf_counter()
-            proc = ctx.Process(target=_rebuild, args=(settings, False))
-            proc.start()
-            proc.join()
+            _start_rebuild(settings, forever=False).join()
             durations.append(time.perf_counter() - started)
-        proc = ctx.Process(target=_rebuild, args=(settings, False))
-        proc.start()
+        proc = _start_rebuild(settings, forever=False)
         time.sleep(rng.uniform(0, durations[-1] * 1.2))
         if proc.is_alive():  # (is_alive reaps a finished child: then there is nothing to kill)
             killed_while_running += 1
@@ -80,7 +82,6 @@ def kill_trials(settings: Settings, kills: int, seed: int = 0) -> dict[str, floa
         proc.join()
         kb = KnowledgeBase.open(settings=settings, embedder=embedder)  # must not raise
         check_consistent(kb)
-        versions.add(kb.stored.manifest["version"])
     rebuild(settings, full=True, embedder=embedder)  # the next rebuild cleans up
     litter = [p.name for p in settings.index_dir.iterdir() if p.name.startswith(".tmp")]
     assert not litter, f"temporary litter left behind: {litter}"
@@ -89,17 +90,14 @@ def kill_trials(settings: Settings, kills: int, seed: int = 0) -> dict[str, floa
         "killed_mid_rebuild": killed_while_running,
         "completed_before_the_kill": kills - killed_while_running,
         "rebuild_seconds": statistics.median(durations) if durations else 0.0,
-        "versions_seen": len(versions),
     }
 
 
 def reader_trials(settings: Settings, queries: int) -> dict[str, float]:
     """Open and query the index `queries` times while another process rebuilds it in a loop."""
-    ctx = mp.get_context("fork")
     embedder = FakeEmbedder()
     rebuild(settings, full=True, embedder=embedder)
-    writer = ctx.Process(target=_rebuild, args=(settings, True))
-    writer.start()
+    writer = _start_rebuild(settings, forever=True)
     versions: set[str] = set()
     errors = 0
     try:

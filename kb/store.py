@@ -244,7 +244,7 @@ class StoredIndex:
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def chunk_tokens(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The token vectors of chunks `rows`, one after another (float32), and where each chunk's starts."""
+        """The token vectors of chunks `rows`, one after another (float32), and where each chunk's vectors start."""
         counts = self.token_counts[rows].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(rows) else counts
         if not counts.sum():
