@@ -7,8 +7,7 @@ import time
 
 import streamlit as st
 
-from kb import Answer, Citation, KBError, KnowledgeBase, Settings
-from kb.language import language_name
+from kb import Answer, Citation, KBError, KnowledgeBase, Settings, language_name
 
 EXAMPLES = {
     "en": "Is customer experience about emotion or technology?",
@@ -43,10 +42,7 @@ def get_kb(version: str) -> KnowledgeBase:
 
 def index_version() -> str:
     """The current index version (cache key): a rebuild changes it and the app reloads."""
-    from kb.store import read_manifest
-
-    manifest = read_manifest(Settings.from_env().index_dir)
-    return str(manifest["version"]) if manifest else ""
+    return KnowledgeBase.current_version()
 
 
 def build_with_progress(kb: KnowledgeBase | None = None, full: bool = False) -> None:
@@ -81,6 +77,10 @@ def sidebar(kb: KnowledgeBase, filters: bool = True) -> tuple[list[str] | None, 
         ]
         st.table(rows)  # a plain table: the interactive data grid costs ~100 ms of rendering per rerun
         st.caption(f"Model: {stats.model}  \nBuilt: {stats.built_at}")
+        if stats.skipped:
+            with st.expander(f"{len(stats.skipped)} corpus files not indexed"):
+                for skipped in stats.skipped:
+                    st.markdown(f"**{literal(skipped.path)}**: {literal(skipped.reason)}")
         if kb.check_stale():
             st.warning(f"The corpus changed since the index was built ({kb.stale_reason}). Rebuild to include it.")
         if st.button(
@@ -128,7 +128,7 @@ def show_earlier_answer(answer: Answer) -> None:
     """A compact earlier answer: its points and where they come from (the latest answer is shown in full)."""
     st.caption(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
     for point in answer.points:
-        st.markdown(f"- {literal(point)}")
+        st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
     st.caption(" · ".join(f"[{c.n}] {c.title} ({c.lang})" for c in answer.citations))
 
 
@@ -141,11 +141,10 @@ def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
     answer_tab, evidence_tab = st.tabs(["Answer", "Evidence"])
     with answer_tab:
         for point in answer.points:
-            st.markdown(f"- {literal(point)}")
+            st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
         st.subheader("Sources")
-        by_point = group_by_point(answer)
-        for i, group in enumerate(by_point):
-            versions = [v for c in group for v in (c, *c.parallels)]  # a translation's version sits beside it
+        for i, point in enumerate(answer.points):
+            versions = [v for c in point.citations for v in (c, *c.parallels)]  # a translation's version sits beside it
             columns = st.columns(len(versions))
             for column, citation in zip(columns, versions, strict=True):
                 with column:
@@ -175,15 +174,6 @@ def show_principles(kb: KnowledgeBase) -> None:
         with st.expander(f"The {len(principle.citations)} passages"):
             for c in principle.citations:
                 show_citation(kb, c, f"p{i}-{c.n}")
-
-
-def group_by_point(answer: Answer) -> list[list[Citation]]:
-    """Citations of the same point (its markers are adjacent: "[1][2]") side by side."""
-    groups = []
-    for point in answer.points:
-        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", point.rsplit(" ", 1)[-1])]
-        groups.append([answer.citations[n - 1] for n in numbers])
-    return groups
 
 
 def main() -> None:

@@ -25,8 +25,8 @@ def trials(index_dir: Path, per_kind: int, seed: int) -> dict[str, dict[str, int
     manifest = read_manifest(index_dir)
     if manifest is None:
         raise SystemExit(f"no index in {index_dir}")
-    version = manifest["version"]
-    names = [CURRENT, f"{version}/manifest.json", *(f"{version}/{n}" for n in manifest["files"])]
+    version = manifest.version
+    names = [CURRENT, f"{version}/manifest.json", *(f"{version}/{n}" for n in manifest.files)]
     results: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "index"
@@ -51,7 +51,7 @@ def trials(index_dir: Path, per_kind: int, seed: int) -> dict[str, dict[str, int
                     except KBError:
                         counts["clear_error"] += 1
                     else:  # only acceptable if nothing that matters changed (e.g. JSON whitespace)
-                        same = kb.stored.manifest == manifest
+                        same = kb.index.manifest == manifest
                         counts["same_index" if same else "other"] += 1
                     path.write_bytes(original)
     return results

@@ -150,8 +150,8 @@ def main() -> None:
             ).stdout
         )
         kb = KnowledgeBase.open(settings=settings, embedder=embedder)
-        chunks = [embedding_text(c, kb.stored.documents[c.doc_id].title) for c in kb.stored.chunks]
-        n_sentences = len(kb.stored.sentence_chunk)
+        chunks = [embedding_text(c, kb.document(c.doc_id).title) for c in kb.index.chunks()]
+        n_sentences = kb.stats().sentences
 
         ours_embed = timed(embedder.encode_query, texts)
         ours_search = timed(lambda q: kb.search(q, k=10), texts)

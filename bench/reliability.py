@@ -40,11 +40,11 @@ def make_corpus(target: Path, copies: int) -> None:
 
 def check_consistent(kb: KnowledgeBase) -> None:
     """Everything the KB serves comes from one complete version."""
-    m = kb.stored.manifest
-    assert m["counts"]["chunks"] == len(kb.stored.chunks), "chunk count differs from the manifest"
-    assert set(m["documents"]) == set(kb.stored.documents), "documents differ from the manifest"
-    for c in kb.stored.chunks:
-        assert kb.stored.documents[c.doc_id].body[c.start : c.end] == c.text, "a chunk does not match its document"
+    m = kb.index.manifest
+    assert m.counts.chunks == len(kb.index), "chunk count differs from the manifest"
+    assert set(m.documents) == set(kb.index.documents), "documents differ from the manifest"
+    for c in kb.index.chunks():
+        assert kb.document(c.doc_id).body[c.start : c.end] == c.text, "a chunk does not match its document"
 
 
 def _start_rebuild(settings: Settings, forever: bool) -> mp.process.BaseProcess:
@@ -108,7 +108,7 @@ def reader_trials(settings: Settings, queries: int) -> dict[str, float]:
                 for h in hits:
                     assert kb.document(h.doc_id).body[h.start : h.end] == h.text
                 check_consistent(kb) if i % 50 == 0 else None
-                versions.add(kb.stored.manifest["version"])
+                versions.add(kb.index.manifest.version)
             except (KBError, AssertionError, OSError):
                 errors += 1
     finally:

@@ -3,8 +3,9 @@
 from .config import Settings
 from .embedding import Embedder, load_model
 from .errors import KBError
-from .knowledge_base import KnowledgeBase
-from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity, Principle
+from .knowledge_base import KnowledgeBase, Stats
+from .language import language_name
+from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity, Point, Principle, Skipped
 
 __all__ = [
     "Answer",
@@ -16,7 +17,11 @@ __all__ = [
     "KBError",
     "KnowledgeBase",
     "ModelIdentity",
+    "Point",
     "Principle",
     "Settings",
+    "Skipped",
+    "Stats",
+    "language_name",
     "load_model",
 ]

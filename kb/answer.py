@@ -6,121 +6,107 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Settings
-from .store import StoredIndex
-from .types import Answer, Citation, Hit
+from .index import Index
+from .search import Ranking
+from .types import Answer, Citation, Hit, Point
 
 SAME_POINT = 0.90  # sentences this similar say the same thing (often a translation): one point
 PARALLEL = 0.80  # the best-aligned sentence of a translation must be at least this similar
+NOTHING = "The knowledge base has nothing on this question."
+NOT_CLEAR = "The knowledge base has no passage that clearly answers this. The closest passages:"
 
 
 @dataclass
 class _Candidate:
     hit: Hit
-    start: int
-    end: int
+    sentence_row: int
     score: float
-    vector: np.ndarray
+    vector: np.ndarray  # the sentence's vector (as stored) to compare it with other sentences
 
 
 def compose_answer(
     question: str,
     query_lang: str,
-    query_vector: np.ndarray,
+    ranking: Ranking,
     hits: list[Hit],
-    stored: StoredIndex,
-    settings: Settings,
+    confident_score: float,
+    max_points: int,
     notice: str = "",
 ) -> Answer:
-    """Pick each hit's best sentence, merge near-duplicates into one point, number the citations."""
-    sentence_vectors = stored.sentence_vectors
+    """Each hit's best sentence (as scored by `ranking`), near-duplicates merged into one point, citations numbered."""
+    index = ranking.index
     candidates: list[_Candidate] = []
     for hit in hits:
-        row = stored.chunk_row[hit.chunk_id]
-        chunk = stored.chunks[row]
-        if not chunk.sentences:
+        scored = ranking.scored(index.row_of(hit.chunk_id))
+        if scored.sentence_row < 0:
             continue
-        first = int(stored.first_sentence[row])
-        vecs = sentence_vectors.vectors(np.arange(first, first + len(chunk.sentences)))
-        sims = vecs @ query_vector
-        best = int(np.argmax(sims))
-        start, end = chunk.sentences[best]
-        candidates.append(_Candidate(hit, start, end, 0.5 * hit.score + 0.5 * float(sims[best]), vecs[best]))
+        vector = index.sentence_vectors(np.array([scored.sentence_row]))[0]
+        score = 0.5 * hit.score + 0.5 * scored.sentence_score
+        candidates.append(_Candidate(hit, scored.sentence_row, score, vector))
     candidates.sort(key=lambda c: -c.score)
 
-    points: list[list[_Candidate]] = []
+    groups: list[list[_Candidate]] = []
     for cand in candidates:
-        for point in points:
-            if float(point[0].vector @ cand.vector) >= SAME_POINT:
-                point.append(cand)
+        for group in groups:
+            if float(group[0].vector @ cand.vector) >= SAME_POINT:
+                group.append(cand)
                 break
         else:
-            if len(points) < settings.answer_points:
-                points.append([cand])
+            if len(groups) < max_points:
+                groups.append([cand])
             else:  # full: a language not yet heard takes the place of the weakest point of a repeated one
-                _balance(points, cand, stored)
+                _balance(index, groups, cand)
 
     citations: list[Citation] = []
-    lines: list[str] = []
-    for point in points:
-        markers = []
+    points: list[Point] = []
+    quoted: set[tuple[str, int]] = set()  # (document, sentence start) of every quote and parallel so far
+    for group in groups:
+        cited: list[Citation] = []
         translated: set[str] = set()  # documents already shown as a parallel of this point
-        for cand in point:
-            if cand.hit.doc_id in translated:
-                continue  # this sentence is a version of one already cited: shown as its parallel
-            parallels = _parallels(stored, cand, len(citations) + 1)
+        for cand in group:
+            start, end = index.sentence_span(cand.sentence_row)
+            if cand.hit.doc_id in translated or (cand.hit.doc_id, start) in quoted:
+                continue  # a version of a sentence already cited (here or as a parallel): not twice
+            n = len(citations) + 1
+            parallels = tuple(_parallels(index, cand, n))
             translated.update(p.doc_id for p in parallels)
-            citations.append(
-                cite(
-                    stored,
-                    len(citations) + 1,
-                    cand.hit.doc_id,
-                    cand.start,
-                    cand.end,
-                    cand.score,
-                    cand.hit.chunk_id,
-                    tuple(parallels),
-                )
-            )
-            markers.append(f"[{len(citations)}]")
-        lines.append(f"{citations[-len(markers)].quote} {''.join(markers)}")
-    confident = bool(hits) and max(h.score for h in hits) >= settings.confident_score
-    if not lines:
-        text = "The knowledge base has nothing on this question."
-    elif confident:
-        text = "\n".join(f"- {line}" for line in lines)
-    else:
-        text = "The knowledge base has no passage that clearly answers this. The closest passages:\n" + "\n".join(
-            f"- {line}" for line in lines
-        )
+            citation = cite(index, n, cand.hit.doc_id, start, end, cand.score, cand.hit.chunk_id, parallels)
+            quoted.update((c.doc_id, c.start) for c in (citation, *parallels))
+            citations.append(citation)
+            cited.append(citation)
+        if cited:
+            points.append(Point(text=cited[0].quote, citations=tuple(cited)))
+    confident = bool(hits) and max(h.score for h in hits) >= confident_score
+    lines = [f"- {p.text} {p.markers}" for p in points]
+    text = NOTHING if not points else "\n".join(lines if confident else [NOT_CLEAR, *lines])
     return Answer(
         question=question,
         query_lang=query_lang,
         text=text,
         citations=citations,
         confident=confident,
-        points=lines,
+        points=points,
         hits=hits,
         notice=notice,
     )
 
 
-def _balance(points: list[list[_Candidate]], cand: _Candidate, stored: StoredIndex) -> None:
-    def langs(point: list[_Candidate]) -> set[str]:  # with the languages of its translations (parallels)
-        own = {c.hit.lang for c in point}
-        return own | {stored.documents[t].lang for c in point for t in stored.translations(c.hit.doc_id)}
+def _balance(index: Index, groups: list[list[_Candidate]], cand: _Candidate) -> None:
+    def langs(group: list[_Candidate]) -> set[str]:  # with the languages of its translations (parallels)
+        own = {c.hit.lang for c in group}
+        return own | {index.document(t).lang for c in group for t in index.translations(c.hit.doc_id)}
 
-    heard = [lang for point in points for lang in langs(point)]
+    heard = [lang for group in groups for lang in langs(group)]
     if cand.hit.lang in heard:
         return
-    for i in range(len(points) - 1, -1, -1):  # weakest first
-        if len(points[i]) == 1 and all(heard.count(lang) > 1 for lang in langs(points[i])):
-            points[i] = [cand]
+    for i in range(len(groups) - 1, -1, -1):  # weakest first
+        if len(groups[i]) == 1 and all(heard.count(lang) > 1 for lang in langs(groups[i])):
+            groups[i] = [cand]
             return
 
 
 def cite(
-    stored: StoredIndex,
+    index: Index,
     n: int,
     doc_id: str,
     start: int,
@@ -129,7 +115,8 @@ def cite(
     chunk_id: str = "",
     parallels: tuple[Citation, ...] = (),
 ) -> Citation:
-    doc = stored.documents[doc_id]
+    """A citation of body[start:end] of a document."""
+    doc = index.document(doc_id)
     return Citation(
         n=n,
         doc_id=doc_id,
@@ -144,17 +131,18 @@ def cite(
     )
 
 
-def _parallels(stored: StoredIndex, cand: _Candidate, n: int) -> list[Citation]:
+def _parallels(index: Index, cand: _Candidate, n: int) -> list[Citation]:
     """The sentence saying the same thing in each translation of the candidate's article."""
     out = []
-    for doc_id in stored.translations(cand.hit.doc_id):
-        first, last = stored.doc_sentences.get(doc_id, (0, 0))
-        if first == last:
+    for doc_id in index.translations(cand.hit.doc_id):
+        rows = index.sentences_of_document(doc_id)
+        if not len(rows):
             continue
-        sims = stored.sentence_vectors.vectors(np.arange(first, last)) @ cand.vector
+        sims = index.sentence_vectors(rows) @ cand.vector
         best = int(np.argmax(sims))
         if sims[best] >= PARALLEL:
-            start, end = stored.sentence_spans[first + best]
-            row = int(stored.sentence_chunk[first + best])
-            out.append(cite(stored, n, doc_id, start, end, float(sims[best]), stored.chunks[row].chunk_id))
+            row = int(rows[best])
+            start, end = index.sentence_span(row)
+            chunk = index.chunk(int(index.sentence_chunk(np.array([row]))[0]))
+            out.append(cite(index, n, doc_id, start, end, float(sims[best]), chunk.chunk_id))
     return out

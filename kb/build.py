@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .chunking import chunk_document, embedding_text
 from .config import Settings
-from .corpus import load_corpus
+from .corpus import CorpusScan, load_corpus
 from .embedding import Embedder
 from .errors import KBError
+from .index import Index
 from .onnx_encoder import TOKEN_DEPTH
-from .store import StoredIndex, read_index, read_manifest, write_index, write_lock
+from .store import DocumentEntry, DocumentRecord, Manifest, read_manifest, write_lock, write_version
 from .translations import DISCOVERY, discover_translations
 from .types import Chunk, Document, Skipped
 
@@ -59,176 +60,128 @@ def rebuild(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Index `settings.corpus_dir` into `settings.index_dir`, re-embedding only changed documents."""
+    """Index `settings.corpus_dir` into `settings.index_dir`, re-embedding only changed documents.
+
+    Every document becomes one `DocumentRecord`: taken from the current index when its text, title,
+    language and id are unchanged (and the model and chunking are the same), else embedded now.
+    The writer gets the same type either way, so an incremental rebuild equals a full one.
+    """
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     embedder = embedder or Embedder(settings.model, settings)
     report_progress = progress or (lambda done, total, what: None)
     with write_lock(settings.index_dir):
-        scan = load_corpus(settings.corpus_dir, settings.max_article_bytes)
+        current = read_manifest(settings.index_dir)  # None: no usable index (missing, corrupted, older format)
+        indexed = {e.path: e.sha256 for e in current.documents.values()} if current else {}
+        scan = load_corpus(settings.corpus_dir, settings.max_article_bytes, indexed)
         if not scan.documents:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no .txt or .md files"
             raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")
-        identity = embedder.identity.as_dict()
-        chunking = chunking_settings(settings)
-        skipped_hashes = {s.path: s.sha256 for s in scan.skipped}
-        corpus_fingerprint = _fingerprint(scan.documents, skipped_hashes)
-        current = read_manifest(settings.index_dir)
-        if (  # nothing changed: decided from the manifest alone, without loading vectors or the model
-            not full
-            and current is not None
-            and current.get("model") == identity
-            and current.get("chunking") == chunking
-            and current.get("corpus_fingerprint") == corpus_fingerprint
-            # derived from the vectors: a change here rewrites the index but embeds nothing
-            and current.get("translation_discovery") == DISCOVERY
-            and current.get("vector_index") == asdict(settings.index_spec)
-        ):
-            return BuildReport(
-                documents=len(scan.documents),
-                chunks_per_language=dict(current["counts"]["chunks_per_language"]),
-                embedded_documents=0,
-                reused_documents=len(scan.documents),
-                embedded_chunks=0,
-                seconds=time.perf_counter() - started,
-                changed=False,
-                skipped=scan.skipped,
-                version=str(current["version"]),
-            )
-        previous = None if full else _reusable(settings, identity, chunking)
-        reused = _reusable_documents(previous, scan.documents) if previous is not None else {}
-
-        todo = [d for d in scan.documents if d.doc_id not in reused]
-        # A passage must fit the model with its heading, prompt and special tokens.
-        chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
-        new_chunks: dict[str, list[Chunk]] = {}
-        for i, doc in enumerate(todo):
-            report_progress(i, len(todo), "chunking")
-            new_chunks[doc.doc_id] = chunk_document(doc, embedder.count_tokens, chunk_limit)
-        report_progress(len(todo), len(todo), "chunking")
-        titles = {d.doc_id: d.title for d in scan.documents}
-        fresh = [c for cs in new_chunks.values() for c in cs]
-        chunk_texts = [embedding_text(c, titles[c.doc_id]) for c in fresh]
-        sentence_texts = [c.text_at(s) for c in fresh for s in c.sentences]
-        context_texts = [text for cs in new_chunks.values() for text in context_texts_of(cs)]
-        total = len(chunk_texts) + len(sentence_texts) + len(context_texts)
-        # token vectors of the passage's own words; its heading is context only (bench/eval: MRR 0.836 -> 0.868)
-        token_from = [len(text) - len(c.text) for text, c in zip(chunk_texts, fresh, strict=True)]
-        chunk_vecs, chunk_tokens = _embed(
-            embedder, chunk_texts, settings.embed_batch_size, report_progress, 0, total, token_from
+        manifest = Manifest(
+            model=embedder.identity,
+            chunking=chunking_settings(settings),
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            corpus_fingerprint=_fingerprint(scan.documents, scan.skipped),
+            documents={d.doc_id: DocumentEntry(d.path, d.content_hash, d.lang) for d in scan.documents},
+            skipped=tuple(scan.skipped),
+            translation_discovery=DISCOVERY,
+            translations=(),
+            vector_index=settings.index_spec,
         )
-        others = sentence_texts + context_texts
-        vectors, _ = _embed(embedder, others, settings.embed_batch_size, report_progress, len(chunk_texts), total)
-        sentence_vecs, context_vecs = vectors[: len(sentence_texts)], vectors[len(sentence_texts) :]
-
-        all_chunks: list[Chunk] = []
-        chunk_parts: list[np.ndarray] = []
-        sentence_parts: list[np.ndarray] = []
-        context_parts: list[np.ndarray] = []
-        token_parts: list[np.ndarray] = []  # one (tokens, dim) matrix per chunk
-        ci = si = 0
-        for doc in scan.documents:
-            if doc.doc_id in reused:
-                chunks, cvec, svec, xvec, tvec = reused[doc.doc_id]
-            else:
-                chunks = new_chunks[doc.doc_id]
-                n_sent = sum(len(c.sentences) for c in chunks)
-                cvec, svec = chunk_vecs[ci : ci + len(chunks)], sentence_vecs[si : si + n_sent]
-                xvec, tvec = context_vecs[ci : ci + len(chunks)], chunk_tokens[ci : ci + len(chunks)]
-                ci, si = ci + len(chunks), si + n_sent
-            all_chunks.extend(chunks)
-            chunk_parts.append(cvec)
-            sentence_parts.append(svec)
-            context_parts.append(xvec)
-            token_parts.extend(tvec)
-
-        dim = embedder.identity.dimension
-        manifest = {
-            "model": identity,
-            "chunking": chunking,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "corpus_fingerprint": corpus_fingerprint,
-            "documents": {d.doc_id: {"path": d.path, "sha256": d.content_hash, "lang": d.lang} for d in scan.documents},
-            "skipped": skipped_hashes,
-            "translation_discovery": DISCOVERY,
-            "translations": [list(t) for t in discover_translations(scan.documents, sentence_parts)],
-            "counts": {
-                "documents": len(scan.documents),
-                "chunks": len(all_chunks),
-                "sentences": sum(len(c.sentences) for c in all_chunks),
-                "chunks_per_language": dict(Counter(c.lang for c in all_chunks)),
-            },
-        }
-        path = write_index(
-            settings.index_dir,
-            scan.documents,
-            all_chunks,
-            _stack(chunk_parts, dim),
-            _stack(sentence_parts, dim),
-            _stack(context_parts, dim),
-            token_parts,
-            manifest,
-            settings.index_spec,
-        )
+        if not full and current is not None and _same_build(current, manifest):
+            # Nothing changed: decided from the manifest alone, without loading vectors or the model.
+            return _report(scan, current, embedded=0, embedded_chunks=0, started=started, changed=False)
+        previous = None
+        same_vectors = current is not None and (current.model, current.chunking) == (manifest.model, manifest.chunking)
+        if not full and same_vectors:
+            with contextlib.suppress(KBError):
+                previous = Index.load(settings.index_dir)
+        reused = {d.doc_id: _reuse(previous, d) for d in scan.documents} if previous else {}
+        todo = [d for d in scan.documents if reused.get(d.doc_id) is None]
+        fresh = embed_documents(todo, embedder, settings, report_progress)
+        records = [reused.get(d.doc_id) or fresh[d.doc_id] for d in scan.documents]
+        translations = discover_translations(scan.documents, [r.sentence_vectors for r in records])
+        manifest = replace(manifest, translations=tuple(translations))
+        written = write_version(settings.index_dir, records, manifest)
         report_progress(1, 1, "done")
-        return BuildReport(
-            documents=len(scan.documents),
-            chunks_per_language=dict(Counter(c.lang for c in all_chunks)),
-            embedded_documents=len(todo),
-            reused_documents=len(scan.documents) - len(todo),
-            embedded_chunks=len(chunk_texts),
-            seconds=time.perf_counter() - started,
-            changed=True,
-            skipped=scan.skipped,
-            version=path.name,
+        embedded_chunks = sum(len(fresh[d.doc_id].chunks) for d in todo)
+        return _report(scan, written, len(todo), embedded_chunks, started, changed=True)
+
+
+def _same_build(current: Manifest, wanted: Manifest) -> bool:
+    """Would a rebuild produce what `current` already is? (Translations and counts follow from the rest.)"""
+    keys = ("model", "chunking", "corpus_fingerprint", "translation_discovery", "vector_index", "skipped")
+    return all(getattr(current, k) == getattr(wanted, k) for k in keys)
+
+
+def _reuse(previous: Index, doc: Document) -> DocumentRecord | None:
+    """The stored record of `doc` when what its vectors depend on is unchanged (its id, title,
+    language and body), carrying the new document (its file name and other header fields may differ)."""
+    old = previous.documents.get(doc.doc_id)
+    if old is None or (old.title, old.lang, old.body) != (doc.title, doc.lang, doc.body):
+        return None
+    return replace(previous.record(doc.doc_id), document=doc)
+
+
+def _report(
+    scan: CorpusScan, manifest: Manifest, embedded: int, embedded_chunks: int, started: float, changed: bool
+) -> BuildReport:
+    return BuildReport(
+        documents=len(scan.documents),
+        chunks_per_language=dict(manifest.counts.chunks_per_language),
+        embedded_documents=embedded,
+        reused_documents=len(scan.documents) - embedded,
+        embedded_chunks=embedded_chunks,
+        seconds=time.perf_counter() - started,
+        changed=changed,
+        skipped=list(scan.skipped),
+        version=manifest.version,
+    )
+
+
+def embed_documents(
+    documents: list[Document], embedder: Embedder, settings: Settings, progress: Progress
+) -> dict[str, DocumentRecord]:
+    """Chunk and embed `documents`: one record each, with passage, sentence, context and token vectors."""
+    # A passage must fit the model with its heading, prompt and special tokens.
+    chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
+    chunked: dict[str, list[Chunk]] = {}
+    for i, doc in enumerate(documents):
+        progress(i, len(documents), "chunking")
+        chunked[doc.doc_id] = chunk_document(doc, embedder.count_tokens, chunk_limit)
+    progress(len(documents), len(documents), "chunking")
+    chunks = [c for doc in documents for c in chunked[doc.doc_id]]
+    titles = {d.doc_id: d.title for d in documents}
+    chunk_texts = [embedding_text(c, titles[c.doc_id]) for c in chunks]
+    sentence_texts = [c.text_at(s) for c in chunks for s in c.sentences]
+    context_texts = [text for doc in documents for text in context_texts_of(chunked[doc.doc_id])]
+    total = len(chunk_texts) + len(sentence_texts) + len(context_texts)
+    # token vectors of the passage's own words; its heading is context only (bench/eval: MRR 0.836 -> 0.868)
+    token_from = [len(text) - len(c.text) for text, c in zip(chunk_texts, chunks, strict=True)]
+    batch = settings.embed_batch_size
+    chunk_vecs, chunk_tokens = _embed(embedder, chunk_texts, batch, progress, 0, total, token_from)
+    others, _ = _embed(embedder, sentence_texts + context_texts, batch, progress, len(chunk_texts), total)
+    sentence_vecs, context_vecs = others[: len(sentence_texts)], others[len(sentence_texts) :]
+    records: dict[str, DocumentRecord] = {}
+    ci = si = 0
+    for doc in documents:
+        own = chunked[doc.doc_id]
+        n_sent = sum(len(c.sentences) for c in own)
+        records[doc.doc_id] = DocumentRecord(
+            document=doc,
+            chunks=tuple(own),
+            chunk_vectors=chunk_vecs[ci : ci + len(own)],
+            sentence_vectors=sentence_vecs[si : si + n_sent],
+            context_vectors=context_vecs[ci : ci + len(own)],
+            token_vectors=tuple(chunk_tokens[ci : ci + len(own)]),
         )
-
-
-def _reusable(settings: Settings, identity: dict[str, object], chunking: dict[str, object]) -> StoredIndex | None:
-    """The current index, if it was built by the same model and chunking (else everything is redone)."""
-    try:
-        previous = read_index(settings.index_dir)
-    except KBError:
-        return None
-    if previous.manifest.get("model") != identity or previous.manifest.get("chunking") != chunking:
-        return None
-    return previous
+        ci, si = ci + len(own), si + n_sent
+    return records
 
 
 def context_texts_of(chunks: list[Chunk]) -> list[str]:
     """Per chunk of one article: its text followed by the next chunk's (the last one alone)."""
     return [c.text + ("\n" + chunks[i + 1].text if i + 1 < len(chunks) else "") for i, c in enumerate(chunks)]
-
-
-def _reusable_documents(
-    previous: StoredIndex, documents: list[Document]
-) -> dict[str, tuple[list[Chunk], np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]]:
-    """Chunks, vectors and token vectors of documents whose content is unchanged since the previous build."""
-    chunk_vecs = previous.chunk_vectors.vectors()
-    sentence_vecs = previous.sentence_vectors.vectors()
-    context_vecs = previous.context_vectors.vectors()
-    starts = previous.token_start
-    rows: dict[str, list[int]] = {}
-    sentence_rows: dict[str, list[int]] = {}
-    s = 0
-    for row, chunk in enumerate(previous.chunks):
-        rows.setdefault(chunk.doc_id, []).append(row)
-        sentence_rows.setdefault(chunk.doc_id, []).extend(range(s, s + len(chunk.sentences)))
-        s += len(chunk.sentences)
-    out = {}
-    for doc in documents:
-        old = previous.documents.get(doc.doc_id)
-        if old is None or old != doc or doc.doc_id not in rows:
-            continue
-        chunks = [previous.chunks[r] for r in rows[doc.doc_id]]
-        out[doc.doc_id] = (
-            chunks,
-            chunk_vecs[rows[doc.doc_id]],
-            sentence_vecs[sentence_rows[doc.doc_id]],
-            context_vecs[rows[doc.doc_id]],
-            [np.asarray(previous.token_vectors[starts[r] : starts[r + 1]]) for r in rows[doc.doc_id]],
-        )
-    return out
 
 
 def _embed(
@@ -264,15 +217,10 @@ def _embed(
     return out, tokens
 
 
-def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
-    parts = [p for p in parts if len(p)]
-    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), dtype=np.float32)
-
-
-def _fingerprint(documents: list[Document], skipped: dict[str, str]) -> str:
+def _fingerprint(documents: list[Document], skipped: list[Skipped]) -> str:
     digest = hashlib.sha256()
     for d in documents:
         digest.update(f"{d.doc_id}\0{d.path}\0{d.content_hash}\n".encode())
-    for path, sha in sorted(skipped.items()):
-        digest.update(f"skipped\0{path}\0{sha}\n".encode())
+    for s in sorted(skipped, key=lambda s: s.path):
+        digest.update(f"skipped\0{s.path}\0{s.sha256}\n".encode())
     return digest.hexdigest()

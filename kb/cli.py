@@ -76,7 +76,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from .build import rebuild
+    from .knowledge_base import KnowledgeBase
 
     bars: dict[str, Any] = {}
 
@@ -93,7 +93,7 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         bar.refresh()
 
     try:
-        report = rebuild(settings, full=args.full, progress=progress)
+        report = KnowledgeBase.rebuild(settings, full=args.full, progress=progress)
     finally:
         for bar in bars.values():
             bar.close()
@@ -187,11 +187,17 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({**asdict(stats), "stale": kb.stale_reason}, ensure_ascii=False, indent=2))
         return 0
-    print(f"index:     {stats.index_dir} ({stats.version})")
+    print(f"index:     {stats.index_dir} ({stats.version}, format {stats.format_version})")
     print(f"built at:  {stats.built_at}")
     print(f"model:     {stats.model}")
     print(f"documents: {stats.documents} ({_per_lang(stats.documents_per_language)})")
     print(f"chunks:    {stats.chunks} ({_per_lang(stats.chunks_per_language)})")
+    print(f"sentences: {stats.sentences}")
+    low, high = stats.token_norms
+    print(f"tokens:    {stats.token_vectors} token vectors, norms {low:.3f}–{high:.3f} (the encoder's are 1.000)")
+    print(f"skipped:   {len(stats.skipped)} files")
+    for skipped in stats.skipped:
+        print(f"  {skipped.path}: {skipped.reason}")
     if kb.stale_reason:
         print(f"stale:     {kb.stale_reason}; run `kb rebuild`")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,30 +39,50 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def load_corpus(corpus_dir: Path, max_bytes: int = 2_000_000) -> CorpusScan:
-    """Parse every article file; a bad file is skipped with a reason, the others still load."""
+def load_corpus(corpus_dir: Path, max_bytes: int = 2_000_000, indexed: Mapping[str, str] | None = None) -> CorpusScan:
+    """Parse every article file; a bad file is skipped with a reason, the others still load.
+
+    Two files with the same text (after any header) or the same id are one article. Which file
+    it is comes first by: having a header with an id (a re-export without one is the copy), being
+    in the index unchanged (`indexed`: file name -> sha256 of its bytes), the older modification
+    time, the shorter name ("Returns (1).txt" is the copy), the name. The others are skipped as
+    duplicates of it.
+    """
     scan = CorpusScan()
-    ids: dict[str, str] = {}
-    hashes: dict[str, str] = {}
     root = corpus_dir.resolve()
+    parsed: list[tuple[tuple[bool, bool, int, int, str], Document]] = []
     for path in corpus_files(corpus_dir):
         try:
             if not path.resolve().is_relative_to(root):
                 raise ValueError("it links to a file outside the corpus directory")
-            doc = parse_file(path, max_bytes)
+            doc, named = _parse(path, max_bytes)
         except ValueError as exc:
             scan.skipped.append(Skipped(path.name, str(exc), file_sha256(path)))
             continue
-        if doc.doc_id in ids:
-            reason = f"duplicate id {doc.doc_id!r} (also in {ids[doc.doc_id]})"
-            scan.skipped.append(Skipped(path.name, reason, doc.content_hash))
-            continue
-        if doc.content_hash in hashes:
-            scan.skipped.append(Skipped(path.name, f"same content as {hashes[doc.content_hash]}", doc.content_hash))
-            continue
-        ids[doc.doc_id] = hashes[doc.content_hash] = path.name
-        scan.documents.append(doc)
+        indexed_as_is = (indexed or {}).get(path.name) == doc.content_hash
+        parsed.append(((not named, not indexed_as_is, path.stat().st_mtime_ns, len(path.name), path.name), doc))
+    by_id: dict[str, Document] = {}
+    by_text: dict[str, Document] = {}
+    for _, doc in sorted(parsed, key=lambda p: p[0]):
+        text = body_hash(doc.body)
+        if text in by_text:
+            first = by_text[text]
+            reason = f"same text as {first.path} (article {first.doc_id!r}); delete one of the two files"
+            scan.skipped.append(Skipped(doc.path, reason, doc.content_hash))
+        elif doc.doc_id in by_id:
+            first = by_id[doc.doc_id]
+            reason = f"id {doc.doc_id!r} is already used by {first.path}; give this file another id in its header"
+            scan.skipped.append(Skipped(doc.path, reason, doc.content_hash))
+        else:
+            by_id[doc.doc_id] = by_text[text] = doc
+    scan.documents = sorted(by_id.values(), key=lambda d: d.path)
+    scan.skipped.sort(key=lambda s: s.path)
     return scan
+
+
+def body_hash(body: str) -> str:
+    """What makes two articles the same text: the body, whatever the header, line endings and outer blank space."""
+    return hashlib.sha256(body.replace("\r\n", "\n").strip().encode("utf-8")).hexdigest()
 
 
 def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
@@ -89,6 +110,11 @@ def file_sha256(path: Path) -> str:
 
 def parse_file(path: Path, max_bytes: int = 2_000_000) -> Document:
     """One corpus file -> Document. Raises ValueError with a one-line reason when unusable."""
+    return _parse(path, max_bytes)[0]
+
+
+def _parse(path: Path, max_bytes: int) -> tuple[Document, bool]:
+    """The document, and whether its header names its id."""
     if not path.is_file():
         raise ValueError("not a regular file")
     size = path.stat().st_size
@@ -108,7 +134,7 @@ def parse_file(path: Path, max_bytes: int = 2_000_000) -> Document:
     lang = meta.get("lang") or detect_language(body)
     if lang != UNKNOWN and not re.fullmatch(r"[a-z]{2}", lang):
         raise ValueError(f"invalid lang {lang!r} in header (expected an ISO 639-1 code such as 'es')")
-    return Document(
+    document = Document(
         doc_id=doc_id,
         title=meta.get("title") or guess_title(body) or doc_id,
         lang=lang,
@@ -119,6 +145,7 @@ def parse_file(path: Path, max_bytes: int = 2_000_000) -> Document:
         path=path.name,
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
+    return document, "id" in meta
 
 
 def decode_text(raw: bytes) -> str:

@@ -12,12 +12,13 @@ from .build import BuildReport, Progress, rebuild
 from .config import Settings
 from .corpus import corpus_hashes
 from .embedding import Embedder
-from .errors import KBError
+from .errors import REBUILD_HINT, KBError
+from .index import Index
 from .language import detect_language
 from .principles import find_principles
-from .search import dense_search, language_evidence
-from .store import REBUILD_HINT, StoredIndex, read_index
-from .types import Answer, Document, Hit, Principle
+from .search import Ranking, language_evidence
+from .store import FORMAT_VERSION, read_manifest
+from .types import Answer, Document, Hit, Principle, Skipped
 
 MAX_K = 1000
 
@@ -34,13 +35,18 @@ class Stats:
     built_at: str
     version: str
     index_dir: str
+    format_version: int = FORMAT_VERSION
+    sentences: int = 0
+    token_vectors: int = 0
+    token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest stored token-vector norm (unit: 1.0)
+    skipped: tuple[Skipped, ...] = ()  # corpus files the index does not hold, with the reason
 
 
 class KnowledgeBase:
     """A loaded index plus the embedder that reads questions. Create with `KnowledgeBase.open()`."""
 
-    def __init__(self, stored: StoredIndex, embedder: Embedder, settings: Settings, stale_reason: str = "") -> None:
-        self.stored = stored
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings, stale_reason: str = "") -> None:
+        self.index = index
         self.embedder = embedder
         self.settings = settings
         self.stale_reason = stale_reason
@@ -67,20 +73,20 @@ class KnowledgeBase:
             corpus_dir=Path(corpus_dir) if corpus_dir else None,
             model=model,
         )
-        stored = read_index(settings.index_dir)
+        index = Index.load(settings.index_dir)
         embedder = embedder or Embedder(settings.model, settings)
-        built_with = stored.manifest["model"]
-        if built_with != embedder.identity.as_dict():
+        built_with = index.manifest.model
+        if built_with != embedder.identity:
             raise KBError(
-                f"the index in {settings.index_dir} was built with model {built_with.get('name')!r} "
-                f"({str(built_with.get('source_sha256'))[:12]}), not the configured {embedder.identity.name!r} "
+                f"the index in {settings.index_dir} was built with model {built_with.name!r} "
+                f"({built_with.source_sha256[:12]}), not the configured {embedder.identity.name!r} "
                 f"({embedder.identity.source_sha256[:12]}); {REBUILD_HINT} "
                 "(or set KB_MODEL to the model it was built with)"
             )
-        stale = staleness(stored, settings.corpus_dir)
+        stale = staleness(index, settings.corpus_dir)
         if stale and not allow_stale:
             raise KBError(f"the index is stale: {stale}; {REBUILD_HINT}")
-        return cls(stored, embedder, settings, stale)
+        return cls(index, embedder, settings, stale)
 
     @staticmethod
     def rebuild(
@@ -93,9 +99,16 @@ class KnowledgeBase:
         """Re-index the corpus (see `kb.build.rebuild`); pass an open KB's embedder to reuse its model."""
         return rebuild(settings, full=full, progress=progress, embedder=embedder)
 
+    @staticmethod
+    def current_version(index_dir: str | Path | None = None) -> str:
+        """The version name of the usable index in `index_dir` (default ./index or KB_INDEX_DIR), or ""
+        when there is none (missing, corrupted, or of an older format). Cheap: reads the manifest only."""
+        manifest = read_manifest(Settings.from_env(index_dir=index_dir).index_dir)
+        return manifest.version if manifest else ""
+
     def check_stale(self) -> str:
         """Re-compare the corpus directory with the index; returns (and remembers) what changed."""
-        self.stale_reason = staleness(self.stored, self.settings.corpus_dir)
+        self.stale_reason = staleness(self.index, self.settings.corpus_dir)
         return self.stale_reason
 
     def _query(self, text: str) -> tuple[str, str]:
@@ -119,24 +132,18 @@ class KnowledgeBase:
         """The k passages closest in meaning to `query`, in any language (or only `languages`)."""
         self._check_k(k)
         text, _ = self._query(query)
-        return dense_search(self.stored, self.embedder.encode_query(text), k, _langs(languages))
+        return Ranking(self.index, self.embedder.encode_query(text), _langs(languages)).top(k)
 
     def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
-        """An extractive answer: the best evidence sentences of the top-k passages, cited."""
+        """An extractive answer: the best evidence sentences of the top-k passages (and of the best
+        passage of each language they miss), cited. One scoring pass serves all of it."""
         self._check_k(k)
         text, notice = self._query(question)
-        query = self.embedder.encode_query(text)
-        hits = dense_search(self.stored, query, k, _langs(languages))
-        hits = language_evidence(self.stored, query, hits, self.settings.confident_score, _langs(languages))
+        ranking = Ranking(self.index, self.embedder.encode_query(text), _langs(languages))
+        hits = language_evidence(ranking, ranking.top(k), self.settings.confident_score)
         query_lang = detect_language(text, allowed=self.languages())
         return compose_answer(
-            question,
-            query_lang,
-            query.vector,
-            hits,
-            self.stored,
-            self.settings,
-            notice,
+            question, query_lang, ranking, hits, self.settings.confident_score, self.settings.answer_points, notice
         )
 
     def principles(self, limit: int = 10) -> list[Principle]:
@@ -147,45 +154,47 @@ class KnowledgeBase:
         if limit < 1:
             raise KBError(f"limit must be at least 1, not {limit}")
         if self._principles is None:
-            self._principles = find_principles(self.stored, limit=len(self.stored.chunks))
+            self._principles = find_principles(self.index, limit=len(self.index))
         return self._principles[:limit]
 
     def document(self, doc_id: str) -> Document:
         """The full article `doc_id` (its body is what citation offsets point into)."""
-        try:
-            return self.stored.documents[doc_id]
-        except KeyError:
-            raise KBError(f"no document {doc_id!r}; known ids: {', '.join(sorted(self.stored.documents))}") from None
+        return self.index.document(doc_id)
 
     def documents(self) -> list[Document]:
         """All indexed articles."""
-        return list(self.stored.documents.values())
+        return list(self.index.documents.values())
 
     def languages(self) -> list[str]:
         """Languages the corpus holds."""
-        return sorted({d.lang for d in self.stored.documents.values()})
+        return sorted({d.lang for d in self.index.documents.values()})
 
     def stats(self) -> Stats:
-        """Documents and chunks per language, model, build time."""
-        m = self.stored.manifest
+        """What the index holds, how it was built, its health (token-vector norms) and the skipped files."""
+        m, health = self.index.manifest, self.index.health()
         return Stats(
-            documents=len(self.stored.documents),
-            chunks=len(self.stored.chunks),
-            documents_per_language=dict(Counter(d.lang for d in self.stored.documents.values())),
-            chunks_per_language=dict(Counter(c.lang for c in self.stored.chunks)),
-            model=m["model"]["name"],
-            built_at=m["built_at"],
-            version=m["version"],
+            documents=health.documents,
+            chunks=health.chunks,
+            documents_per_language=dict(Counter(d.lang for d in self.index.documents.values())),
+            chunks_per_language=dict(m.counts.chunks_per_language),
+            model=m.model.name,
+            built_at=m.built_at,
+            version=m.version,
             index_dir=str(self.settings.index_dir),
+            format_version=health.format_version,
+            sentences=health.sentences,
+            token_vectors=health.token_vectors,
+            token_norms=health.token_norms,
+            skipped=health.skipped,
         )
 
 
-def staleness(stored: StoredIndex, corpus_dir: Path) -> str:
+def staleness(index: Index, corpus_dir: Path) -> str:
     """Why the index no longer matches the corpus directory ("" when it matches or there is no corpus)."""
     if not corpus_dir.is_dir():
         return ""
-    recorded = {meta["path"]: meta["sha256"] for meta in stored.manifest["documents"].values()}
-    recorded.update(stored.manifest.get("skipped", {}))
+    recorded = {entry.path: entry.sha256 for entry in index.manifest.documents.values()}
+    recorded.update({s.path: s.sha256 for s in index.manifest.skipped})
     current = corpus_hashes(corpus_dir)
     changes = [f"{name} was added" for name in current.keys() - recorded.keys()]
     changes += [f"{name} was removed" for name in recorded.keys() - current.keys()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .answer import cite
-from .store import StoredIndex
+from .index import Index
 from .types import Citation, Principle
 
 LANGUAGE_DEBIAS = 0.6  # share of its language's mean vector taken off each passage vector
@@ -14,12 +14,12 @@ SAME_TEXT = 0.85  # this similar: the same text (a translation); joins the group
 MAX_PASSAGES = 20_000  # the overview compares every pair of passages: sample beyond this many
 
 
-def find_principles(stored: StoredIndex, limit: int = 10, threshold: float = SAME_PRINCIPLE) -> list[Principle]:
+def find_principles(index: Index, limit: int = 10, threshold: float = SAME_PRINCIPLE) -> list[Principle]:
     """Groups of passages from different works that make the same point, most widely made first.
 
     Each passage vector has its language's mean vector (times LANGUAGE_DEBIAS) removed, so that
     passages group by what they say rather than by the language they say it in (without this, every
-    close pair is two passages in the same language). Unlike `StoredIndex.neutral` (used by search),
+    close pair is two passages in the same language). Unlike `Index.neutral` (used by search),
     this also takes off much of what all passages share, which makes the fixed cosine thresholds
     below meaningful. Then, greedily, the passage with the most
     still-free neighbours in *other* works (cosine ≥ `threshold`) forms a group with all its free
@@ -28,14 +28,14 @@ def find_principles(stored: StoredIndex, limit: int = 10, threshold: float = SAM
     languages, then passages. The statement is the sentence nearest the group's mean in the most
     central passage.
     """
-    rows = np.arange(len(stored.chunks))
+    rows = np.arange(len(index))
     if len(rows) > MAX_PASSAGES:
         rows = rows[np.linspace(0, len(rows) - 1, MAX_PASSAGES).astype(np.int64)]
     if len(rows) < 2:
         return []
-    vectors = _debiased(stored, stored.chunk_vectors.vectors(rows), [stored.chunks[r].lang for r in rows])
+    vectors = _debiased(index, index.chunk_vectors(rows), [index.chunk(r).lang for r in rows.tolist()])
     sims = vectors @ vectors.T
-    works = np.array([stored.works[stored.chunks[r].doc_id] for r in rows])
+    works = np.array([index.work(index.chunk(r).doc_id) for r in rows.tolist()])
     near = sims >= threshold
     np.fill_diagonal(near, False)
     across = near & (works[:, None] != works[None, :])
@@ -52,34 +52,33 @@ def find_principles(stored: StoredIndex, limit: int = 10, threshold: float = SAM
         free[members] = False
         order = np.argsort(-sims[seed, members])  # the seed (most central) first
         groups.append(members[order])
-    principles = [_principle(stored, rows[g], vectors[g]) for g in groups]
+    principles = [_principle(index, rows[g], vectors[g]) for g in groups]
     principles.sort(key=lambda p: (-p.works, -len(p.languages), -len(p.citations)))
     return principles[:limit]
 
 
-def _debiased(stored: StoredIndex, vectors: np.ndarray, langs: list[str]) -> np.ndarray:
+def _debiased(index: Index, vectors: np.ndarray, langs: list[str]) -> np.ndarray:
     if not len(vectors):
         return vectors
-    means = np.stack([stored.language_means[lang] for lang in langs])
+    means = np.stack([index.language_mean(lang) for lang in langs])
     out = vectors - LANGUAGE_DEBIAS * means
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def _principle(stored: StoredIndex, rows: np.ndarray, vectors: np.ndarray) -> Principle:
+def _principle(index: Index, rows: np.ndarray, vectors: np.ndarray) -> Principle:
     mean = vectors.mean(axis=0)
     citations: list[Citation] = []
-    for n, row in enumerate(rows, start=1):
-        chunk = stored.chunks[int(row)]
-        first = int(stored.first_sentence[row])
-        sentence_rows = np.arange(first, first + len(chunk.sentences))
-        sentences = _debiased(stored, stored.sentence_vectors.vectors(sentence_rows), [chunk.lang] * len(sentence_rows))
+    for n, row in enumerate(rows.tolist(), start=1):
+        chunk = index.chunk(row)
+        sentence_rows = index.sentences_of(np.array([row])).rows
+        sentences = _debiased(index, index.sentence_vectors(sentence_rows), [chunk.lang] * len(sentence_rows))
         best = int(np.argmax(sentences @ mean)) if len(sentence_rows) else 0
         start, end = chunk.sentences[best] if chunk.sentences else (chunk.start, chunk.end)
         score = float(vectors[n - 1] @ mean / max(float(np.linalg.norm(mean)), 1e-12))
-        citations.append(cite(stored, n, chunk.doc_id, start, end, score, chunk.chunk_id))
+        citations.append(cite(index, n, chunk.doc_id, start, end, score, chunk.chunk_id))
     return Principle(
         statement=citations[0],
         citations=tuple(citations),
         languages=tuple(sorted({c.lang for c in citations})),
-        works=len({stored.works[c.doc_id] for c in citations}),
+        works=len({index.work(c.doc_id) for c in citations}),
     )

@@ -1,18 +1,17 @@
-"""Retrieval: a query vector -> ranked Hits from the chunk index, optionally filtered by language."""
+"""Retrieval: one question scored against the index once; ranked Hits and per-language evidence from that one pass."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from .store import StoredIndex
+from .index import Index
 from .types import Hit, Query
 
 PER_DOCUMENT = 2  # passages per article before other articles get a turn
 CANDIDATES = 4  # how many times k to fetch from each vector set before scoring exactly
-SENTENCES_PER_CHUNK = 3  # sentences fetched per chunk candidate
 # A passage's score moves this share of the way toward its context's (the passage with its neighbour)
 # when that is higher (bench/eval: hit@5 0.873 -> 0.909, MRR@10 0.755 -> 0.771; 0.25-0.75 all help).
 CONTEXT_WEIGHT = 0.5
@@ -21,139 +20,138 @@ CONTEXT_WEIGHT = 0.5
 TOKEN_WEIGHT = 0.5
 
 
-def language_rows(stored: StoredIndex, languages: Iterable[str] | None) -> np.ndarray | None:
-    """Rows of chunks in `languages` (None = no filter)."""
-    if languages is None:
-        return None
-    wanted = set(languages)
-    return np.array([i for i, c in enumerate(stored.chunks) if c.lang in wanted], dtype=np.int64)
+@dataclass(frozen=True)
+class Scored:
+    """How well one chunk answers the question."""
+
+    row: int
+    score: float  # the relevance: Hit.score
+    sentence_row: int  # its sentence closest to the question (-1: it has none)
+    sentence_score: float  # that sentence's cosine to the question (language-neutral vectors)
 
 
-def dense_search(
-    stored: StoredIndex,
-    query: Query,
-    k: int,
-    languages: Iterable[str] | None = None,
-    per_document: int = PER_DOCUMENT,
-) -> list[Hit]:
-    """Top-k chunks, at most `per_document` per article (with its translations) before the rest.
+class Ranking:
+    """One question against one index. Each chunk is scored once, whoever asks: the ranked hits,
+    the best passage of a language the hits miss, and the answer's choice of sentences."""
 
-    `Hit.score` is the relevance: the weighted mean of the meaning match (`_meaning`, on
-    language-neutral vectors: `StoredIndex.neutral`) and the word match (`_word_match`), weights
-    1 and TOKEN_WEIGHT. It runs from -1 to 1; the `confident` threshold is set on it.
+    def __init__(self, index: Index, query: Query, languages: Iterable[str] | None = None) -> None:
+        self.index = index
+        self.query = query
+        self.languages = None if languages is None else sorted(set(languages))
+        self._neutral_query = index.neutral(query.vector)
+        self._scored: dict[int, Scored] = {}
 
-    Without the per-article cap one article (usually the one in the question's own language)
-    fills every slot; passages beyond the cap still follow, in score order, when there is room.
-    """
-    rows = _candidates(stored, stored.neutral(query.vector), k * CANDIDATES, language_rows(stored, languages))
-    if not len(rows):
-        return []
-    meaning = _meaning(stored, rows, query.vector)
-    scores = (meaning + TOKEN_WEIGHT * _word_match(stored, rows, query.tokens)) / (1 + TOKEN_WEIGHT)
-    first: list[tuple[int, float]] = []
-    rest: list[tuple[int, float]] = []
-    per_doc: dict[str, int] = {}
-    for i in np.argsort(-scores, kind="stable").tolist():
-        row = int(rows[i])
-        work = stored.works[stored.chunks[row].doc_id]  # an article and its translations share the cap
-        per_doc[work] = per_doc.get(work, 0) + 1
-        (first if per_doc[work] <= per_document else rest).append((row, float(scores[i])))
-    hits = []
-    for rank, (row, score) in enumerate((first + rest)[:k], start=1):
-        chunk = stored.chunks[row]
-        doc = stored.documents[chunk.doc_id]
-        hits.append(
-            Hit(
-                chunk_id=chunk.chunk_id,
-                doc_id=chunk.doc_id,
-                title=doc.title,
-                lang=chunk.lang,
-                text=chunk.text,
-                start=chunk.start,
-                end=chunk.end,
-                score=score,
-                rank=rank,
-                heading=chunk.heading,
-            )
+    def scored(self, row: int) -> Scored:
+        """The score of a chunk row (computed now if no one asked before)."""
+        if row not in self._scored:
+            self._score(np.array([row], dtype=np.int64))
+        return self._scored[row]
+
+    def top(self, k: int, per_document: int = PER_DOCUMENT) -> list[Hit]:
+        """Top-k chunks, at most `per_document` per work (an article with its translations) before the rest.
+
+        `Hit.score` is the relevance: the weighted mean of the meaning match (`_meaning`, on
+        language-neutral vectors: `Index.neutral`) and the word match (`_word_match`), weights
+        1 and TOKEN_WEIGHT. It runs from -1 to 1; the `confident` threshold is set on it.
+
+        Without the per-work cap one article (usually the one in the question's own language)
+        fills every slot; passages beyond the cap still follow, in score order, when there is room.
+        """
+        rows = self.index.nearest(self._neutral_query, k * CANDIDATES, self.index.rows_in(self.languages))
+        scored = self._score(rows)
+        first: list[Scored] = []
+        rest: list[Scored] = []
+        per_work: dict[str, int] = {}
+        for s in sorted(scored, key=lambda s: -s.score):  # stable: ties keep row order
+            work = self.index.work(self.index.chunk(s.row).doc_id)
+            per_work[work] = per_work.get(work, 0) + 1
+            (first if per_work[work] <= per_document else rest).append(s)
+        return [self.hit(s, rank) for rank, s in enumerate((first + rest)[:k], start=1)]
+
+    def best_in(self, lang: str) -> Scored | None:
+        """The best-scoring chunk in one language."""
+        scored = self._score(self.index.nearest(self._neutral_query, CANDIDATES, self.index.rows_in([lang])))
+        return min(scored, key=lambda s: (-s.score, s.row), default=None)
+
+    def hit(self, s: Scored, rank: int) -> Hit:
+        chunk = self.index.chunk(s.row)
+        return Hit(
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            title=self.index.document(chunk.doc_id).title,
+            lang=chunk.lang,
+            text=chunk.text,
+            start=chunk.start,
+            end=chunk.end,
+            score=s.score,
+            rank=rank,
+            heading=chunk.heading,
         )
-    return hits
+
+    def _score(self, rows: np.ndarray) -> list[Scored]:
+        """Scores of `rows` (sorted, unique), computing only those not scored yet, in one batch."""
+        new = np.array([r for r in rows.tolist() if r not in self._scored], dtype=np.int64)
+        if len(new):
+            meaning, sentence_rows, sentence_scores = self._meaning(new)
+            scores = (meaning + TOKEN_WEIGHT * self._word_match(new)) / (1 + TOKEN_WEIGHT)
+            for i, row in enumerate(new.tolist()):
+                self._scored[row] = Scored(row, float(scores[i]), int(sentence_rows[i]), float(sentence_scores[i]))
+        return [self._scored[r] for r in rows.tolist()]
+
+    def _meaning(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per chunk row: the higher of its cosine and its best sentence's, moved CONTEXT_WEIGHT of the way
+        toward its context's (the passage read with its neighbour, before or after) when that is higher;
+        and its best sentence (row and cosine).
+
+        A passage that answers the question in one sentence is not diluted by the rest of its paragraph
+        (bench/eval: hit@5 0.71 -> 0.86); one that needs its neighbour to make sense is found through the
+        context. All vectors lose their language directions first (`Index.neutral`).
+        """
+        index, q = self.index, self._neutral_query
+        sentences = index.sentences_of(rows)
+        after, before = index.contexts_around(rows)
+        own = index.neutral(index.chunk_vectors(rows)) @ q
+        sentence_scores = index.neutral(index.sentence_vectors(sentences.rows)) @ q
+        best_sentence = np.full(len(rows), -1, dtype=np.int64)
+        best_sentence_score = np.full(len(rows), -1.0, dtype=np.float32)
+        if len(sentences.rows):
+            order = np.lexsort((-sentence_scores, sentences.owner))  # by chunk, best sentence first
+            firsts = order[np.r_[True, sentences.owner[order][1:] != sentences.owner[order][:-1]]]
+            best_sentence[sentences.owner[firsts]] = sentences.rows[firsts]
+            best_sentence_score[sentences.owner[firsts]] = sentence_scores[firsts]
+        best = np.maximum(own, best_sentence_score)
+        context = np.maximum(index.neutral(after) @ q, index.neutral(before) @ q)
+        return best + CONTEXT_WEIGHT * np.maximum(0.0, context - best), best_sentence, best_sentence_score
+
+    def _word_match(self, rows: np.ndarray) -> np.ndarray:
+        """Per chunk row: the mean over the question's token vectors of the best cosine to one of the
+        chunk's token vectors (late interaction, as in ColBERT; Khattab & Zaharia 2020). Token vectors
+        of a multilingual encoder align words across languages ("patience" ~ "pazienza"), which is what
+        BM25 cannot do for questions asked in another language than the passage."""
+        query_tokens = self.query.tokens
+        tokens, starts, counts = self.index.token_vectors(rows)
+        if not len(query_tokens) or not len(tokens):
+            return np.zeros(len(rows), dtype=np.float32)
+        similarity = query_tokens @ tokens.T  # (question tokens, all candidate tokens)
+        best = np.maximum.reduceat(similarity, np.minimum(starts, len(tokens) - 1), axis=1)
+        best[:, counts == 0] = 0.0
+        return best.mean(axis=0)
 
 
-def _candidates(stored: StoredIndex, query_vector: np.ndarray, n: int, rows: np.ndarray | None) -> np.ndarray:
-    """Chunk rows worth scoring: the nearest `n` chunks, the chunks of the nearest sentences, and
-    both chunks of the nearest contexts (context r = chunk r + chunk r+1)."""
-    _, chunk_rows = stored.chunk_vectors.search(query_vector, n, rows)
-    sentence_rows = None if rows is None else np.flatnonzero(np.isin(stored.sentence_chunk, rows))
-    _, sent_rows = stored.sentence_vectors.search(query_vector, n * SENTENCES_PER_CHUNK, sentence_rows)
-    _, context_rows = stored.context_vectors.search(query_vector, n, rows)
-    following = context_rows + 1
-    following = following[[_same_doc(stored, r - 1, r) for r in following.tolist()]]
-    found = np.concatenate([chunk_rows, stored.sentence_chunk[sent_rows], context_rows, following])
-    found = np.unique(found.astype(np.int64))
-    return found if rows is None else found[np.isin(found, rows)]
-
-
-def _same_doc(stored: StoredIndex, a: int, b: int) -> bool:
-    n = len(stored.chunks)
-    return 0 <= a < n and 0 <= b < n and stored.chunks[a].doc_id == stored.chunks[b].doc_id
-
-
-def _meaning(stored: StoredIndex, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
-    """Per chunk row: the higher of its cosine and its best sentence's, moved CONTEXT_WEIGHT of the way
-    toward its context's (the passage read with its neighbour, before or after) when that is higher.
-
-    A passage that answers the question in one sentence is not diluted by the rest of its paragraph
-    (bench/eval: hit@5 0.71 -> 0.86); one that needs its neighbour to make sense is found through the
-    context. All vectors lose their language directions first (`StoredIndex.neutral`).
-    """
-    first = stored.first_sentence[rows]
-    counts = np.array([len(stored.chunks[r].sentences) for r in rows.tolist()], dtype=np.int64)
-    sentence_rows = np.concatenate([np.arange(f, f + c) for f, c in zip(first.tolist(), counts.tolist(), strict=True)])
-    owner = np.repeat(np.arange(len(rows)), counts)
-    before = np.array([r - 1 if _same_doc(stored, r - 1, r) else r for r in rows.tolist()], dtype=np.int64)
-    blocks = [
-        stored.chunk_vectors.vectors(rows),
-        stored.sentence_vectors.vectors(sentence_rows.astype(np.int64)),
-        stored.context_vectors.vectors(rows),  # this passage + the next
-        stored.context_vectors.vectors(before),  # the previous passage + this
-    ]
-    q = stored.neutral(query_vector)
-    own, sentences, after, previous = (stored.neutral(b) @ q for b in blocks)
-    best = own.copy()
-    np.maximum.at(best, owner, sentences)
-    context = np.maximum(after, previous)
-    return best + CONTEXT_WEIGHT * np.maximum(0.0, context - best)
-
-
-def _word_match(stored: StoredIndex, rows: np.ndarray, query_tokens: np.ndarray) -> np.ndarray:
-    """Per chunk row: the mean over the question's token vectors of the best cosine to one of the
-    chunk's token vectors (late interaction, as in ColBERT; Khattab & Zaharia 2020). Token vectors
-    of a multilingual encoder align words across languages ("patience" ~ "pazienza"), which is what
-    BM25 cannot do for questions asked in another language than the passage."""
-    tokens, starts = stored.chunk_tokens(rows)
-    if not len(query_tokens) or not len(tokens):
-        return np.zeros(len(rows), dtype=np.float32)
-    similarity = query_tokens @ tokens.T  # (question tokens, all candidate tokens)
-    empty = stored.token_counts[rows] == 0
-    best = np.maximum.reduceat(similarity, np.minimum(starts, len(tokens) - 1), axis=1)
-    best[:, empty] = 0.0
-    return best.mean(axis=0)
-
-
-def language_evidence(
-    stored: StoredIndex, query: Query, hits: list[Hit], min_score: float, languages: Iterable[str] | None
-) -> list[Hit]:
-    """`hits` plus, for each corpus language they miss, its best passage if that clears `min_score`.
+def language_evidence(ranking: Ranking, hits: list[Hit], min_score: float) -> list[Hit]:
+    """`hits` plus, for each wanted language they miss, its best passage if that clears `min_score`.
 
     Several languages may make the same point; this keeps one language from crowding out the others.
+    Passages are scored by the same `Ranking` (each chunk once).
     """
-    wanted = sorted(set(languages) if languages is not None else stored.languages)
-    present = {h.lang for h in hits} | {stored.documents[t].lang for h in hits for t in stored.translations(h.doc_id)}
+    index = ranking.index
+    wanted = ranking.languages if ranking.languages is not None else index.languages
+    present = {h.lang for h in hits} | {index.document(t).lang for h in hits for t in index.translations(h.doc_id)}
     extra: list[Hit] = []
     for lang in wanted:
         if lang in present:
             continue
-        best = dense_search(stored, query, 1, [lang])
-        if best and best[0].score >= min_score:
-            extra.append(replace(best[0], rank=len(hits) + len(extra) + 1))
+        best = ranking.best_in(lang)
+        if best is not None and best.score >= min_score:
+            extra.append(ranking.hit(best, rank=len(hits) + len(extra) + 1))
     return hits + extra

@@ -1,18 +1,25 @@
-"""Vectors and records on disk: FAISS files + JSONL + a checksummed manifest, swapped in atomically.
+"""The index on disk: one version directory per build, checksummed, swapped in atomically. Knows nothing of models.
 
 Layout of an index directory::
 
-    CURRENT                    {"version": "v-...", "manifest_sha256": "..."}  (replaced atomically)
-    v-<time>-<id>/manifest.json, chunks.faiss, sentences.faiss, contexts.faiss, tokens.npy,
-                  token_scales.npy, token_counts.npy, chunks.jsonl, documents.jsonl
+    CURRENT          {"version": "v-...", "manifest_sha256": "..."}  (replaced atomically)
+    .lock            held by the one rebuild that may run
+    v-<time>-<id>/
+      manifest.json     a `Manifest`: format, model, settings, documents, skipped files, counts,
+                        translations, the sha256 and size of every other file
+      documents.jsonl   one `Document` per line (the body citations point into)
+      chunks.jsonl      one `Chunk` per line, grouped by document, in document order
+      chunks.faiss      row r: the vector of chunk r
+      sentences.faiss   the vectors of every chunk's sentences, chunk after chunk
+      contexts.faiss    row r: chunk r read with the next chunk of its document (alone if last)
+      tokens.npy        the token vectors of every chunk, chunk after chunk, as int8 ...
+      token_scales.npy  ... times one float32 scale per token vector
+      token_counts.npy  how many token vectors each chunk has
 
-(contexts.faiss: one vector per chunk, of its text followed by the next chunk of the same article;
-tokens.npy: the token vectors of every chunk, one after another, as int8 (each token vector is
-its int8 row times its float32 scale in token_scales.npy); token_counts.npy: how many belong to
-each chunk.)
-
-A rebuild writes a new version directory beside the old one, then replaces CURRENT; readers
-never see a half-written index. Knows nothing of models.
+This module alone knows that layout. A rebuild hands it one `DocumentRecord` per document and
+`read_version` gives back float32 vectors; `kb.index.Index` turns rows into answers to questions.
+A rebuild writes a new version directory beside the old one, then replaces CURRENT; readers never
+see a half-written index, and every checksum is verified before a parser reads a byte.
 """
 
 from __future__ import annotations
@@ -25,301 +32,234 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .errors import KBError
-from .types import Chunk, Document, IndexSpec
+from .errors import REBUILD_HINT, KBError
+from .types import Chunk, Document, IndexSpec, ModelIdentity, Skipped
+from .vectors import VectorIndex
 
-FORMAT_VERSION = 4  # 3: token vectors; 4: int8 token vectors
+# 5: typed manifest with skipped files and token-norm health. Format 4 indexes could hold token
+# vectors that an incremental rebuild had written without their scales (hundreds of times too
+# long), so they are never read: a plain `kb rebuild` replaces them.
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
 TOKEN_FILES = ("tokens.npy", "token_scales.npy", "token_counts.npy")
 LARGE_FILES = VECTOR_FILES + TOKEN_FILES  # hashed as a stream, then memory-mapped
-CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
-REBUILD_HINT = "run `kb rebuild`"
+# The encoder gives unit token vectors; int8 rounding moves a norm by well under 1 %. Anything else is a bug.
+TOKEN_NORM_RANGE = (0.98, 1.02)
 
 
-class VectorSearch(Protocol):
-    """What search and answers need from a set of vectors (a remote engine could provide it: docs/scaling.md)."""
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One document as an index holds it: its chunks and all their vectors, float32.
 
-    def __len__(self) -> int: ...
-
-    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Stored vectors, (n, dim): all of them, or those of `rows`."""
-        ...
-
-    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows), best first, optionally restricted to `rows`."""
-        ...
-
-
-class VectorIndex:
-    """Inner-product search over L2-normalized vectors, in one of two FAISS layouts chosen by size.
-
-    - "flat" (IndexFlatIP): exact; used up to `spec.exact_max` vectors, where scanning them all is cheap.
-    - "hnsw" (IndexHNSWFlat): a navigable small-world graph over the same vectors, `spec.hnsw_m`
-      neighbours per node; a query walks it keeping `spec.ef_search` candidates. Approximate;
-      bench/scale.py measures its recall against exact search.
-
-    Files are memory-mapped when read, so opening a large index does not copy its vectors into RAM.
+    A rebuild makes one per document, freshly embedded or taken from the previous version
+    (`Index.record`); both kinds are the same type and go through the same writer.
     """
 
-    def __init__(self, index: Any, kind: str, spec: IndexSpec) -> None:
-        self.index = index
-        self.kind = kind
-        self.spec = spec
-        if kind == "hnsw":
-            index.hnsw.efSearch = spec.ef_search
+    document: Document
+    chunks: tuple[Chunk, ...]
+    chunk_vectors: np.ndarray  # (chunks, dim)
+    sentence_vectors: np.ndarray  # (sentences of all chunks, dim), chunk after chunk
+    context_vectors: np.ndarray  # (chunks, dim): chunk i read with chunk i+1 (the last alone)
+    token_vectors: tuple[np.ndarray, ...]  # one (tokens, dim) matrix per chunk, unit rows
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """What the manifest records of an indexed document (enough to tell whether its file changed)."""
+
+    path: str
+    sha256: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    sha256: str
+    bytes: int
+    kind: str = ""  # vector files: "flat" or "hnsw"
+
+
+@dataclass(frozen=True)
+class Counts:
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    tokens: int = 0
+    chunks_per_language: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything known about one index version, without reading its vectors."""
+
+    model: ModelIdentity
+    chunking: dict[str, Any]  # the chunking settings: a change re-embeds everything
+    built_at: str
+    corpus_fingerprint: str  # the corpus files (names and hashes, indexed and skipped)
+    documents: dict[str, DocumentEntry]
+    skipped: tuple[Skipped, ...]
+    translation_discovery: dict[str, Any]
+    translations: tuple[tuple[str, str, float], ...]  # discovered (doc_a, doc_b, aligned share)
+    vector_index: IndexSpec
+    # Filled in by `write_version`:
+    counts: Counts = Counts()
+    token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest token-vector norm as stored
+    format_version: int = FORMAT_VERSION
+    version: str = ""
+    files: dict[str, FileEntry] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2).encode("utf-8")
 
     @classmethod
-    def build(cls, vectors: np.ndarray, dim: int, spec: IndexSpec | None = None) -> VectorIndex:
-        import faiss
-
-        spec = spec or IndexSpec()
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index: Any
-        if len(vectors) <= spec.exact_max:
-            index = faiss.IndexFlatIP(dim)
-            kind = "flat"
-        else:
-            index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = spec.ef_construction
-            kind = "hnsw"
-        if len(vectors):
-            index.add(vectors)
-        return cls(index, kind, spec)
-
-    @classmethod
-    def read(cls, path: Path, kind: str, spec: IndexSpec | None = None) -> VectorIndex:
-        """Memory-map a file written by `write` (its checksum must already be verified)."""
-        import faiss
-
-        if not path.is_file():
-            raise FileNotFoundError(path)
+    def from_json(cls, raw: bytes, where: Path) -> Manifest:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            found = data.get("format_version") if isinstance(data, dict) else None
+            why = ""
+            if isinstance(found, int) and found < FORMAT_VERSION:
+                why = " (an older version wrote it; its incremental rebuilds could corrupt relevance scores)"
+            raise KBError(
+                f"the index in {where.parent} has format {found}, not the supported {FORMAT_VERSION}{why}; "
+                f"{REBUILD_HINT} to replace it"
+            )
         try:
-            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError as exc:
-            if not path.is_file():  # a rebuild collected this version between check and map
-                raise FileNotFoundError(path) from exc
-            raise KBError(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
-        return cls(index, kind, spec or IndexSpec())
+            counts = data["counts"]
+            return cls(
+                model=ModelIdentity(**data["model"]),
+                chunking=dict(data["chunking"]),
+                built_at=str(data["built_at"]),
+                corpus_fingerprint=str(data["corpus_fingerprint"]),
+                documents={k: DocumentEntry(**v) for k, v in data["documents"].items()},
+                skipped=tuple(Skipped(**s) for s in data["skipped"]),
+                translation_discovery=dict(data["translation_discovery"]),
+                translations=tuple((str(a), str(b), float(s)) for a, b, s in data["translations"]),
+                vector_index=IndexSpec(**data["vector_index"]),
+                counts=Counts(**counts),
+                token_norms=(float(data["token_norms"][0]), float(data["token_norms"][1])),
+                format_version=int(data["format_version"]),
+                version=str(data["version"]),
+                files={k: FileEntry(**v) for k, v in data["files"].items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KBError(f"{where} is malformed ({exc!r}); {REBUILD_HINT} --full") from exc
 
-    def write(self, path: Path) -> None:
-        import faiss
 
-        faiss.write_index(self.index, str(path))
+class TokenVectors:
+    """Every chunk's token vectors. On disk int8 with one float32 scale per vector; out, float32 only.
+
+    int8 is a quarter of float32's bytes and changes cosines by under 1e-4; it converts back fast
+    (float16 does not: numpy casts it element by element, 5 ms per search on the bundled corpus).
+    """
+
+    def __init__(self, codes: np.ndarray, scales: np.ndarray, counts: np.ndarray) -> None:
+        self._codes, self._scales, self.counts = codes, scales, counts
+        self._start = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
 
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        return len(self.counts)
 
-    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Stored vectors, (n, dim): all of them, or those of `rows`."""
-        if rows is not None:
-            if not len(rows):
-                return np.zeros((0, self.index.d), dtype=np.float32)
-            return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
-        if not len(self):
-            return np.zeros((0, self.index.d), dtype=np.float32)
-        return self.index.reconstruct_n(0, len(self))
+    @property
+    def dim(self) -> int:
+        return int(self._codes.shape[1])
 
-    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows) for one query vector, optionally restricted to `rows`."""
-        import faiss
-
-        k = min(k, len(self) if rows is None else len(rows))
-        if k <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        params = None
-        if rows is not None and self.kind == "hnsw" and len(rows) <= self.spec.exact_max:
-            # A graph walk under a tight filter finds too few rows: score the rows themselves (exact).
-            rows = np.asarray(rows, dtype=np.int64)
-            scores = self.vectors(rows) @ q[0]
-            top = np.argsort(-scores, kind="stable")[:k]
-            return scores[top], rows[top]
-        if rows is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-            if self.kind == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.spec.ef_search)  # type: ignore[attr-defined]
-        scores, ids = self.index.search(q, k, params=params)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
-
-
-@dataclass
-class StoredIndex:
-    """A loaded, verified index version."""
-
-    path: Path
-    manifest: dict[str, Any]
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    chunk_vectors: VectorSearch
-    sentence_vectors: VectorSearch
-    context_vectors: VectorSearch  # row r: chunk r followed by chunk r+1 of the same article (or alone)
-    token_vectors: np.ndarray  # (tokens, dim) int8: the token vectors of chunk 0, then chunk 1, ...
-    token_scales: np.ndarray  # (tokens,) float32: token vector = int8 row × its scale
-    token_counts: np.ndarray  # (chunks,) how many token vectors each chunk has
-    sentence_chunk: np.ndarray = field(init=False)  # row of the chunk that holds each sentence
-    first_sentence: np.ndarray = field(init=False)  # sentence row of each chunk's first sentence
-    chunk_row: dict[str, int] = field(init=False)  # chunk_id -> row
-
-    sentence_spans: list[tuple[int, int]] = field(init=False)  # body offsets of each sentence row
-    doc_sentences: dict[str, tuple[int, int]] = field(init=False)  # doc_id -> its [first, last) sentence rows
-    token_start: np.ndarray = field(init=False)  # (chunks + 1,) where each chunk's token vectors start
-    languages: list[str] = field(init=False)  # languages of the chunks
-    language_means: dict[str, np.ndarray] = field(init=False)  # mean vector of each language (all vector sets)
-    language_basis: np.ndarray = field(init=False)  # (r, dim) directions that tell the languages apart
-    works: dict[str, str] = field(init=False)  # doc_id -> the work it belongs to (itself and its translations)
-
-    def __post_init__(self) -> None:
-        counts = [len(c.sentences) for c in self.chunks]
-        self.sentence_chunk = np.repeat(np.arange(len(self.chunks), dtype=np.int64), counts)
-        self.first_sentence = (np.cumsum(counts, dtype=np.int64) - counts) if counts else np.zeros(0, np.int64)
-        self.chunk_row = {c.chunk_id: row for row, c in enumerate(self.chunks)}
-        self.sentence_spans = [span for c in self.chunks for span in c.sentences]
-        self.doc_sentences = {}
-        row = 0
-        for c, n in zip(self.chunks, counts, strict=True):  # a document's chunks are contiguous
-            first, _ = self.doc_sentences.get(c.doc_id, (row, row))
-            row += n
-            self.doc_sentences[c.doc_id] = (first, row)
-        self.token_start = np.concatenate([[0], np.cumsum(self.token_counts, dtype=np.int64)])
-        self.languages = sorted({c.lang for c in self.chunks})
-        self.language_means = self._language_means()
-        self.language_basis = self._language_basis()
-        self.works = self._group_translations()
-
-    def _language_means(self) -> dict[str, np.ndarray]:
-        """Each language's mean vector over its passages, sentences and contexts together (an even
-        sample of each on a large index)."""
-        chunk_langs = np.array([c.lang for c in self.chunks] or [""])
-        sets = (
-            (self.chunk_vectors, chunk_langs),
-            (self.sentence_vectors, chunk_langs[self.sentence_chunk]),
-            (self.context_vectors, chunk_langs),
-        )
-        means = {}
-        for lang in self.languages:
-            parts = []
-            for vectors, langs in sets:
-                rows = np.flatnonzero(langs == lang)
-                rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
-                parts.append(vectors.vectors(rows))
-            means[lang] = np.concatenate(parts).mean(axis=0)
-        return means
-
-    def _language_basis(self) -> np.ndarray:
-        """Orthonormal directions spanned by the differences between the languages' mean vectors.
-
-        Removing them (`neutral`) is the low-rank language subspace removal of Xie et al. 2022
-        ("Discovering low-rank subspaces for language-agnostic multilingual representations"),
-        with the subspace estimated from the corpus itself.
-        """
-        dim = self.chunk_vectors.vectors(np.zeros(0, np.int64)).shape[1]
-        if len(self.language_means) < 2:
-            return np.zeros((0, dim), dtype=np.float32)
-        means = np.stack(list(self.language_means.values()))
-        _, singular, directions = np.linalg.svd(means - means.mean(axis=0), full_matrices=False)
-        return directions[singular > 1e-6 * singular[0]].astype(np.float32)
-
-    def neutral(self, vectors: np.ndarray) -> np.ndarray:
-        """`vectors` (one or a matrix of rows) without the language directions, L2-normalized again.
-
-        Cosines of neutral vectors compare what texts say rather than which language they say it
-        in: the model otherwise scores anything in the question's own language higher.
-        """
-        basis = self.language_basis
-        out = vectors - (vectors @ basis.T) @ basis
-        norms = np.linalg.norm(out, axis=-1, keepdims=True)
-        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
-
-    def chunk_tokens(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The token vectors of chunks `rows`, one after another (float32), and where each chunk's vectors start."""
-        counts = self.token_counts[rows].astype(np.int64)
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The token vectors of chunks `rows`, one chunk after another, and where each chunk's begin."""
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = self.counts[rows].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(rows) else counts
         if not counts.sum():
-            return np.zeros((0, self.token_vectors.shape[1]), np.float32), starts
-        picked = np.concatenate([np.arange(self.token_start[r], self.token_start[r + 1]) for r in rows.tolist()])
-        tokens = self.token_vectors[picked].astype(np.float32)
-        tokens *= self.token_scales[picked, None]
-        return tokens, starts
+            return np.zeros((0, self.dim), np.float32), starts
+        picked = np.concatenate([np.arange(self._start[r], self._start[r + 1]) for r in rows.tolist()])
+        return _decode(self._codes[picked], self._scales[picked]), starts
 
-    def _group_translations(self) -> dict[str, str]:
-        """Union of `translation_of` headers and translations discovered at build time (manifest)."""
-        links = [(d.doc_id, d.translation_of) for d in self.documents.values() if d.translation_of in self.documents]
-        links += [(a, b) for a, b, *_ in self.manifest.get("translations", []) if {a, b} <= self.documents.keys()]
-        parent = {doc_id: doc_id for doc_id in self.documents}
-
-        def root(x: str) -> str:
-            while parent[x] != x:
-                x = parent[x]
-            return x
-
-        for a, b in links:
-            ra, rb = root(a), root(b)
-            parent[max(ra, rb)] = min(ra, rb)  # the smallest id names the work
-        return {doc_id: root(doc_id) for doc_id in self.documents}
-
-    def translations(self, doc_id: str) -> list[str]:
-        """Documents that translate `doc_id` or that it translates (declared or discovered)."""
-        work = self.works[doc_id]
-        return sorted(d for d, w in self.works.items() if w == work and d != doc_id)
+    def norm_range(self) -> tuple[float, float]:
+        """Smallest and largest norm of the stored token vectors ((0, 0) when there are none)."""
+        if not len(self._codes):
+            return 0.0, 0.0
+        norms = np.concatenate(
+            [
+                np.linalg.norm(_decode(self._codes[i : i + 65536], self._scales[i : i + 65536]), axis=1)
+                for i in range(0, len(self._codes), 65536)
+            ]
+        )
+        return float(norms.min()), float(norms.max())
 
 
-def write_index(
-    index_dir: Path,
-    documents: list[Document],
-    chunks: list[Chunk],
-    chunk_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    context_vectors: np.ndarray,
-    token_vectors: list[np.ndarray],
-    manifest: dict[str, Any],
-    spec: IndexSpec | None = None,
-) -> Path:
-    """Write a complete new version beside the current one, then atomically make it current."""
+def _encode(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row as int8 values times a float32 scale (its largest magnitude maps to 127)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    scales = np.abs(vectors).max(axis=1, initial=0.0) / 127
+    scales[scales == 0] = 1.0
+    return np.round(vectors / scales[:, None]).astype(np.int8), scales.astype(np.float32)
+
+
+def _decode(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    out = codes.astype(np.float32)
+    out *= scales[:, None]
+    return out
+
+
+def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+    """Write `records` (in order) as a complete new version, make it current, return its manifest."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    dim = int(manifest["model"]["dimension"])
+    dim = manifest.model.dimension
     now = datetime.now(timezone.utc)
     version = f"v-{now.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"  # sorts by creation time
     tmp = index_dir / f".tmp-{version}"
     tmp.mkdir()
-    files = {
-        "documents.jsonl": _jsonl(asdict(d) for d in documents),
-        "chunks.jsonl": _jsonl(asdict(c) for c in chunks),
-    }
-    for name, data in files.items():
+    chunks = [c for r in records for c in r.chunks]
+    listing: dict[str, FileEntry] = {}
+    for name, rows in (
+        ("documents.jsonl", (asdict(r.document) for r in records)),
+        ("chunks.jsonl", (asdict(c) for c in chunks)),
+    ):
+        data = _jsonl(rows)
         _write_durable(tmp / name, data)
-    listing = {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()}
-    for name, vectors in zip(VECTOR_FILES, (chunk_vectors, sentence_vectors, context_vectors), strict=True):
-        index = VectorIndex.build(vectors, dim, spec)
+        listing[name] = FileEntry(_sha(data), len(data))
+    for name, part in zip(VECTOR_FILES, ("chunk_vectors", "sentence_vectors", "context_vectors"), strict=True):
+        index = VectorIndex.build(_stack([getattr(r, part) for r in records], dim), dim, manifest.vector_index)
         index.write(tmp / name)
-        digest, size = _sha_file(tmp / name, sync=True)
-        listing[name] = {"sha256": digest, "bytes": size, "kind": index.kind}
-    counts = np.array([len(t) for t in token_vectors], dtype=np.int32)
-    tokens, scales = _int8(np.concatenate(token_vectors) if token_vectors else np.zeros((0, dim)))
-    for name, array in zip(TOKEN_FILES, (tokens, scales, counts), strict=True):
+        listing[name] = FileEntry(*_sha_file(tmp / name, sync=True), kind=index.kind)
+    per_chunk = [t for r in records for t in r.token_vectors]
+    codes, scales = _encode(_stack(per_chunk, dim))
+    counts = np.array([len(t) for t in per_chunk], dtype=np.int32)
+    norms = TokenVectors(codes, scales, counts).norm_range()
+    if len(codes) and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
+        shutil.rmtree(tmp, ignore_errors=True)  # never publish vectors no encoder produced
+        raise KBError(
+            f"refusing to write token vectors with norms {norms[0]:.3f}–{norms[1]:.3f} (a bug); {REBUILD_HINT} --full"
+        )
+    for name, array in zip(TOKEN_FILES, (codes, scales, counts), strict=True):
         np.save(tmp / name, array, allow_pickle=False)
-        digest, size = _sha_file(tmp / name, sync=True)
-        listing[name] = {"sha256": digest, "bytes": size}
-    manifest = {
-        **manifest,
-        "format_version": FORMAT_VERSION,
-        "version": version,
-        "vector_index": asdict(spec or IndexSpec()),
-        "files": listing,
-    }
-    manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+        listing[name] = FileEntry(*_sha_file(tmp / name, sync=True))
+    manifest = replace(
+        manifest,
+        counts=Counts(
+            documents=len(records),
+            chunks=len(chunks),
+            sentences=sum(len(c.sentences) for c in chunks),
+            tokens=len(codes),
+            chunks_per_language=dict(Counter(c.lang for c in chunks)),
+        ),
+        token_norms=(round(norms[0], 6), round(norms[1], 6)),
+        format_version=FORMAT_VERSION,
+        version=version,
+        files=listing,
+    )
+    manifest_bytes = manifest.to_json()
     _write_durable(tmp / MANIFEST, manifest_bytes)
     _fsync_dir(tmp)
     os.rename(tmp, index_dir / version)
@@ -328,11 +268,25 @@ def write_index(
     os.replace(index_dir / f".{CURRENT}.tmp", index_dir / CURRENT)
     _fsync_dir(index_dir)
     collect_garbage(index_dir)
-    return index_dir / version
+    return manifest
 
 
-def read_index(index_dir: Path) -> StoredIndex:
-    """Load the current version, verifying every checksum before FAISS parses a byte."""
+@dataclass(frozen=True)
+class StoredVersion:
+    """A verified version as read from disk: typed records, float32 vectors (memory-mapped)."""
+
+    path: Path
+    manifest: Manifest
+    documents: list[Document]
+    chunks: list[Chunk]
+    chunk_vectors: VectorIndex
+    sentence_vectors: VectorIndex
+    context_vectors: VectorIndex
+    tokens: TokenVectors
+
+
+def read_version(index_dir: Path) -> StoredVersion:
+    """Load the current version, verifying every checksum before any parser reads a byte."""
     for attempt in range(3):
         try:
             return _read_version(index_dir)
@@ -345,12 +299,12 @@ def read_index(index_dir: Path) -> StoredIndex:
     raise KBError(f"index in {index_dir} is incomplete (a file is missing); {REBUILD_HINT} --full")
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any] | None:
-    """The current manifest (verified), or None when there is no usable index."""
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The current manifest (verified), or None when there is no usable index (missing, corrupted, older format)."""
     try:
         pointer = _read_pointer(index_dir)
         return _read_manifest(index_dir / pointer["version"], pointer)
-    except (KBError, FileNotFoundError):
+    except (KBError, OSError):
         return None
 
 
@@ -367,73 +321,57 @@ def _read_pointer(index_dir: Path) -> dict[str, Any]:
     return pointer
 
 
-def _read_manifest(version_dir: Path, pointer: dict[str, Any]) -> dict[str, Any]:
+def _read_manifest(version_dir: Path, pointer: dict[str, Any]) -> Manifest:
     raw = (version_dir / MANIFEST).read_bytes()
     if _sha(raw) != pointer.get("manifest_sha256"):
         raise KBError(f"{version_dir / MANIFEST} is corrupted (checksum mismatch); {REBUILD_HINT} --full")
-    manifest: dict[str, Any] = json.loads(raw)
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise KBError(
-            f"index format {manifest.get('format_version')} is not the supported {FORMAT_VERSION}; "
-            f"{REBUILD_HINT} --full"
-        )
-    return manifest
+    return Manifest.from_json(raw, version_dir / MANIFEST)
 
 
-def _read_version(index_dir: Path) -> StoredIndex:
+def _read_version(index_dir: Path) -> StoredVersion:
     pointer = _read_pointer(index_dir)
     version_dir = index_dir / pointer["version"]
     manifest = _read_manifest(version_dir, pointer)
+    if set(manifest.files) != {"documents.jsonl", "chunks.jsonl", *LARGE_FILES}:
+        raise KBError(f"{version_dir / MANIFEST} lists the wrong files; {REBUILD_HINT} --full")
     data: dict[str, bytes] = {}
-    for name, meta in manifest["files"].items():
+    for name, meta in manifest.files.items():
         if name in LARGE_FILES:  # hashed as a stream, then memory-mapped
             digest, size = _sha_file(version_dir / name)
         else:
             data[name] = (version_dir / name).read_bytes()
             digest, size = _sha(data[name]), len(data[name])
-        if size != meta["bytes"] or digest != meta["sha256"]:
+        if size != meta.bytes or digest != meta.sha256:
             raise KBError(f"index file {version_dir / name} is corrupted (checksum mismatch); {REBUILD_HINT} --full")
-    spec = IndexSpec(**manifest.get("vector_index", {}))
-    vectors = {
-        name: VectorIndex.read(version_dir / name, manifest["files"][name].get("kind", "flat"), spec)
-        for name in VECTOR_FILES
-    }
-    documents = {d["doc_id"]: Document(**d) for d in _read_jsonl(data["documents.jsonl"])}
+    passages, sentences, contexts = (
+        VectorIndex.read(version_dir / name, manifest.files[name].kind, manifest.vector_index) for name in VECTOR_FILES
+    )
+    documents = [Document(**d) for d in _read_jsonl(data["documents.jsonl"])]
     chunks = [
         Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])}) for c in _read_jsonl(data["chunks.jsonl"])
     ]
-    tokens, scales, counts = (_load_array(version_dir / name) for name in TOKEN_FILES)
-    if len(counts) != len(chunks) or int(counts.sum()) != len(tokens) or len(scales) != len(tokens):
-        raise KBError(f"token vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
-    return StoredIndex(
-        path=version_dir,
-        manifest=manifest,
-        documents=documents,
-        chunks=chunks,
-        chunk_vectors=vectors["chunks.faiss"],
-        sentence_vectors=vectors["sentences.faiss"],
-        context_vectors=vectors["contexts.faiss"],
-        token_vectors=tokens,
-        token_scales=scales,
-        token_counts=counts,
-    )
+    codes, scales, counts = (_load_array(version_dir / name) for name in TOKEN_FILES)
+    n_sentences = sum(len(c.sentences) for c in chunks)
+    if (
+        len(counts) != len(chunks)
+        or int(counts.sum()) != len(codes)
+        or len(scales) != len(codes)
+        or len(passages) != len(chunks)
+        or len(sentences) != n_sentences
+        or len(contexts) != len(chunks)
+    ):
+        raise KBError(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
+    tokens = TokenVectors(codes, scales, counts)
+    return StoredVersion(version_dir, manifest, documents, chunks, passages, sentences, contexts, tokens)
 
 
-def _int8(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row as int8 values times a float32 scale (its largest magnitude maps to 127).
-
-    A quarter of float32's bytes, and cosines change by under 1e-4; converting int8 back is fast,
-    float16 is not (numpy casts it element by element: 5 ms per search on the bundled corpus).
-    Applied to its own output it gives the same bytes again, so reused vectors stay identical.
-    """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    scales = np.abs(vectors).max(axis=1, initial=0.0) / 127
-    scales[scales == 0] = 1.0
-    return np.round(vectors / scales[:, None]).astype(np.int8), scales.astype(np.float32)
+def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, dim), dtype=np.float32)
 
 
 def _load_array(path: Path) -> np.ndarray:
-    """Memory-map a .npy file written by `write_index` (its checksum must already be verified)."""
+    """Memory-map a .npy file written by `write_version` (its checksum must already be verified)."""
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:

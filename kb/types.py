@@ -1,4 +1,4 @@
-"""Small dataclasses that flow through the pipeline: Document, Chunk, Hit, Citation, Answer."""
+"""Small dataclasses that flow through the pipeline: Document, Chunk, Hit, Citation, Point, Answer."""
 
 from __future__ import annotations
 
@@ -89,15 +89,28 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Point:
+    """One point of an answer: a quoted sentence and the citations that back it (one per article; a
+    translation's version of the same sentence is among each citation's `parallels`)."""
+
+    text: str  # the quote of its first citation
+    citations: tuple[Citation, ...]
+
+    @property
+    def markers(self) -> str:
+        return "".join(f"[{c.n}]" for c in self.citations)
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An extractive answer: `text` carries [n] markers that refer to `citations`."""
+    """An extractive answer: `points` (structured) and `text` (the same as plain text, with [n] markers)."""
 
     question: str
     query_lang: str
     text: str
     citations: list[Citation]
     confident: bool
-    points: list[str] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     notice: str = ""  # e.g. that the question was truncated
 

@@ -47,6 +47,9 @@ def test_question_in_each_language_gets_cited_answer(
     assert len(headers) >= 2
     points = [m.value for m in at.markdown if m.value.startswith("- ")]
     assert points and all("\\[" in p for p in points)  # every point carries [n] markers
+    answer = KnowledgeBase.open(settings=real_settings).ask(QUESTIONS[lang], k=6)
+    versions = sum(1 + len(c.parallels) for c in answer.citations)
+    assert len(headers) == versions  # each point's citations (and their translations) under the answer
 
 
 def test_example_button_asks(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,7 +112,7 @@ def test_html_in_article_is_shown_as_text(hostile_settings: Settings, monkeypatc
 
 def one_article_index(tmp_path: Path) -> Settings:
     """A built index of a corpus with one short Spanish article."""
-    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus").mkdir(exist_ok=True)
     (tmp_path / "corpus" / "a.txt").write_text(
         "---\nlang: es\n---\nLa experiencia de cliente es emoción.\n", encoding="utf-8"
     )
@@ -131,6 +134,17 @@ def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pyte
     assert not at.exception, at.exception
     assert sorted(at.sidebar.table[0].value["articles"]) == [1, 1]
     assert not any("corpus changed" in w.value for w in at.sidebar.warning)
+
+
+def test_skipped_files_stay_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "broken.txt").write_bytes(b"\xff\xfe\xfa garbage \x00")
+    settings = one_article_index(tmp_path)
+    for _ in range(2):  # on every run, not only after the rebuild that found them
+        at = app_for(settings, monkeypatch)
+        expander = at.sidebar.expander[0]
+        assert expander.label == "1 corpus files not indexed"
+        assert any("broken" in m.value and "UTF" in m.value for m in expander.markdown)
 
 
 def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,10 @@ import pytest
 from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.chunking import embedding_text
-from kb.store import CURRENT, FORMAT_VERSION, MANIFEST, VectorIndex, read_index
+from kb.index import Index
+from kb.store import CURRENT, FORMAT_VERSION, MANIFEST
 from kb.types import IndexSpec
+from kb.vectors import VectorIndex
 
 from .conftest import FakeEmbedder
 
@@ -29,14 +31,14 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 
 
 def test_manifest_contents(built: Settings) -> None:
-    stored = read_index(built.index_dir)
-    m = stored.manifest
-    assert m["format_version"] == FORMAT_VERSION == 4 and m["model"]["name"] == "fake" and m["model"]["dimension"] == 16
-    assert m["chunking"]["max_chunk_tokens"] == built.max_chunk_tokens
-    assert set(m["documents"]) == {"000", "001", "002", "003", "004"}
-    assert all(len(d["sha256"]) == 64 for d in m["documents"].values())
-    assert m["counts"]["chunks"] == len(stored.chunks) > 0
-    assert set(m["files"]) == {
+    index = Index.load(built.index_dir)
+    m = index.manifest
+    assert m.format_version == FORMAT_VERSION == 5 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
+    assert set(m.documents) == {"000", "001", "002", "003", "004"}
+    assert all(len(d.sha256) == 64 for d in m.documents.values())
+    assert m.counts.chunks == len(index) > 0 and m.skipped == ()
+    assert set(m.files) == {
         "documents.jsonl",
         "chunks.jsonl",
         "chunks.faiss",
@@ -46,16 +48,18 @@ def test_manifest_contents(built: Settings) -> None:
         "token_scales.npy",
         "token_counts.npy",
     }
-    assert len(stored.token_counts) == len(stored.chunks) and stored.token_counts.sum() == len(stored.token_vectors)
-    assert stored.token_vectors.dtype == np.int8 and len(stored.token_scales) == len(stored.token_vectors)
-    norms = np.linalg.norm(stored.chunk_tokens(np.arange(len(stored.chunks)))[0], axis=1)
+    assert np.load(index.path / "tokens.npy").dtype == np.int8  # a quarter of float32's bytes on disk
+    tokens, _, counts = index.token_vectors(np.arange(len(index)))
+    assert tokens.dtype == np.float32 and len(tokens) == counts.sum() == m.counts.tokens > 0
+    norms = np.linalg.norm(tokens, axis=1)
     assert np.allclose(norms, 1.0, atol=0.01)  # int8 × scale gives back the unit token vectors
-    assert m["built_at"]
-    for line in (stored.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+    assert m.token_norms == pytest.approx((norms.min(), norms.max()), abs=1e-5)
+    assert m.built_at
+    for line in (index.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
-        body = stored.documents[rec["doc_id"]].body
+        body = index.document(rec["doc_id"]).body
         assert body[rec["start"] : rec["end"]] == rec["text"]
-    assert "ó" in (stored.path / "documents.jsonl").read_text(encoding="utf-8")  # ensure_ascii=False
+    assert "ó" in (index.path / "documents.jsonl").read_text(encoding="utf-8")  # ensure_ascii=False
 
 
 def test_missing_index(tmp_path: Path) -> None:
@@ -67,7 +71,7 @@ def test_missing_index(tmp_path: Path) -> None:
     "name", ["chunks.faiss", "chunks.jsonl", "documents.jsonl", "sentences.faiss", "contexts.faiss", MANIFEST]
 )
 def test_tampered_file(built: Settings, name: str) -> None:
-    path = read_index(built.index_dir).path / name
+    path = Index.load(built.index_dir).path / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
@@ -82,7 +86,7 @@ def test_corrupted_pointer(built: Settings) -> None:
 
 
 def test_missing_file(built: Settings) -> None:
-    (read_index(built.index_dir).path / "chunks.faiss").unlink()
+    (Index.load(built.index_dir).path / "chunks.faiss").unlink()
     with pytest.raises(KBError, match="kb rebuild"):
         open_kb(built)
 
@@ -105,37 +109,38 @@ def test_other_model(built: Settings) -> None:
 
 def test_no_change_rebuild_reuses_everything(built: Settings) -> None:
     embedder = FakeEmbedder()
-    version = read_index(built.index_dir).path.name
+    version = Index.load(built.index_dir).path.name
     report = rebuild(built, embedder=embedder)
     assert not report.changed and embedder.passages_embedded == 0
-    assert read_index(built.index_dir).path.name == version
+    assert Index.load(built.index_dir).path.name == version
 
 
-def test_incremental_rebuild_embeds_only_changed_documents(built: Settings) -> None:
-    before = read_index(built.index_dir)
+def test_incremental_rebuild_embeds_only_changed_documents(built: Settings, tmp_path: Path) -> None:
+    before = Index.load(built.index_dir)
     path = built.corpus_dir / "001_a515b0edf6fefc07.txt"
     path.write_text(path.read_text(encoding="utf-8") + "\n\nUna frase nueva sobre clientes.", encoding="utf-8")
     embedder = FakeEmbedder()
     report = rebuild(built, embedder=embedder)
     assert report.changed and report.embedded_documents == 1 and report.reused_documents == 4
-    after = read_index(built.index_dir)
-    n_new = [c for c in after.chunks if c.doc_id == "001"]
+    after = Index.load(built.index_dir)
+    n_new = [c for c in after.chunks() if c.doc_id == "001"]
     # the changed article's passages, its sentences and its passages with their context
     assert embedder.passages_embedded == 2 * len(n_new) + sum(len(c.sentences) for c in n_new)
-    # unchanged documents keep their exact vectors
-    old = {c.chunk_id: i for i, c in enumerate(before.chunks)}
-    for index in ("chunk_vectors", "context_vectors"):
-        new_vecs, old_vecs = getattr(after, index).vectors(), getattr(before, index).vectors()
-        for i, c in enumerate(after.chunks):
-            if c.doc_id != "001":
-                assert np.array_equal(new_vecs[i], old_vecs[old[c.chunk_id]])
-    for i, c in enumerate(after.chunks):  # and their exact token vectors
-        if c.doc_id != "001":
-            j = old[c.chunk_id]
-            new_tokens = after.token_vectors[after.token_start[i] : after.token_start[i + 1]]
-            assert np.array_equal(new_tokens, before.token_vectors[before.token_start[j] : before.token_start[j + 1]])
-    full = rebuild(built, embedder=FakeEmbedder(), full=True)
-    assert full.embedded_documents == 5
+    for doc_id in ("000", "002", "003", "004"):  # unchanged documents keep their vectors and token vectors
+        old, new = before.record(doc_id), after.record(doc_id)
+        assert old.chunks == new.chunks
+        for part in ("chunk_vectors", "sentence_vectors", "context_vectors"):
+            assert np.array_equal(getattr(old, part), getattr(new, part))
+        for a, b in zip(old.token_vectors, new.token_vectors, strict=True):
+            assert np.allclose(a, b, atol=1e-6) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=0.01)
+    # and what a user sees is what a full rebuild gives: the same passages, the same scores
+    full = Settings(corpus_dir=built.corpus_dir, index_dir=tmp_path / "full")
+    assert rebuild(full, embedder=FakeEmbedder(), full=True).embedded_documents == 5
+    for question in ("Una frase nueva sobre clientes.", "customer experience emotions", "Be My Eyes"):
+        incremental_hits = open_kb(built).search(question, k=10)
+        full_hits = open_kb(full).search(question, k=10)
+        assert [h.chunk_id for h in incremental_hits] == [h.chunk_id for h in full_hits]
+        assert [h.score for h in incremental_hits] == pytest.approx([h.score for h in full_hits], abs=1e-6)
 
 
 def test_old_versions_are_collected(built: Settings) -> None:
@@ -216,12 +221,12 @@ def test_large_index_round_trips_through_a_rebuild(tmp_path: Path, corpus_copy: 
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", exact_search_max=50)
     rebuild(settings, embedder=FakeEmbedder())
     kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
-    kinds = {name: meta["kind"] for name, meta in kb.stored.manifest["files"].items() if name.endswith(".faiss")}
+    kinds = {name: meta.kind for name, meta in kb.index.manifest.files.items() if name.endswith(".faiss")}
     assert kinds == {"chunks.faiss": "hnsw", "sentences.faiss": "hnsw", "contexts.faiss": "hnsw"}
-    flat = VectorIndex.build(kb.stored.chunk_vectors.vectors(), 16)
-    assert np.array_equal(flat.vectors(), kb.stored.chunk_vectors.vectors())
-    for chunk in kb.stored.chunks[::10]:  # a query equal to a passage's own text finds that passage
-        title = kb.stored.documents[chunk.doc_id].title
+    flat = VectorIndex.build(kb.index.chunk_vectors(), 16)
+    assert np.array_equal(flat.vectors(), kb.index.chunk_vectors())
+    for chunk in kb.index.chunks()[::10]:  # a query equal to a passage's own text finds that passage
+        title = kb.document(chunk.doc_id).title
         hits = kb.search(embedding_text(chunk, title), k=3)
         assert hits[0].chunk_id == chunk.chunk_id
 
@@ -238,17 +243,17 @@ def test_changed_derived_settings_rewrite_without_embedding(
     embedder = FakeEmbedder()
     report = rebuild(settings, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0
-    assert read_index(settings.index_dir).manifest["translation_discovery"]["aligned"] == 0.5
+    assert Index.load(settings.index_dir).manifest.translation_discovery["aligned"] == 0.5
     bigger = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", exact_search_max=10)
     report = rebuild(bigger, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0
-    assert read_index(settings.index_dir).manifest["files"]["chunks.faiss"]["kind"] == "hnsw"
+    assert Index.load(settings.index_dir).manifest.files["chunks.faiss"].kind == "hnsw"
 
 
 def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, corpus_copy: Path) -> None:
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder())
-    version = read_index(settings.index_dir).path
+    version = Index.load(settings.index_dir).path
     manifest = json.loads((version / MANIFEST).read_text())
     manifest["format_version"] = FORMAT_VERSION - 1
     raw = json.dumps(manifest).encode()
@@ -256,11 +261,29 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    with pytest.raises(KBError, match="format"):
+    with pytest.raises(KBError, match="format 4, not the supported 5 .*corrupt relevance.*run `kb rebuild`"):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())
     assert report.changed and report.reused_documents == 0
     assert (
-        KnowledgeBase.open(settings=settings, embedder=FakeEmbedder()).stored.manifest["format_version"]
-        == FORMAT_VERSION
+        KnowledgeBase.open(settings=settings, embedder=FakeEmbedder()).index.manifest.format_version == FORMAT_VERSION
     )
+
+
+def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> None:
+    # The format-4 bug: reused token vectors written without their scales came out hundreds of times too long.
+    from dataclasses import replace
+
+    from kb.store import write_version
+
+    index = Index.load(built.index_dir)
+    records = [index.record(doc_id) for doc_id in index.documents]
+    broken = replace(records[0], token_vectors=tuple(t * 127 for t in records[0].token_vectors))
+    with pytest.raises(KBError, match="refusing to write token vectors with norms"):
+        write_version(built.index_dir, [broken, *records[1:]], index.manifest)
+    assert Index.load(built.index_dir).path == index.path  # the served version is untouched
+    assert not list(built.index_dir.glob(".tmp-*"))
+    written = write_version(built.index_dir, records, index.manifest)  # decoded records write back the same index
+    again = Index.load(built.index_dir)
+    assert again.path.name == written.version != index.path.name
+    assert again.chunks() == index.chunks() and np.allclose(again.chunk_vectors(), index.chunk_vectors())

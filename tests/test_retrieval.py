@@ -9,7 +9,7 @@ import pytest
 
 from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
-from kb.search import _word_match
+from kb.search import Ranking
 
 # (question, articles that answer it). 002 and 004 are the same article in Polish and French.
 CASES = [
@@ -48,11 +48,11 @@ def test_hits_are_ranked_and_exact(kb: KnowledgeBase) -> None:
 
 
 def test_language_directions_are_removed(kb: KnowledgeBase) -> None:
-    stored = kb.stored
-    assert stored.language_basis.shape == (len(stored.languages) - 1, stored.language_basis.shape[1])
-    means = stored.neutral(np.stack([stored.language_means[lang] for lang in stored.languages]))
+    index = kb.index
+    assert index.language_basis.shape == (len(index.languages) - 1, index.language_basis.shape[1])
+    means = index.neutral(np.stack([index.language_mean(lang) for lang in index.languages]))
     assert np.abs(means - means[0]).max() < 1e-4  # without those directions, every language's mean is the same
-    vectors = stored.neutral(stored.chunk_vectors.vectors(np.arange(10)))
+    vectors = index.neutral(index.chunk_vectors(np.arange(10)))
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
@@ -71,9 +71,9 @@ def test_word_match_finds_words_and_names(
     kb: KnowledgeBase, words: str, stems: tuple[str, ...], found_in: set[str]
 ) -> None:
     # The word match alone ranks first the passages that contain the word, in whatever language.
-    rows = np.arange(len(kb.stored.chunks))
-    scores = _word_match(kb.stored, rows, kb.embedder.encode_query(words).tokens)
-    top = [kb.stored.chunks[r] for r in np.argsort(-scores)[: len(found_in)]]
+    rows = np.arange(len(kb.index))
+    scores = Ranking(kb.index, kb.embedder.encode_query(words))._word_match(rows)
+    top = [kb.index.chunk(r) for r in np.argsort(-scores)[: len(found_in)].tolist()]
     assert {c.lang for c in top} == found_in
     assert all(any(stem in c.text for stem in stems) for c in top)
 
@@ -92,6 +92,34 @@ def test_ask_cites_exact_passages(kb: KnowledgeBase) -> None:
         assert kb.document(c.doc_id).body[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.text
     assert len({c.lang for c in answer.citations}) >= 2
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What does Be My Eyes do?", "¿Cómo medir el éxito de la experiencia de cliente?", "Czy emocje są ważne?"],
+)
+def test_answer_points_are_structured(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.ask(question, k=8)
+    assert answer.points and [c for p in answer.points for c in p.citations] == answer.citations
+    quoted = [(v.doc_id, v.start) for c in answer.citations for v in (c, *c.parallels)]
+    assert len(quoted) == len(set(quoted))  # no sentence is cited twice, as a quote or a parallel
+    for point in answer.points:
+        assert point.citations and point.text == point.citations[0].quote
+        assert f"{point.text} {point.markers}" in answer.text  # the plain text says the same
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_one_scoring_pass_serves_search_evidence_and_answer(kb: KnowledgeBase) -> None:
+    from kb.search import Ranking, language_evidence
+
+    question = "Is customer experience about emotion or technology?"
+    ranking = Ranking(kb.index, kb.embedder.encode_query(question))
+    hits = language_evidence(ranking, ranking.top(2), kb.settings.confident_score)
+    assert [h.chunk_id for h in hits[:2]] == [h.chunk_id for h in kb.search(question, k=2)]
+    for hit in hits:  # the evidence of other languages is scored by the same pass, as search scores it
+        alone = kb.search(question, k=1, languages=[hit.lang])
+        assert hit.score == pytest.approx(ranking.scored(kb.index.row_of(hit.chunk_id)).score)
+        assert hit.rank <= 2 or (alone[0].chunk_id == hit.chunk_id and alone[0].score == pytest.approx(hit.score))
 
 
 def test_ask_detects_question_language(kb: KnowledgeBase) -> None:
@@ -129,6 +157,8 @@ def test_stats(kb: KnowledgeBase) -> None:
     assert stats.documents == 5 and stats.documents_per_language == {"es": 2, "pl": 1, "it": 1, "fr": 1}
     assert sum(stats.chunks_per_language.values()) == stats.chunks
     assert stats.model == "multilingual-e5-small" and stats.built_at
+    assert stats.format_version == 5 and stats.skipped == () and stats.sentences > stats.chunks
+    assert stats.token_vectors > 0 and 0.98 <= stats.token_norms[0] <= stats.token_norms[1] <= 1.02
 
 
 def test_translated_passages_are_cited_once_with_their_parallels(kb: KnowledgeBase) -> None:
@@ -163,9 +193,9 @@ def test_translations_are_discovered_without_metadata(tmp_path: Path, corpus_cop
     rebuild(settings)
     kb = KnowledgeBase.open(settings=settings)
     assert kb.document("004").translation_of == ""
-    assert [(a, b) for a, b, _ in kb.stored.manifest["translations"]] == [("002", "004")]
-    assert kb.stored.translations("002") == ["004"] and kb.stored.translations("004") == ["002"]
-    assert all(kb.stored.translations(d) == [] for d in ("000", "001", "003"))
+    assert [(a, b) for a, b, _ in kb.index.manifest.translations] == [("002", "004")]
+    assert kb.index.translations("002") == ["004"] and kb.index.translations("004") == ["002"]
+    assert all(kb.index.translations(d) == [] for d in ("000", "001", "003"))
     answer = kb.ask("What does Be My Eyes do?")
     assert any(p.doc_id in {"002", "004"} for c in answer.citations for p in c.parallels)
 
@@ -190,8 +220,8 @@ def test_principles_group_passages_across_works_and_languages(kb: KnowledgeBase)
 
 def test_articles_on_one_topic_are_not_taken_for_translations(kb: KnowledgeBase) -> None:
     # Discovered pairs must be real translations: only 002 (pl) and 004 (fr) are, by their header too.
-    assert [(a, b) for a, b, _ in kb.stored.manifest["translations"]] == [("002", "004")]
-    assert {d: kb.stored.translations(d) for d in ("000", "001", "003")} == {"000": [], "001": [], "003": []}
+    assert [(a, b) for a, b, _ in kb.index.manifest.translations] == [("002", "004")]
+    assert {d: kb.index.translations(d) for d in ("000", "001", "003")} == {"000": [], "001": [], "003": []}
 
 
 def test_ask_gives_evidence_in_every_language_that_has_it(kb: KnowledgeBase) -> None:

@@ -1,0 +1,292 @@
+"""The loaded index: one class that knows how rows relate (chunks, sentences, contexts, tokens, documents).
+
+Search, answers, principles and the rebuild address chunks by *row* (0 .. len(index) - 1) and
+sentences by *sentence row*; they ask this class for vectors, spans and neighbours and never do
+row arithmetic of their own. Every vector it returns is float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import REBUILD_HINT, KBError
+from .store import DocumentRecord, Manifest, StoredVersion, read_version
+from .types import Chunk, Document, Skipped
+from .vectors import VectorSearch
+
+CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
+
+
+@dataclass(frozen=True)
+class SentenceRows:
+    """The sentences of some chunks: their sentence rows, and which of the given chunks holds each."""
+
+    rows: np.ndarray  # sentence rows
+    owner: np.ndarray  # position, in the chunk rows asked about, of the chunk that holds each sentence
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What `kb info` and `Stats` report about an index version beyond its counts."""
+
+    format_version: int
+    version: str
+    documents: int
+    chunks: int
+    sentences: int
+    token_vectors: int
+    token_norms: tuple[float, float]  # smallest and largest stored token-vector norm (the encoder's are 1)
+    skipped: tuple[Skipped, ...]
+
+
+class Index:
+    """A verified index version, loaded (vectors memory-mapped). Open with `Index.load(index_dir)`."""
+
+    def __init__(self, stored: StoredVersion) -> None:
+        self.path: Path = stored.path
+        self.manifest: Manifest = stored.manifest
+        self._documents = {d.doc_id: d for d in stored.documents}
+        self._chunks = stored.chunks
+        self._passages: VectorSearch = stored.chunk_vectors
+        self._sentences: VectorSearch = stored.sentence_vectors
+        self._contexts: VectorSearch = stored.context_vectors  # row r: chunk r + chunk r+1 of its document
+        self._tokens = stored.tokens
+        n = len(self._chunks)
+        counts = np.array([len(c.sentences) for c in self._chunks], dtype=np.int64)
+        self._first_sentence = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # (n + 1,)
+        self._sentence_chunk = np.repeat(np.arange(n, dtype=np.int64), counts)
+        self._row_of = {c.chunk_id: row for row, c in enumerate(self._chunks)}
+        doc_ids = [c.doc_id for c in self._chunks]
+        self._doc_rows: dict[str, tuple[int, int]] = {}  # a document's chunks are contiguous: [first, last)
+        for row, doc_id in enumerate(doc_ids):
+            first, _ = self._doc_rows.get(doc_id, (row, row))
+            self._doc_rows[doc_id] = (first, row + 1)
+        followed = np.flatnonzero([a == b for a, b in zip(doc_ids, doc_ids[1:], strict=False)])
+        self._next = np.full(n, -1, dtype=np.int64)  # the next chunk of the same document, or -1
+        self._previous = np.full(n, -1, dtype=np.int64)  # the previous chunk of the same document, or -1
+        self._next[followed] = followed + 1
+        self._previous[followed + 1] = followed
+        chunk_langs = np.array([c.lang for c in self._chunks] or [""])
+        self.languages: list[str] = sorted({c.lang for c in self._chunks})
+        self._lang_rows = {lang: np.flatnonzero(chunk_langs == lang) for lang in self.languages}
+        self._language_means = self._compute_language_means(chunk_langs)
+        self._language_basis = self._compute_language_basis()
+        self._works = self._group_translations()
+
+    @classmethod
+    def load(cls, index_dir: Path) -> Index:
+        """The current version in `index_dir` (KBError when missing, corrupted or of another format)."""
+        return cls(read_version(index_dir))
+
+    # -- documents and chunks ------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Number of chunks (rows)."""
+        return len(self._chunks)
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self._documents
+
+    def document(self, doc_id: str) -> Document:
+        try:
+            return self._documents[doc_id]
+        except KeyError:
+            known = ", ".join(sorted(self._documents)[:20])
+            raise KBError(f"no document {doc_id!r}; known ids: {known}") from None
+
+    def chunk(self, row: int) -> Chunk:
+        return self._chunks[row]
+
+    def chunks(self) -> list[Chunk]:
+        return list(self._chunks)
+
+    def row_of(self, chunk_id: str) -> int:
+        return self._row_of[chunk_id]
+
+    def rows_of_document(self, doc_id: str) -> np.ndarray:
+        first, last = self._doc_rows.get(doc_id, (0, 0))
+        return np.arange(first, last, dtype=np.int64)
+
+    def rows_in(self, languages: Iterable[str] | None) -> np.ndarray | None:
+        """Chunk rows in `languages` (None: no filter)."""
+        if languages is None:
+            return None
+        parts = [self._lang_rows[lang] for lang in sorted(set(languages)) if lang in self._lang_rows]
+        return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    # -- sentences -----------------------------------------------------------------------------
+
+    def sentences_of(self, rows: np.ndarray) -> SentenceRows:
+        """The sentence rows of chunks `rows`."""
+        rows = np.asarray(rows, dtype=np.int64)
+        first, last = self._first_sentence[rows], self._first_sentence[rows + 1]
+        counts = last - first
+        if not counts.sum():
+            return SentenceRows(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        sentence_rows = np.concatenate([np.arange(f, e) for f, e in zip(first.tolist(), last.tolist(), strict=True)])
+        return SentenceRows(sentence_rows.astype(np.int64), np.repeat(np.arange(len(rows)), counts))
+
+    def sentences_of_document(self, doc_id: str) -> np.ndarray:
+        first, last = self._doc_rows.get(doc_id, (0, 0))
+        return np.arange(self._first_sentence[first], self._first_sentence[last], dtype=np.int64)
+
+    def sentence_chunk(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The chunk row that holds each sentence row."""
+        return self._sentence_chunk[np.asarray(sentence_rows, dtype=np.int64)]
+
+    def sentence_span(self, sentence_row: int) -> tuple[int, int]:
+        """Body offsets (start, end) of a sentence row in its document."""
+        row = int(self._sentence_chunk[sentence_row])
+        return self._chunks[row].sentences[sentence_row - int(self._first_sentence[row])]
+
+    # -- vectors -------------------------------------------------------------------------------
+
+    def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        return self._passages.vectors(None if rows is None else np.asarray(rows, dtype=np.int64))
+
+    def sentence_vectors(self, sentence_rows: np.ndarray) -> np.ndarray:
+        return self._sentences.vectors(np.asarray(sentence_rows, dtype=np.int64))
+
+    def contexts_around(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per chunk row, the vector of it read with the next chunk (`after`) and of the previous chunk
+        read with it (`before`; its own context when it is the first of its document)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        previous = self._previous[rows]
+        before = np.where(previous >= 0, previous, rows)
+        return self._contexts.vectors(rows), self._contexts.vectors(before)
+
+    def token_vectors(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The token vectors of chunks `rows` one chunk after another, where each chunk's begin, and how many."""
+        rows = np.asarray(rows, dtype=np.int64)
+        tokens, starts = self._tokens.of(rows)
+        return tokens, starts, self._tokens.counts[rows].astype(np.int64)
+
+    def nearest(self, query_vector: np.ndarray, n: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Chunk rows worth scoring for a query: the nearest `n` chunks, the chunks of the nearest
+        3n sentences, and both chunks of the nearest `n` contexts (optionally only among `rows`)."""
+        _, chunk_rows = self._passages.search(query_vector, n, rows)
+        sentence_filter = None if rows is None else self.sentences_of(rows).rows
+        _, sentence_rows = self._sentences.search(query_vector, 3 * n, sentence_filter)
+        _, context_rows = self._contexts.search(query_vector, n, rows)
+        following = self._next[context_rows]
+        following = following[following >= 0]
+        found = np.concatenate([chunk_rows, self._sentence_chunk[sentence_rows], context_rows, following])
+        found = np.unique(found.astype(np.int64))
+        return found if rows is None else found[np.isin(found, rows)]
+
+    # -- languages -----------------------------------------------------------------------------
+
+    def language_mean(self, lang: str) -> np.ndarray:
+        """The mean vector of a language's passages, sentences and contexts."""
+        return self._language_means[lang]
+
+    @property
+    def language_basis(self) -> np.ndarray:
+        """(r, dim) orthonormal directions that tell the corpus languages apart."""
+        return self._language_basis
+
+    def neutral(self, vectors: np.ndarray) -> np.ndarray:
+        """`vectors` (one or a matrix of rows) without the language directions, L2-normalized again.
+
+        Cosines of neutral vectors compare what texts say rather than which language they say it
+        in: the model otherwise scores anything in the question's own language higher.
+        """
+        basis = self._language_basis
+        out = vectors - (vectors @ basis.T) @ basis
+        norms = np.linalg.norm(out, axis=-1, keepdims=True)
+        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _compute_language_means(self, chunk_langs: np.ndarray) -> dict[str, np.ndarray]:
+        """Each language's mean vector over its passages, sentences and contexts together (an even
+        sample of each on a large index)."""
+        sets = (
+            (self._passages, chunk_langs),
+            (self._sentences, chunk_langs[self._sentence_chunk] if len(self._chunks) else chunk_langs[:0]),
+            (self._contexts, chunk_langs),
+        )
+        means = {}
+        for lang in self.languages:
+            parts = []
+            for vectors, langs in sets:
+                rows = np.flatnonzero(langs == lang)
+                rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
+                parts.append(vectors.vectors(rows))
+            means[lang] = np.concatenate(parts).mean(axis=0)
+        return means
+
+    def _compute_language_basis(self) -> np.ndarray:
+        """Orthonormal directions spanned by the differences between the languages' mean vectors.
+
+        Removing them (`neutral`) is the low-rank language subspace removal of Xie et al. 2022
+        ("Discovering low-rank subspaces for language-agnostic multilingual representations"),
+        with the subspace estimated from the corpus itself.
+        """
+        dim = self.manifest.model.dimension
+        if len(self._language_means) < 2:
+            return np.zeros((0, dim), dtype=np.float32)
+        means = np.stack(list(self._language_means.values()))
+        _, singular, directions = np.linalg.svd(means - means.mean(axis=0), full_matrices=False)
+        return directions[singular > 1e-6 * singular[0]].astype(np.float32)
+
+    # -- works (an article and its translations) ----------------------------------------------
+
+    def work(self, doc_id: str) -> str:
+        """The work a document belongs to, named by the smallest id among it and its translations."""
+        return self._works[doc_id]
+
+    def translations(self, doc_id: str) -> list[str]:
+        """Documents that translate `doc_id` or that it translates (declared or discovered)."""
+        work = self._works[doc_id]
+        return sorted(d for d, w in self._works.items() if w == work and d != doc_id)
+
+    def _group_translations(self) -> dict[str, str]:
+        """Union of `translation_of` headers and translations discovered at build time (manifest)."""
+        docs = self._documents
+        links = [(d.doc_id, d.translation_of) for d in docs.values() if d.translation_of in docs]
+        links += [(a, b) for a, b, _ in self.manifest.translations if {a, b} <= docs.keys()]
+        parent = {doc_id: doc_id for doc_id in docs}
+
+        def root(x: str) -> str:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        for a, b in links:
+            ra, rb = root(a), root(b)
+            parent[max(ra, rb)] = min(ra, rb)
+        return {doc_id: root(doc_id) for doc_id in docs}
+
+    # -- whole documents and health ----------------------------------------------------------------
+
+    def record(self, doc_id: str) -> DocumentRecord:
+        """Everything stored for one document, decoded (what a rebuild reuses for an unchanged article)."""
+        rows = self.rows_of_document(doc_id)
+        if not len(rows):
+            raise KBError(f"no chunks of document {doc_id!r} in {self.path}; {REBUILD_HINT} --full")
+        tokens, starts, counts = self.token_vectors(rows)
+        return DocumentRecord(
+            document=self.document(doc_id),
+            chunks=tuple(self._chunks[r] for r in rows.tolist()),
+            chunk_vectors=self.chunk_vectors(rows),
+            sentence_vectors=self.sentence_vectors(self.sentences_of_document(doc_id)),
+            context_vectors=self._contexts.vectors(rows),
+            token_vectors=tuple(tokens[s : s + c] for s, c in zip(starts.tolist(), counts.tolist(), strict=True)),
+        )
+
+    def health(self) -> IndexHealth:
+        m = self.manifest
+        return IndexHealth(
+            format_version=m.format_version,
+            version=m.version,
+            documents=len(self._documents),
+            chunks=len(self._chunks),
+            sentences=len(self._sentence_chunk),
+            token_vectors=m.counts.tokens,
+            token_norms=m.token_norms,
+            skipped=m.skipped,
+        )

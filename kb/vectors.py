@@ -1,0 +1,119 @@
+"""The FAISS wrapper: inner-product search over L2-normalized float32 vectors, exact or HNSW by size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import REBUILD_HINT, KBError
+from .types import IndexSpec
+
+
+class VectorSearch(Protocol):
+    """What search and answers need from a set of vectors (a remote engine could provide it: docs/scaling.md)."""
+
+    def __len__(self) -> int: ...
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors, (n, dim): all of them, or those of `rows`."""
+        ...
+
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows), best first, optionally restricted to `rows`."""
+        ...
+
+
+class VectorIndex:
+    """Inner-product search over L2-normalized vectors, in one of two FAISS layouts chosen by size.
+
+    - "flat" (IndexFlatIP): exact; used up to `spec.exact_max` vectors, where scanning them all is cheap.
+    - "hnsw" (IndexHNSWFlat): a navigable small-world graph over the same vectors, `spec.hnsw_m`
+      neighbours per node; a query walks it keeping `spec.ef_search` candidates. Approximate;
+      bench/scale.py measures its recall against exact search.
+
+    Files are memory-mapped when read, so opening a large index does not copy its vectors into RAM.
+    """
+
+    def __init__(self, index: Any, kind: str, spec: IndexSpec) -> None:
+        self.index = index
+        self.kind = kind
+        self.spec = spec
+        if kind == "hnsw":
+            index.hnsw.efSearch = spec.ef_search
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, dim: int, spec: IndexSpec | None = None) -> VectorIndex:
+        import faiss
+
+        spec = spec or IndexSpec()
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index: Any
+        if len(vectors) <= spec.exact_max:
+            index = faiss.IndexFlatIP(dim)
+            kind = "flat"
+        else:
+            index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = spec.ef_construction
+            kind = "hnsw"
+        if len(vectors):
+            index.add(vectors)
+        return cls(index, kind, spec)
+
+    @classmethod
+    def read(cls, path: Path, kind: str, spec: IndexSpec | None = None) -> VectorIndex:
+        """Memory-map a file written by `write` (its checksum must already be verified)."""
+        import faiss
+
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError as exc:
+            if not path.is_file():  # a rebuild collected this version between check and map
+                raise FileNotFoundError(path) from exc
+            raise KBError(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
+        return cls(index, kind, spec or IndexSpec())
+
+    def write(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors, (n, dim): all of them, or those of `rows`."""
+        if rows is not None:
+            if not len(rows):
+                return np.zeros((0, self.index.d), dtype=np.float32)
+            return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        if not len(self):
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return self.index.reconstruct_n(0, len(self))
+
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows) for one query vector, optionally restricted to `rows`."""
+        import faiss
+
+        k = min(k, len(self) if rows is None else len(rows))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        params = None
+        if rows is not None and self.kind == "hnsw" and len(rows) <= self.spec.exact_max:
+            # A graph walk under a tight filter finds too few rows: score the rows themselves (exact).
+            rows = np.asarray(rows, dtype=np.int64)
+            scores = self.vectors(rows) @ q[0]
+            top = np.argsort(-scores, kind="stable")[:k]
+            return scores[top], rows[top]
+        if rows is not None:
+            selector = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            if self.kind == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.spec.ef_search)  # type: ignore[attr-defined]
+        scores, ids = self.index.search(q, k, params=params)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
