@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -16,6 +17,7 @@ EXAMPLES = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
+UPLOAD_TYPES = ["html", "htm", "pdf", "docx", "md", "markdown", "txt"]
 HISTORY_SHOWN = 4  # exchanges rendered: the latest in full, the others compact
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
 
@@ -45,7 +47,10 @@ def index_version() -> str:
     return KnowledgeBase.current_version()
 
 
-def build_with_progress(kb: KnowledgeBase | None = None, full: bool = False) -> None:
+def build_with_progress(
+    kb: KnowledgeBase | None = None, full: bool = False, uploads: list[tuple[str, bytes]] | None = None
+) -> None:
+    """Rebuild (or add `uploads` to the corpus, then rebuild) with a progress bar."""
     bar = st.progress(0.0, text="Preparing…")
 
     def progress(done: int, total: int, what: str) -> None:
@@ -53,7 +58,10 @@ def build_with_progress(kb: KnowledgeBase | None = None, full: bool = False) -> 
 
     started = time.perf_counter()
     embedder = kb.embedder if kb is not None else None  # reuse the loaded model
-    report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress, embedder=embedder)
+    if uploads:
+        report = KnowledgeBase.add(uploads, Settings.from_env(), progress=progress, embedder=embedder)
+    else:
+        report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress, embedder=embedder)
     bar.progress(
         1.0,
         text=f"Index ready in {time.perf_counter() - started:.0f} s "
@@ -93,6 +101,24 @@ def sidebar(kb: KnowledgeBase, filters: bool = True) -> tuple[list[str] | None, 
                 st.rerun()
             except KBError as exc:
                 st.error(str(exc))
+        if "added" in st.session_state:  # what the last upload did, shown after the app reloaded the index
+            st.success(st.session_state.pop("added"))
+        uploads = st.file_uploader(
+            "Add documents",
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
+            help="HTML, PDF, DOCX, Markdown or text; a file with the name of one in the corpus replaces it",
+            key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
+        )
+        if uploads and st.button("Add to the knowledge base", key="add-uploads"):
+            try:
+                build_with_progress(kb, uploads=[(f.name, f.getvalue()) for f in uploads])
+                st.session_state["added"] = "Added " + ", ".join(f.name for f in uploads)
+                st.session_state["upload_round"] += 1  # a fresh, empty uploader
+                get_kb.clear()
+                st.rerun()
+            except KBError as exc:
+                st.error(str(exc))
         if not filters:  # the Principles view covers the whole corpus
             return None, 0
         st.header("Filters")
@@ -116,9 +142,20 @@ def article_dialog(kb: KnowledgeBase, c: Citation) -> None:
     st.markdown(highlighted(doc.body, c.start, c.end, (0, len(doc.body))))
 
 
+def where(c: Citation) -> str:
+    """Markdown for where a quote sits ("p. 3 · Returns › Refunds · <source>"); a URL source is a link."""
+    parts = [literal(c.location)] if c.location else []
+    if c.source.startswith(("https://", "http://")):
+        parts.append(f"[{literal(c.source)}]({quote(c.source, safe=':/?#&=%+,;@~')})")
+    elif c.source:
+        parts.append(literal(c.source))
+    return " · ".join(parts)
+
+
 def show_citation(kb: KnowledgeBase, c: Citation, key: str) -> None:
     doc = kb.document(c.doc_id)
     st.markdown(f"**[{c.n}] {literal(c.title)}** · {language_name(c.lang)} ({c.lang})")
+    st.caption(where(c))
     st.markdown(highlighted(doc.body, c.start, c.end, doc.paragraph_span(c.start, c.end)))
     if st.button("Open the article", key=f"open-{key}"):
         article_dialog(kb, c)

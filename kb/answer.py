@@ -117,6 +117,10 @@ def cite(
 ) -> Citation:
     """A citation of body[start:end] of a document."""
     doc = index.document(doc_id)
+    section = doc.section_at(start)
+    if not section and chunk_id:  # a plain-text article: the heading the chunker found above the passage
+        heading = index.chunk(index.row_of(chunk_id)).heading
+        section = (heading,) if heading else ()
     return Citation(
         n=n,
         doc_id=doc_id,
@@ -128,6 +132,9 @@ def cite(
         score=score,
         chunk_id=chunk_id,
         parallels=parallels,
+        page=doc.page_at(start),
+        section=section,
+        source=doc.source or doc.path,
     )
 
 

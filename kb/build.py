@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -73,9 +75,9 @@ def rebuild(
     with write_lock(settings.index_dir):
         current = read_manifest(settings.index_dir)  # None: no usable index (missing, corrupted, older format)
         indexed = {e.path: e.sha256 for e in current.documents.values()} if current else {}
-        scan = load_corpus(settings.corpus_dir, settings.max_article_bytes, indexed)
+        scan = load_corpus(settings.corpus_dir, settings.limits, indexed)
         if not scan.documents:
-            reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no .txt or .md files"
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no files"
             raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")
         manifest = Manifest(
             model=embedder.identity,
@@ -106,6 +108,30 @@ def rebuild(
         report_progress(1, 1, "done")
         embedded_chunks = sum(len(fresh[d.doc_id].chunks) for d in todo)
         return _report(scan, written, len(todo), embedded_chunks, started, changed=True)
+
+
+def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:
+    """Put files (name, bytes) into the corpus directory, replacing files of the same name; returns the names.
+
+    Each is written to a temporary file and renamed into place, so the corpus never holds half a file.
+    Formats no reader takes are refused before anything is written.
+    """
+    from .readers import SUFFIXES, unsupported_reason
+
+    names = []
+    for name, _ in files:
+        clean = Path(name).name
+        if not clean or clean.startswith(".") or clean != name.replace("\\", "/").rsplit("/", 1)[-1]:
+            raise KBError(f"cannot add {name!r}: give a plain file name")
+        if Path(clean).suffix.lower() not in SUFFIXES:
+            raise KBError(f"cannot add {clean}: {unsupported_reason(Path(clean))}")
+        names.append(clean)
+    settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+    for name, (_, data) in zip(names, files, strict=True):
+        tmp = settings.corpus_dir / f".{name}.adding"
+        tmp.write_bytes(data)
+        os.replace(tmp, settings.corpus_dir / name)
+    return names
 
 
 def _same_build(current: Manifest, wanted: Manifest) -> bool:

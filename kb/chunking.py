@@ -31,7 +31,8 @@ class _Line:
 
 def chunk_document(doc: Document, count_tokens: CountTokens, max_tokens: int) -> list[Chunk]:
     """Split a document into chunks that fit `max_tokens` and quote the body exactly."""
-    lines = classify_lines(doc.body)
+    # Formats with structure (HTML, PDF outline, DOCX, Markdown) say which lines are headings.
+    lines = classify_lines(doc.body, {s[0] for s in doc.sections} if doc.format != "text" and doc.sections else None)
     chunks: list[Chunk] = []
     heading = ""
     pending: list[_Line] = []  # consecutive lines that will form one chunk
@@ -70,8 +71,9 @@ def chunk_document(doc: Document, count_tokens: CountTokens, max_tokens: int) ->
     return chunks
 
 
-def classify_lines(body: str) -> list[_Line]:
-    """Non-blank lines with their trimmed spans and kinds; stray lines without words are dropped."""
+def classify_lines(body: str, headings: set[int] | None = None) -> list[_Line]:
+    """Non-blank lines with their trimmed spans and kinds; stray lines without words are dropped.
+    `headings`: the offsets where headings start, when the document's format knows them."""
     raw: list[tuple[int, int]] = []
     pos = 0
     for line in body.split("\n"):
@@ -93,7 +95,7 @@ def classify_lines(body: str) -> list[_Line]:
         is_last = paragraph == len(raw) - 1
         if BULLET.match(text):
             kind = "bullet"
-        elif _looks_like_heading(text) and not is_last:
+        elif start in headings if headings is not None else _looks_like_heading(text) and not is_last:
             kind = "heading"
         else:
             kind = "text"

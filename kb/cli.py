@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strict", action="store_true", help="exit non-zero when a corpus file was skipped")
     _common(p)
 
+    p = sub.add_parser("add", help="copy files into the corpus (replacing same-named ones), then rebuild")
+    p.add_argument("files", nargs="+", type=Path, help="HTML, PDF, DOCX, Markdown or text files")
+    p.add_argument("--strict", action="store_true", help="exit non-zero when a corpus file was skipped")
+    _common(p)
+
     p = sub.add_parser("search", help="passages closest in meaning to a query")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10, help="number of passages (default 10)")
@@ -93,7 +98,10 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         bar.refresh()
 
     try:
-        report = KnowledgeBase.rebuild(settings, full=args.full, progress=progress)
+        if args.command == "add":
+            report = KnowledgeBase.add(args.files, settings, progress=progress)
+        else:
+            report = KnowledgeBase.rebuild(settings, full=args.full, progress=progress)
     finally:
         for bar in bars.values():
             bar.close()
@@ -119,7 +127,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not hits:
         print("no passages")
     for h in hits:
-        print(f"{h.rank:>2}. {h.score:.3f}  [{h.lang}] {h.title} ({h.doc_id} {h.start}-{h.end})")
+        where = " · ".join(([f"p. {h.page}"] if h.page else []) + ([" › ".join(h.section)] if h.section else []))
+        place = f"{h.doc_id} {h.start}-{h.end}" + (f", {where}" if where else "")
+        print(f"{h.rank:>2}. {h.score:.3f}  [{h.lang}] {h.title} ({place})")
         print(f"    {_short(h.text)}")
     return 0
 
@@ -131,6 +141,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         data = asdict(answer)
         data.pop("hits")
+        data.pop("points")
+        data["points"] = [{"text": p.text, "citations": [c.n for c in p.citations]} for p in answer.points]
+        for cited, citation in zip(data["citations"], answer.citations, strict=True):
+            cited["location"] = citation.location
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     print(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
@@ -140,7 +154,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     print(answer.text)
     print()
     for c in answer.citations:
-        print(f'[{c.n}] {c.title} ({language_name(c.lang)}, {c.doc_id} {c.start}-{c.end}): "{_short(c.quote)}"')
+        where = f"{c.location} · " if c.location else ""
+        print(f'[{c.n}] {c.title} ({language_name(c.lang)}, {where}{c.source}): "{_short(c.quote)}"')
     return 0
 
 
@@ -214,6 +229,7 @@ def _short(text: str, limit: int = 200) -> str:
 
 COMMANDS = {
     "rebuild": cmd_rebuild,
+    "add": cmd_rebuild,
     "search": cmd_search,
     "ask": cmd_ask,
     "principles": cmd_principles,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .readers.structure import Limits
 from .types import IndexSpec
 
 DEFAULT_MODEL = "multilingual-e5-small"
@@ -28,6 +29,11 @@ class Settings:
     model_cache: Path | None = None  # where the default model is converted to; None = user cache
     # Corpus files above this size are skipped: a 2 MB article already takes ~30 min to embed on 2 cores.
     max_article_bytes: int = 2_000_000
+    # PDF and DOCX files above this size are skipped; so are PDFs with more pages and DOCX files
+    # (zip archives) that expand to more bytes (a zip bomb).
+    max_binary_bytes: int = 50_000_000
+    max_pages: int = 2_000
+    max_unzipped_bytes: int = 100_000_000
     # Chunking: paragraphs above this many tokens are split at sentence boundaries.
     max_chunk_tokens: int = 200
     embed_batch_size: int = 16
@@ -65,6 +71,10 @@ class Settings:
     @property
     def index_spec(self) -> IndexSpec:
         return IndexSpec(self.exact_search_max, self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_article_bytes, self.max_binary_bytes, self.max_pages, self.max_unzipped_bytes)
 
     @property
     def model_cache_dir(self) -> Path:

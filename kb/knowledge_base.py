@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .answer import compose_answer
-from .build import BuildReport, Progress, rebuild
+from .build import BuildReport, Progress, add_files, rebuild
 from .config import Settings
 from .corpus import corpus_hashes
 from .embedding import Embedder
@@ -98,6 +98,30 @@ class KnowledgeBase:
     ) -> BuildReport:
         """Re-index the corpus (see `kb.build.rebuild`); pass an open KB's embedder to reuse its model."""
         return rebuild(settings, full=full, progress=progress, embedder=embedder)
+
+    @staticmethod
+    def add(
+        files: Iterable[str | Path | tuple[str, bytes]],
+        settings: Settings | None = None,
+        *,
+        progress: Progress | None = None,
+        embedder: Embedder | None = None,
+    ) -> BuildReport:
+        """Copy files (paths, or (name, bytes) as an upload gives them) into the corpus directory, replacing
+        files of the same name, then rebuild incrementally. Unsupported formats are refused before any copy."""
+        settings = settings or Settings.from_env()
+        items = []
+        for f in files:
+            if isinstance(f, tuple):
+                items.append(f)
+            else:
+                path = Path(f)
+                try:
+                    items.append((path.name, path.read_bytes()))
+                except OSError as exc:
+                    raise KBError(f"cannot read {path}: {exc.strerror}") from None
+        add_files(settings, items)
+        return rebuild(settings, progress=progress, embedder=embedder)
 
     @staticmethod
     def current_version(index_dir: str | Path | None = None) -> str:

@@ -75,10 +75,12 @@ class Ranking:
 
     def hit(self, s: Scored, rank: int) -> Hit:
         chunk = self.index.chunk(s.row)
+        doc = self.index.document(chunk.doc_id)
+        section = doc.section_at(chunk.start) or ((chunk.heading,) if chunk.heading else ())
         return Hit(
             chunk_id=chunk.chunk_id,
             doc_id=chunk.doc_id,
-            title=self.index.document(chunk.doc_id).title,
+            title=doc.title,
             lang=chunk.lang,
             text=chunk.text,
             start=chunk.start,
@@ -86,6 +88,8 @@ class Ranking:
             score=s.score,
             rank=rank,
             heading=chunk.heading,
+            page=doc.page_at(chunk.start),
+            section=section,
         )
 
     def _score(self, rows: np.ndarray) -> list[Scored]:

@@ -346,7 +346,12 @@ def _read_version(index_dir: Path) -> StoredVersion:
     passages, sentences, contexts = (
         VectorIndex.read(version_dir / name, manifest.files[name].kind, manifest.vector_index) for name in VECTOR_FILES
     )
-    documents = [Document(**d) for d in _read_jsonl(data["documents.jsonl"])]
+    documents = [
+        Document(
+            **{**d, "sections": tuple(tuple(s) for s in d.get("sections", ())), "pages": tuple(d.get("pages", ()))}
+        )
+        for d in _read_jsonl(data["documents.jsonl"])
+    ]
     chunks = [
         Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])}) for c in _read_jsonl(data["chunks.jsonl"])
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,25 @@ class Document:
     translation_of: str = ""
     path: str = ""  # corpus file name, relative to the corpus directory
     content_hash: str = ""  # sha256 of the file's bytes
+    format: str = "text"  # the reader that extracted the body: text, markdown, html, pdf, docx
+    sections: tuple[tuple[int, int, str], ...] = ()  # headings: (body offset, level 1-6, text), in order
+    pages: tuple[int, ...] = ()  # paged formats: body offset where page 1, 2, ... begins
+    meta: dict[str, str] = field(default_factory=dict)  # other metadata of the file (author, tags, ...)
+
+    def page_at(self, offset: int) -> int:
+        """The page (from 1) that holds body[offset], or 0 for a document without pages."""
+        return bisect.bisect_right(self.pages, offset) if self.pages else 0
+
+    def section_at(self, offset: int) -> tuple[str, ...]:
+        """The headings above body[offset], outermost first ("Returns", "Refund timelines")."""
+        path: list[tuple[int, str]] = []
+        for start, level, text in self.sections:
+            if start > offset:
+                break
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, text))
+        return tuple(text for _, text in path)
 
     def paragraph_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the line(s) (paragraph) that contain body[start:end]."""
@@ -69,6 +89,8 @@ class Hit:
     score: float
     rank: int
     heading: str = ""
+    page: int = 0  # the page of the source where the passage starts (PDF), else 0
+    section: tuple[str, ...] = ()  # the headings above the passage, outermost first
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,17 @@ class Citation:
     chunk_id: str = ""
     # The same sentence in the article's translations (same n), aligned by embedding similarity.
     parallels: tuple[Citation, ...] = ()
+    page: int = 0  # the page of the source that holds the quote (PDF), 0 when the source has no pages
+    section: tuple[str, ...] = ()  # the headings above the quote, outermost first
+    source: str = ""  # where the document comes from: its URL when known, else its corpus file
+
+    @property
+    def location(self) -> str:
+        """Where the quote sits, for people: "p. 3 · Returns › Refund timelines"."""
+        parts = [f"p. {self.page}"] if self.page else []
+        if self.section:
+            parts.append(" › ".join(self.section))
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)

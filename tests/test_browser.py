@@ -78,3 +78,37 @@ def test_principle_question_in_the_browser(app_url: str, kb: KnowledgeBase) -> N
         assert background and background != "rgb(255, 255, 255)", background
         page.screenshot(path=str(ARTIFACTS / "03-article.png"), full_page=True)
         browser.close()
+
+
+def test_upload_documents_and_cite_a_pdf_page(real_settings: Settings, tmp_path: Path) -> None:
+    """Upload a PDF and a DOCX in the app; they are indexed and a PDF citation shows its page and section."""
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from .conftest import DATA
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(real_settings.corpus_dir, corpus)
+    shutil.copytree(real_settings.index_dir, index)
+    uploads = [DATA / "documents" / "keyboard-nav.pdf", DATA / "documents" / "tips-specialchars.docx"]
+    with running_app({"KB_INDEX_DIR": str(index), "KB_CORPUS_DIR": str(corpus)}) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
+        page.locator('input[type="file"]').set_input_files([str(u) for u in uploads])
+        page.get_by_role("button", name="Add to the knowledge base").click()
+        expect(page.get_by_text("Added keyboard-nav.pdf, tips-specialchars.docx")).to_be_visible(timeout=300_000)
+        assert (corpus / "keyboard-nav.pdf").exists() and (corpus / "tips-specialchars.docx").exists()
+        box = page.get_by_test_id("stChatInputTextArea")
+        expect(box).to_be_visible(timeout=180_000)
+        box.fill("Con el teclado, ¿cómo muevo una ventana a otra pantalla?")
+        box.press("Enter")
+        expect(page.get_by_text("Sources", exact=True)).to_be_visible(timeout=120_000)
+        location = page.get_by_text(re.compile(r"p\. \d · Navegación con el teclado")).first
+        expect(location).to_be_visible(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "04-uploaded-pdf-citation.png"), full_page=True)
+        browser.close()
+    assert KnowledgeBase.open(index_dir=index, corpus_dir=corpus).document("keyboard-nav").format == "pdf"

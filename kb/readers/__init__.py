@@ -1,0 +1,66 @@
+"""File readers: one module per format, each turning a file's bytes into a plain-text body plus structure.
+
+Every reader returns an `Extracted`: the body (what citations point into), metadata (known keys
+`id`, `title`, `lang`, `source`, `published`, `translation_of`; any other key is kept), the
+headings with their body offsets and levels, and for paged formats where each page begins.
+A file that cannot be read raises ValueError with a one-line reason that says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .structure import Extracted, Limits
+
+Reader = Callable[[bytes, Limits], Extracted]
+
+
+def _readers() -> dict[str, Reader]:
+    from . import docx, html, markdown, pdf, text
+
+    return {
+        ".txt": text.read,
+        ".text": text.read,
+        ".md": markdown.read,
+        ".markdown": markdown.read,
+        ".html": html.read,
+        ".htm": html.read,
+        ".pdf": pdf.read,
+        ".docx": docx.read,
+    }
+
+
+SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+# What to do with formats we do not read.
+ADVICE = {
+    ".pptx": "export it as PDF",
+    ".ppt": "export it as PDF",
+    ".key": "export it as PDF",
+    ".doc": "save it as .docx",
+    ".odt": "save it as .docx or export it as PDF",
+    ".rtf": "save it as .docx",
+    ".pages": "export it as .docx or PDF",
+    ".xlsx": "export the sheet as PDF",
+    ".xls": "export the sheet as PDF",
+    ".csv": "turn it into an article (.md or .txt)",
+    ".epub": "export it as PDF",
+    ".mhtml": "save the page as .html",
+}
+
+
+def unsupported_reason(path: Path) -> str:
+    suffix = path.suffix.lower() or "(no extension)"
+    advice = ADVICE.get(path.suffix.lower(), "export it as PDF, DOCX, HTML, Markdown or plain text")
+    return f"unsupported format {suffix} — {advice}"
+
+
+def read(path: Path, raw: bytes, limits: Limits) -> Extracted:
+    """The extracted text and structure of one file (ValueError with a reason when it cannot be used)."""
+    reader = _readers().get(path.suffix.lower())
+    if reader is None:
+        raise ValueError(unsupported_reason(path))
+    return reader(raw, limits)
+
+
+__all__ = ["SUFFIXES", "Extracted", "Limits", "read", "unsupported_reason"]

@@ -1,0 +1,97 @@
+"""HTML: the main content only, found by trafilatura (navigation, header, footer, cookie notices and
+related-article lists dropped), with headings, lists and tables as readable lines."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .structure import Extracted, Limits, TextBuilder, clean
+from .text import check_size, decode_text
+
+_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+
+
+def read(raw: bytes, limits: Limits) -> Extracted:
+    check_size(raw, limits.max_bytes)
+    try:
+        html = decode_text(raw)
+    except ValueError:  # an older page in another encoding: the one its <meta charset> names
+        try:
+            html = raw.decode(_charset(raw) or "utf-8", errors="replace")
+        except LookupError:
+            raise ValueError("HTML in an unknown character encoding; re-save it as UTF-8") from None
+    import trafilatura
+    from lxml import etree
+
+    try:
+        xml = trafilatura.extract(
+            html,
+            output_format="xml",
+            include_tables=True,
+            include_comments=False,
+            favor_recall=True,
+            with_metadata=True,
+        )
+    except RecursionError:
+        raise ValueError("HTML is nested too deeply to read; simplify the page or export it as PDF") from None
+    if not xml:
+        raise ValueError("no readable main content in this HTML page (only navigation or scripts?)")
+    root = etree.fromstring(xml.encode("utf-8"))
+    out = TextBuilder()
+    main = root.find("main")
+    _render(main if main is not None else root, out)
+    meta = {}
+    first = out.sections[0][2] if out.sections and out.sections[0][1] == 1 else ""
+    meta["title"] = first or clean(root.get("title") or "")
+    if root.get("url"):
+        meta["source"] = root.get("url") or ""
+    lang = _LANG.search(raw[:20000])
+    if lang:
+        meta["lang"] = lang.group(1).decode().lower()[:2]
+    return out.build("html", {k: v for k, v in meta.items() if v})
+
+
+def _charset(raw: bytes) -> str:
+    match = re.search(rb"charset\s*=\s*[\"']?([\w-]+)", raw[:4000], re.IGNORECASE)
+    return match.group(1).decode() if match else ""
+
+
+def _text(el: Any) -> str:
+    return "".join(el.itertext())
+
+
+def _render(el: Any, out: TextBuilder, marker: str = "-") -> None:
+    for child in el:
+        tag = child.tag
+        if tag == "head":
+            rend = child.get("rend") or "h2"
+            level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
+            out.heading(_text(child), level)
+        elif tag == "list":
+            numbered = child.get("rend") == "ol"
+            for n, item in enumerate(child.findall("item"), start=1):
+                nested = item.findall("list")
+                for sub in nested:
+                    item.remove(sub)
+                out.item(_text(item), f"{n}." if numbered else "-")
+                for sub in nested:
+                    _render(etree_wrap(sub), out)
+        elif tag == "table":
+            for row in child.iter("row"):
+                out.row([_text(cell) for cell in row.findall("cell")])
+        elif tag in ("p", "quote", "code"):
+            out.paragraph(_text(child))
+        elif tag in ("div", "main", "section"):
+            _render(child, out)
+        else:
+            out.paragraph(_text(child))
+
+
+def etree_wrap(list_el: Any) -> Any:
+    """A container holding one list element, so that `_render` reads it as a list."""
+    from lxml import etree
+
+    box = etree.Element("div")
+    box.append(list_el)
+    return box

@@ -1,0 +1,122 @@
+"""Real help-centre documents (GNOME help pages from a Debian package: HTML, PDF, DOCX, Markdown in es/fr/pl/it).
+
+The fixtures and `expected.json` are made by `python bench/documents.py` (see tests/data/documents/SOURCES.md).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from kb import KnowledgeBase, Settings
+from kb.build import rebuild
+from kb.corpus import parse_file
+
+from .conftest import DATA, ROOT
+
+DOCUMENTS = DATA / "documents"
+EXPECTED = json.loads((DOCUMENTS / "expected.json").read_text(encoding="utf-8"))
+READABLE = [e for e in EXPECTED if not e.get("refuse")]
+REFUSED = [e for e in EXPECTED if e.get("refuse")]
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+@pytest.mark.parametrize("expected", READABLE, ids=[e["file"] for e in READABLE])
+def test_a_reader_sees_what_a_person_sees(expected: dict) -> None:
+    doc = parse_file(DOCUMENTS / expected["file"])
+    body = nfc(doc.body)
+    assert doc.lang == expected["lang"] and nfc(doc.title) == expected["title"]
+    headings = [nfc(text) for _, _, text in doc.sections]
+    found = iter(headings)
+    assert all(h in found for h in expected["headings"]), headings  # every section heading, in order
+    for start, _, text in doc.sections:  # headings sit at their offsets
+        assert doc.body[start : start + len(text)] == text
+    for phrase in expected["must_contain"]:
+        assert phrase in body, phrase
+    for chrome in expected.get("must_not_contain", []):  # navigation, footer, licence, cookie banner
+        assert chrome not in body, chrome
+    for syntax in ("**", "](", "<div", "<p>", "&nbsp;", "| ---"):
+        assert syntax not in doc.body and syntax not in doc.title
+    if "pages" in expected:
+        assert len(doc.pages) == expected["pages"]
+        for phrase, page in expected["page_of"].items():
+            assert doc.page_at(body.index(phrase)) == page, phrase
+
+
+@pytest.fixture(scope="module")
+def documents_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    root = tmp_path_factory.mktemp("documents")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for entry in EXPECTED:
+        shutil.copy(DOCUMENTS / entry["file"], corpus / entry["file"])
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=root / "index")
+    report = rebuild(settings)
+    assert sorted(s.path for s in report.skipped) == sorted(e["file"] for e in REFUSED)
+    return KnowledgeBase.open(settings=settings)
+
+
+def test_refused_files_say_what_to_do(documents_kb: KnowledgeBase) -> None:
+    reasons = {s.path: s.reason for s in documents_kb.stats().skipped}
+    assert reasons["presentation.pptx"] == "unsupported format .pptx — export it as PDF"
+    assert reasons["broken.pdf"].startswith("broken PDF")
+
+
+@pytest.mark.parametrize("expected", READABLE, ids=[e["file"] for e in READABLE])
+def test_questions_in_english_find_each_format(documents_kb: KnowledgeBase, expected: dict) -> None:
+    doc_id = Path(expected["file"]).stem
+    hits = documents_kb.search(expected["question_en"], k=5)
+    assert doc_id in [h.doc_id for h in hits], [(h.doc_id, h.text[:60]) for h in hits]
+
+
+def test_pdf_citations_carry_their_page(documents_kb: KnowledgeBase) -> None:
+    pdf = next(e for e in READABLE if "pages" in e)
+    doc_id = Path(pdf["file"]).stem
+    for phrase, page in pdf["page_of"].items():
+        hit = next(
+            h for h in documents_kb.search(phrase, k=10) if h.doc_id == doc_id and nfc(phrase[:30]) in nfc(h.text)
+        )
+        assert hit.page == page, phrase
+    answer = documents_kb.ask("How do I move a window to another screen with the keyboard?")
+    from_pdf = [c for c in answer.citations if c.doc_id == doc_id]
+    assert from_pdf
+    for c in from_pdf:
+        assert documents_kb.document(c.doc_id).body[c.start : c.end] == c.quote
+        assert c.page >= 1 and c.location.startswith(f"p. {c.page}")
+        assert c.section and c.section[0] == "Navegación con el teclado"  # from the PDF's outline
+
+
+def test_citations_carry_heading_path_and_url(documents_kb: KnowledgeBase) -> None:
+    answer = documents_kb.ask("Comment économiser la batterie de mon ordinateur portable ?", languages=["fr"])
+    c = answer.citations[0]
+    assert c.doc_id == "power-batterylife"
+    assert c.source == "https://help.gnome.org/users/gnome-help/stable/power-batterylife.html.fr"
+    assert c.section[0] == nfc("Économie d’énergie et accroissement de la longévité de la batterie")
+    assert " › ".join(c.section) in c.location
+
+
+def test_kb_add_and_strict(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DOCUMENTS / "nautilus-connect.md", corpus)
+    base = [sys.executable, "-m", "kb", "--corpus", str(corpus), "--index", str(tmp_path / "index")]
+    run = lambda *args: subprocess.run([*base, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)  # noqa: E731
+    assert run("rebuild").returncode == 0
+    refused = run("add", str(DOCUMENTS / "presentation.pptx"))
+    assert refused.returncode == 1 and "unsupported format .pptx — export it as PDF" in refused.stderr
+    assert not (corpus / "presentation.pptx").exists()  # nothing copied
+    added = run("add", str(DOCUMENTS / "tips-specialchars.docx"), str(DOCUMENTS / "broken.pdf"))
+    assert added.returncode == 0, added.stderr
+    assert "embedded 1 documents" in added.stdout and "skipped broken.pdf: broken PDF" in added.stderr
+    assert run("rebuild", "--strict").returncode == 2  # a skipped file fails --strict
+    hits = json.loads(run("search", "Jak wpisać emoji?", "--json").stdout)
+    assert hits[0]["doc_id"] == "tips-specialchars" and hits[0]["section"]
