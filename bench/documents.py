@@ -18,7 +18,7 @@ What it writes (each page a different topic, chosen among the best-translated pa
   - one Polish DOCX written with python-docx from the Mallard source (headings, paragraphs, lists, a table);
   - one Spanish Markdown file converted from the Mallard source, with YAML front matter;
   - two files a reader must refuse: presentation.pptx (an unsupported format) and broken.pdf (truncated);
-  - SOURCES.md (provenance and licence) and expected.json (what a good reader extracts from each file).
+  - README.md (provenance and licence) and expected.json (what a good reader extracts from each file).
 
 Every phrase put in expected.json is checked here against the file written, and the PDF page of each phrase
 is found with pypdf, so the expectations cannot drift from the fixtures. Output is byte-for-byte reproducible
@@ -85,12 +85,15 @@ class Fixture:
     must_not_contain: list[str] = field(default_factory=list)  # HTML only: chrome a reader must drop
     page_phrases: list[str] = field(default_factory=list)  # PDF only: phrases whose page is recorded
     tags: list[str] = field(default_factory=list)  # Markdown front matter
-    extra: str = ""  # what was added to the yelp-build output, for SOURCES.md
+    extra: str = ""  # what was added to the yelp-build output, for README.md
 
 
 FIXTURES = [
     Fixture(
-        "html", "es", "disk-capacity", "disk-capacity.html",
+        "html",
+        "es",
+        "disk-capacity",
+        "disk-capacity.html",
         question_en="How can I check how much free disk space I have left?",
         must_contain=[
             "Puede comprobar cuánto espacio de disco libre queda",
@@ -104,7 +107,10 @@ FIXTURES = [
         ],
     ),
     Fixture(
-        "html", "fr", "power-batterylife", "power-batterylife.html",
+        "html",
+        "fr",
+        "power-batterylife",
+        "power-batterylife.html",
         question_en="How can I make my laptop battery last longer?",
         must_contain=[
             "Les ordinateurs peuvent être très énergivores.",
@@ -120,7 +126,10 @@ FIXTURES = [
         '<link rel="canonical" href="' + ONLINE.format(page="power-batterylife", lang="fr") + '"> in <head>',
     ),
     Fixture(
-        "html", "pl", "sound-nosound", "sound-nosound.html",
+        "html",
+        "pl",
+        "sound-nosound",
+        "sound-nosound.html",
         question_en="Why can't I hear any sound from my computer?",
         must_contain=[
             "Jeśli nie słychać żadnych dźwięków na komputerze, na przykład podczas odtwarzania muzyki",
@@ -134,7 +143,10 @@ FIXTURES = [
         ],
     ),
     Fixture(
-        "html", "it", "mouse-problem-notmoving", "mouse-problem-notmoving.html",
+        "html",
+        "it",
+        "mouse-problem-notmoving",
+        "mouse-problem-notmoving.html",
         question_en="My mouse pointer does not move, what should I check?",
         must_contain=[
             "Collegare il mouse in un altro computer per verificarne il funzionamento.",
@@ -148,7 +160,10 @@ FIXTURES = [
         ],
     ),
     Fixture(
-        "pdf", "es", "keyboard-nav", "keyboard-nav.pdf",
+        "pdf",
+        "es",
+        "keyboard-nav",
+        "keyboard-nav.pdf",
         question_en="How can I use the desktop and move between windows with only the keyboard, without a mouse?",
         must_contain=[
             "Mover el foco del teclado entre diferentes controles.",
@@ -162,7 +177,10 @@ FIXTURES = [
         ],
     ),
     Fixture(
-        "docx", "pl", "tips-specialchars", "tips-specialchars.docx",
+        "docx",
+        "pl",
+        "tips-specialchars",
+        "tips-specialchars.docx",
         question_en="How do I type special characters such as accented letters or emoji?",
         must_contain=[
             "Można wpisywać i przeglądać tysiące znaków z większości pism świata",
@@ -171,7 +189,10 @@ FIXTURES = [
         ],
     ),
     Fixture(
-        "md", "es", "nautilus-connect", "nautilus-connect.md",
+        "md",
+        "es",
+        "nautilus-connect",
+        "nautilus-connect.md",
         question_en="How do I open files on a network server or a Windows share?",
         must_contain=[
             "Puede conectarse a un servidor o a un recurso compartido",
@@ -195,9 +216,7 @@ def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 def deb_version(package: str) -> str | None:
     """The installed version of a Debian package, or None."""
-    proc = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}\t${Version}", package], text=True, capture_output=True
-    )
+    proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}\t${Version}", package], text=True, capture_output=True)
     if proc.returncode != 0 or not proc.stdout.startswith("install ok installed"):
         return None
     return proc.stdout.split("\t", 1)[1]
@@ -275,8 +294,18 @@ def authors(root: ET.Element) -> list[str]:
 
 
 # How yelp shows inline elements, reduced to a style: "" (plain), "bold", "italic" or "code".
-INLINE_STYLE = {"gui": "bold", "em": "italic", "app": "", "key": "", "sys": "code", "cmd": "code", "code": "code",
-                "file": "code", "input": "code", "output": "code"}
+INLINE_STYLE = {
+    "gui": "bold",
+    "em": "italic",
+    "app": "",
+    "key": "",
+    "sys": "code",
+    "cmd": "code",
+    "code": "code",
+    "file": "code",
+    "input": "code",
+    "output": "code",
+}
 
 
 def inline_runs(el: ET.Element, lang: str, page: str, style: str = "") -> Iterator[tuple[str, str, str | None]]:
@@ -337,8 +366,11 @@ def standalone_html(built: Path, lang: str, page: str) -> str:
     js = (built / "yelp.js").read_text(encoding="utf-8")
     text = replace_once(text, f'<link rel="stylesheet" type="text/css" href="{lang}.css">', f"<style>\n{css}</style>")
     text = replace_once(text, '<script type="text/javascript" src="highlight.pack.js"></script>', "")
-    text = replace_once(text, '<script type="text/javascript" src="yelp.js"></script>',
-                        f'<script type="text/javascript">\n{js}</script>')
+    text = replace_once(
+        text,
+        '<script type="text/javascript" src="yelp.js"></script>',
+        f'<script type="text/javascript">\n{js}</script>',
+    )
     return replace_once(text, "<html>", f'<html lang="{lang}">')
 
 
@@ -347,7 +379,7 @@ def add_cookie_banner(text: str, lang: str, page: str) -> str:
     text = replace_once(text, "<title>", canonical + "<title>")
     body = re.search(r"<body[^>]*>", text)
     assert body is not None
-    return text[: body.end()] + COOKIE_BANNER + text[body.end():]
+    return text[: body.end()] + COOKIE_BANNER + text[body.end() :]
 
 
 def html_parts(path: Path) -> tuple[str, str, list[str], str]:
@@ -384,6 +416,7 @@ def pin_pdf_dates(data: bytes) -> bytes:
 
 def absolute_links(text: str, lang: str) -> str:
     """Point yelp's relative page links at the online help, so the PDF's link annotations hold no local path."""
+
     def online(m: re.Match[str]) -> str:
         return f'href="{ONLINE.format(page=m.group(1), lang=lang)}{m.group(2) or ""}"'
 
@@ -690,7 +723,7 @@ def build(versions: dict[str, str]) -> list[dict[str, Any]]:
 
 HOW = {
     "html": "`yelp-build html -c <cache of all {lang} pages>` on the page; its {lang}.css and yelp.js inlined, "
-    "the highlight.pack.js reference dropped, `lang=\"{lang}\"` added to <html>; trail, link lists and "
+    'the highlight.pack.js reference dropped, `lang="{lang}"` added to <html>; trail, link lists and '
     "footer kept as built",
     "pdf": "built as the HTML files are (page links made absolute, to help.gnome.org), then printed to A4 by "
     "headless Chromium (Playwright `page.pdf`); /CreationDate and /ModDate pinned",
@@ -742,21 +775,21 @@ def write_sources(versions: dict[str, str]) -> None:
         "phrases of the main content (`must_contain`), phrases of the navigation, footer or cookie banner "
         "that it must drop (`must_not_contain`, HTML only), the PDF's page count and the page of some "
         "phrases (`pages`, `page_of`, found with pypdf), and an English question the document answers. "
-        "Files to refuse have `\"refuse\": true` instead.",
+        'Files to refuse have `"refuse": true` instead.',
         "",
         "Quirks of the real text, kept on purpose:",
         "",
         "- the Spanish pages write some accents with combining marks (`o` + U+0301 for `ó`), while "
-        "expected.json is in NFC: compare after `unicodedata.normalize(\"NFC\", ...)`;",
-        "- the Italian translation is old: its title has a typo (\"punatore\") and one list item of "
-        "`mouse-problem-notmoving` is still in English; likewise a table cell of the Spanish PDF (\"or the\") "
-        "and a link description in its \"Más información\" list;",
+        'expected.json is in NFC: compare after `unicodedata.normalize("NFC", ...)`;',
+        '- the Italian translation is old: its title has a typo ("punatore") and one list item of '
+        '`mouse-problem-notmoving` is still in English; likewise a table cell of the Spanish PDF ("or the") '
+        'and a link description in its "Más información" list;',
         "- yelp-build puts `lang` on <body> only; this script adds it to <html> as well;",
-        "- `keyboard-nav.pdf` is a printed web page: its trail, link lists and the (collapsed) \"Acerca de\" "
+        '- `keyboard-nav.pdf` is a printed web page: its trail, link lists and the (collapsed) "Acerca de" '
         "footer heading are in the PDF text too.",
         "",
     ]
-    (OUT / "SOURCES.md").write_text("\n".join(lines), encoding="utf-8")
+    (OUT / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Real help-centre documents (GNOME help pages from a Debian package: HTML, PDF, DOCX, Markdown in es/fr/pl/it).
 
-The fixtures and `expected.json` are made by `python bench/documents.py` (see tests/data/documents/SOURCES.md).
+The fixtures and `expected.json` are made by `python bench/documents.py` (see tests/data/documents/README.md).
 """
 
 from __future__ import annotations
