@@ -134,7 +134,8 @@ def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
     meta, body = extracted.meta, extracted.body
     if not body.strip():
         raise ValueError("the article body is empty")
-    doc_id = meta.get("id") or slug(path.stem)
+    # A help-centre export often has one folder per language with the same file names: the folder is part of the id.
+    doc_id = meta.get("id") or slug(str(Path(name).with_suffix("")))
     if not _ID_OK.match(doc_id):
         raise ValueError(f"invalid id {doc_id!r} (letters, digits, '.', '_' and '-' only)")
     lang = (meta.get("lang") or detect_language(body)).lower()
@@ -161,7 +162,8 @@ def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
 
 
 def slug(name: str) -> str:
-    """An id from a file name: letters and digits kept (accents dropped), every other run of characters a '-'."""
+    """An id from a file name (with its folders): letters and digits kept (accents dropped), every other run
+    of characters a '-' ("es/FAQ - Devoluciones" -> "es-FAQ-Devoluciones")."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._]+", "-", ascii_name).strip("-._")[:100] or "article"
 
