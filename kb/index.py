@@ -73,6 +73,8 @@ class Index:
         chunk_langs = np.array([c.lang for c in self._chunks] or [""])
         self.languages: list[str] = sorted({c.lang for c in self._chunks})
         self._lang_rows = {lang: np.flatnonzero(chunk_langs == lang) for lang in self.languages}
+        sentence_langs = chunk_langs[self._sentence_chunk] if n else chunk_langs[:0]
+        self._lang_sentences = {lang: np.flatnonzero(sentence_langs == lang) for lang in self.languages}
         self._language_means = self._compute_language_means(chunk_langs)
         self._language_basis = self._compute_language_basis()
         self._works = self._group_translations()
@@ -114,10 +116,11 @@ class Index:
 
     def rows_in(self, languages: Iterable[str] | None) -> np.ndarray | None:
         """Chunk rows in `languages` (None: no filter)."""
-        if languages is None:
-            return None
-        parts = [self._lang_rows[lang] for lang in sorted(set(languages)) if lang in self._lang_rows]
-        return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+        return None if languages is None else _union(self._lang_rows, languages)
+
+    def sentence_rows_in(self, languages: Iterable[str] | None) -> np.ndarray | None:
+        """Sentence rows in `languages` (None: no filter)."""
+        return None if languages is None else _union(self._lang_sentences, languages)
 
     # -- sentences -----------------------------------------------------------------------------
 
@@ -166,12 +169,13 @@ class Index:
         tokens, starts = self._tokens.of(rows)
         return tokens, starts, self._tokens.counts[rows].astype(np.int64)
 
-    def nearest(self, query_vector: np.ndarray, n: int, rows: np.ndarray | None = None) -> np.ndarray:
+    def nearest(self, query_vector: np.ndarray, n: int, languages: Iterable[str] | None = None) -> np.ndarray:
         """Chunk rows worth scoring for a query: the nearest `n` chunks, the chunks of the nearest
-        3n sentences, and both chunks of the nearest `n` contexts (optionally only among `rows`)."""
+        3n sentences, and both chunks of the nearest `n` contexts (optionally only in `languages`)."""
+        languages = None if languages is None else list(languages)
+        rows = self.rows_in(languages)
         _, chunk_rows = self._passages.search(query_vector, n, rows)
-        sentence_filter = None if rows is None else self.sentences_of(rows).rows
-        _, sentence_rows = self._sentences.search(query_vector, 3 * n, sentence_filter)
+        _, sentence_rows = self._sentences.search(query_vector, 3 * n, self.sentence_rows_in(languages))
         _, context_rows = self._contexts.search(query_vector, n, rows)
         following = self._next[context_rows]
         following = following[following >= 0]
@@ -290,3 +294,8 @@ class Index:
             token_norms=m.token_norms,
             skipped=m.skipped,
         )
+
+
+def _union(by_language: dict[str, np.ndarray], languages: Iterable[str]) -> np.ndarray:
+    parts = [by_language[lang] for lang in sorted(set(languages)) if lang in by_language]
+    return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)

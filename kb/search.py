@@ -57,7 +57,7 @@ class Ranking:
         Without the per-work cap one article (usually the one in the question's own language)
         fills every slot; passages beyond the cap still follow, in score order, when there is room.
         """
-        rows = self.index.nearest(self._neutral_query, k * CANDIDATES, self.index.rows_in(self.languages))
+        rows = self.index.nearest(self._neutral_query, k * CANDIDATES, self.languages)
         scored = self._score(rows)
         first: list[Scored] = []
         rest: list[Scored] = []
@@ -70,7 +70,7 @@ class Ranking:
 
     def best_in(self, lang: str) -> Scored | None:
         """The best-scoring chunk in one language."""
-        scored = self._score(self.index.nearest(self._neutral_query, CANDIDATES, self.index.rows_in([lang])))
+        scored = self._score(self.index.nearest(self._neutral_query, CANDIDATES, [lang]))
         return min(scored, key=lambda s: (-s.score, s.row), default=None)
 
     def hit(self, s: Scored, rank: int) -> Hit:

@@ -223,3 +223,14 @@ def test_hostile_files_are_skipped_with_a_reason(tmp_path: Path, name: str, data
         return
     assert [s.path for s in scan.skipped] == [name]
     assert reason in scan.skipped[0].reason
+
+
+def test_pdf_restricted_but_not_locked_is_read(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(["Política de privacidad del cliente."]))))
+    writer.encrypt(user_password="", owner_password="owner-only")  # opens without a password, like many exports
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    doc = parse_file(write(tmp_path, "privacidad.pdf", buffer.getvalue()))
+    assert "Política de privacidad del cliente." in doc.body and doc.page_at(0) == 1

@@ -20,12 +20,19 @@ def read(raw: bytes, limits: Limits) -> Extracted:
 
     try:
         reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ValueError("encrypted PDF (password-protected); save a copy without a password")
-        n = len(reader.pages)
-    except ValueError:
-        raise
+        encrypted = reader.is_encrypted
     except Exception as exc:  # pypdf raises many types on damaged files
+        raise ValueError(f"broken PDF ({type(exc).__name__}); export or download it again") from None
+    if encrypted:
+        try:  # many "protected" PDFs only restrict printing and open with an empty password
+            opened = bool(reader.decrypt(""))
+        except Exception:  # e.g. an AES key this installation cannot handle
+            opened = False
+        if not opened:
+            raise ValueError("encrypted PDF (password-protected); save a copy without a password")
+    try:
+        n = len(reader.pages)
+    except Exception as exc:
         raise ValueError(f"broken PDF ({type(exc).__name__}); export or download it again") from None
     if n > limits.max_pages:
         raise ValueError(f"PDF has {n} pages, above the limit of {limits.max_pages} (split it, or raise KB_MAX_PAGES)")
