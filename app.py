@@ -52,9 +52,18 @@ def build_with_progress(
 ) -> None:
     """Rebuild (or add `uploads` to the corpus, then rebuild) with a progress bar."""
     bar = st.progress(0.0, text="Preparing…")
+    units = {"reading": "files", "embedding": "articles"}
+    stage_started: dict[str, float] = {}
 
-    def progress(done: int, total: int, what: str) -> None:
-        bar.progress(min(1.0, done / max(total, 1)), text=f"{what.capitalize()} {done}/{total}")
+    def progress(done: int, total: int, stage: str) -> None:
+        if stage not in units:
+            return
+        began = stage_started.setdefault(stage, time.perf_counter())
+        text = f"{stage.capitalize()}: {done}/{total} {units[stage]}"
+        if 0 < done < total:  # time left, from the rate so far
+            left = (time.perf_counter() - began) / done * (total - done)
+            text += f" · about {left / 60:.0f} min left" if left >= 90 else f" · about {left:.0f} s left"
+        bar.progress(min(1.0, done / max(total, 1)), text=text)
 
     started = time.perf_counter()
     embedder = kb.embedder if kb is not None else None  # reuse the loaded model

@@ -7,24 +7,26 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .chunking import chunk_document, embedding_text
 from .config import Settings
-from .corpus import CorpusScan, load_corpus
+from .corpus import CorpusScan, corpus_hashes, load_corpus
 from .embedding import Embedder
 from .errors import KBError
 from .index import Index
 from .onnx_encoder import TOKEN_DEPTH
+from .readers import VERSION as READERS_VERSION
 from .store import DocumentEntry, DocumentRecord, Manifest, read_manifest, write_lock, write_version
 from .translations import DISCOVERY, discover_translations
-from .types import Chunk, Document, Skipped
+from .types import Chunk, Document, ModelIdentity, Skipped
 
 CHUNKER_VERSION = 3
-Progress = Callable[[int, int, str], None]  # (done, total, what)
+EMBED_GROUP = 64  # articles embedded together at most (their texts sorted by length within the group)
+Progress = Callable[[int, int, str], None]  # (done, total, stage): "reading" files, "embedding" articles
 
 
 @dataclass
@@ -72,10 +74,25 @@ def rebuild(
     started = time.perf_counter()
     embedder = embedder or Embedder(settings.model, settings)
     report_progress = progress or (lambda done, total, what: None)
+    reading = {"readers": READERS_VERSION, "limits": asdict(settings.limits)}
     with write_lock(settings.index_dir):
         current = read_manifest(settings.index_dir)  # None: no usable index (missing, corrupted, older format)
+        unchanged = current is not None and current.reading == reading and _files_unchanged(settings, current)
+        if not full and current is not None and unchanged and _same_settings(current, embedder.identity, settings):
+            # Nothing changed: decided from file hashes and the manifest, without reading a file or the model.
+            return BuildReport(
+                documents=len(current.documents),
+                chunks_per_language=dict(current.counts.chunks_per_language),
+                embedded_documents=0,
+                reused_documents=len(current.documents),
+                embedded_chunks=0,
+                seconds=time.perf_counter() - started,
+                changed=False,
+                skipped=list(current.skipped),
+                version=current.version,
+            )
         indexed = {e.path: e.sha256 for e in current.documents.values()} if current else {}
-        scan = load_corpus(settings.corpus_dir, settings.limits, indexed)
+        scan = load_corpus(settings.corpus_dir, settings.limits, indexed, report_progress)
         if not scan.documents:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no files"
             raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")
@@ -89,6 +106,7 @@ def rebuild(
             translation_discovery=DISCOVERY,
             translations=(),
             vector_index=settings.index_spec,
+            reading=reading,
         )
         if not full and current is not None and _same_build(current, manifest):
             # Nothing changed: decided from the manifest alone, without loading vectors or the model.
@@ -136,8 +154,27 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:
 
 def _same_build(current: Manifest, wanted: Manifest) -> bool:
     """Would a rebuild produce what `current` already is? (Translations and counts follow from the rest.)"""
-    keys = ("model", "chunking", "corpus_fingerprint", "translation_discovery", "vector_index", "skipped")
+    keys = ("model", "chunking", "corpus_fingerprint", "translation_discovery", "vector_index", "skipped", "reading")
     return all(getattr(current, k) == getattr(wanted, k) for k in keys)
+
+
+def _same_settings(current: Manifest, model: ModelIdentity, settings: Settings) -> bool:
+    return (current.model, current.chunking, current.translation_discovery, current.vector_index) == (
+        model,
+        chunking_settings(settings),
+        DISCOVERY,
+        settings.index_spec,
+    )
+
+
+def _files_unchanged(settings: Settings, current: Manifest) -> bool:
+    """Do the corpus files have the names and bytes the index was built from (indexed and skipped)?"""
+    recorded = {entry.path: entry.sha256 for entry in current.documents.values()}
+    recorded.update({s.path: s.sha256 for s in current.skipped})
+    try:
+        return corpus_hashes(settings.corpus_dir) == recorded
+    except KBError:
+        return False
 
 
 def _reuse(previous: Index, doc: Document) -> DocumentRecord | None:
@@ -168,25 +205,37 @@ def _report(
 def embed_documents(
     documents: list[Document], embedder: Embedder, settings: Settings, progress: Progress
 ) -> dict[str, DocumentRecord]:
-    """Chunk and embed `documents`: one record each, with passage, sentence, context and token vectors."""
+    """Chunk and embed `documents`: one record each, with passage, sentence, context and token vectors.
+
+    Articles go through in groups (at least 50 progress steps on a large corpus), so progress is
+    "articles done / total" and the ETA follows from it.
+    """
+    group = max(1, min(EMBED_GROUP, -(-len(documents) // 50)))
+    records: dict[str, DocumentRecord] = {}
+    progress(0, len(documents), "embedding")
+    for start in range(0, len(documents), group):
+        records.update(_embed_group(documents[start : start + group], embedder, settings))
+        progress(min(start + group, len(documents)), len(documents), "embedding")
+    return records
+
+
+def _embed_group(documents: list[Document], embedder: Embedder, settings: Settings) -> dict[str, DocumentRecord]:
+    """Chunk and embed a few documents together (their texts batched longest-first: less padding)."""
     # A passage must fit the model with its heading, prompt and special tokens.
     chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
     chunked: dict[str, list[Chunk]] = {}
-    for i, doc in enumerate(documents):
-        progress(i, len(documents), "chunking")
+    for doc in documents:
         chunked[doc.doc_id] = chunk_document(doc, embedder.count_tokens, chunk_limit)
-    progress(len(documents), len(documents), "chunking")
     chunks = [c for doc in documents for c in chunked[doc.doc_id]]
     titles = {d.doc_id: d.title for d in documents}
     chunk_texts = [embedding_text(c, titles[c.doc_id]) for c in chunks]
     sentence_texts = [c.text_at(s) for c in chunks for s in c.sentences]
     context_texts = [text for doc in documents for text in context_texts_of(chunked[doc.doc_id])]
-    total = len(chunk_texts) + len(sentence_texts) + len(context_texts)
     # token vectors of the passage's own words; its heading is context only (bench/eval: MRR 0.836 -> 0.868)
     token_from = [len(text) - len(c.text) for text, c in zip(chunk_texts, chunks, strict=True)]
     batch = settings.embed_batch_size
-    chunk_vecs, chunk_tokens = _embed(embedder, chunk_texts, batch, progress, 0, total, token_from)
-    others, _ = _embed(embedder, sentence_texts + context_texts, batch, progress, len(chunk_texts), total)
+    chunk_vecs, chunk_tokens = _embed(embedder, chunk_texts, batch, token_from)
+    others, _ = _embed(embedder, sentence_texts + context_texts, batch)
     sentence_vecs, context_vecs = others[: len(sentence_texts)], others[len(sentence_texts) :]
     records: dict[str, DocumentRecord] = {}
     ci = si = 0
@@ -211,17 +260,10 @@ def context_texts_of(chunks: list[Chunk]) -> list[str]:
 
 
 def _embed(
-    embedder: Embedder,
-    texts: list[str],
-    batch_size: int,
-    progress: Progress,
-    done: int,
-    total: int,
-    token_from: list[int] | None = None,
+    embedder: Embedder, texts: list[str], batch_size: int, token_from: list[int] | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Embed passages longest-first in batches (less padding), reporting progress per batch
-    (`done` of `total` texts came before); with `token_from` also each text's token vectors
-    (`Embedder.encode_passages_and_tokens`)."""
+    """Embed passages longest-first in batches (less padding); with `token_from` also each text's
+    token vectors (`Embedder.encode_passages_and_tokens`)."""
     dim = embedder.identity.dimension
     tokens: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(texts)
     if not texts:
@@ -229,7 +271,6 @@ def _embed(
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for start in range(0, len(order), batch_size):
-        progress(done + start, total, "embedding")
         batch = order[start : start + batch_size]
         if token_from is not None:
             out[batch], batch_tokens = embedder.encode_passages_and_tokens(
@@ -239,7 +280,6 @@ def _embed(
                 tokens[i] = t
         else:
             out[batch] = embedder.encode_passages([texts[i] for i in batch], batch_size=batch_size)
-    progress(done + len(texts), total, "embedding")
     return out, tokens
 
 

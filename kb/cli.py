@@ -84,18 +84,15 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from .knowledge_base import KnowledgeBase
 
     bars: dict[str, Any] = {}
+    units = {"reading": "file", "embedding": "article"}
 
-    def progress(done: int, total: int, what: str) -> None:
-        stage = "embedding" if what == "embedding" else "chunking"
-        if what == "done":
+    def progress(done: int, total: int, stage: str) -> None:
+        if stage not in units:
             return
         bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(
-                total=total, desc=stage, unit="text" if stage == "embedding" else "doc", file=sys.stderr
-            )
-        bar.n = done
-        bar.refresh()
+        if bar is None:  # tqdm shows the rate and the time left
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit=units[stage], file=sys.stderr)
+        bar.update(done - bar.n)
 
     try:
         if args.command == "add":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +49,12 @@ def relative_name(path: Path, corpus_dir: Path) -> str:
     return path.relative_to(corpus_dir).as_posix()
 
 
-def load_corpus(corpus_dir: Path, limits: Limits | None = None, indexed: Mapping[str, str] | None = None) -> CorpusScan:
+def load_corpus(
+    corpus_dir: Path,
+    limits: Limits | None = None,
+    indexed: Mapping[str, str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> CorpusScan:
     """Parse every article file; a bad file is skipped with a reason, the others still load.
 
     Two files with the same text (after any header) or the same id are one article. Which file
@@ -61,7 +66,10 @@ def load_corpus(corpus_dir: Path, limits: Limits | None = None, indexed: Mapping
     scan = CorpusScan()
     root = corpus_dir.resolve()
     parsed: list[tuple[tuple[bool, bool, int, int, str], Document]] = []
-    for path in corpus_files(corpus_dir):
+    files = corpus_files(corpus_dir)
+    for done, path in enumerate(files):
+        if progress is not None and done % 10 == 0:
+            progress(done, len(files), "reading")
         try:
             if not path.resolve().is_relative_to(root):
                 raise ValueError("it links to a file outside the corpus directory")
@@ -71,6 +79,8 @@ def load_corpus(corpus_dir: Path, limits: Limits | None = None, indexed: Mapping
             continue
         indexed_as_is = (indexed or {}).get(doc.path) == doc.content_hash
         parsed.append(((not named, not indexed_as_is, path.stat().st_mtime_ns, len(doc.path), doc.path), doc))
+    if progress is not None:
+        progress(len(files), len(files), "reading")
     by_id: dict[str, Document] = {}
     by_text: dict[str, Document] = {}
     for _, doc in sorted(parsed, key=lambda p: p[0]):

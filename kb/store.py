@@ -113,6 +113,7 @@ class Manifest:
     translation_discovery: dict[str, Any]
     translations: tuple[tuple[str, str, float], ...]  # discovered (doc_a, doc_b, aligned share)
     vector_index: IndexSpec
+    reading: dict[str, Any]  # how files were read (reader version, size limits): a change re-reads them
     # Filled in by `write_version`:
     counts: Counts = Counts()
     token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest token-vector norm as stored
@@ -147,6 +148,7 @@ class Manifest:
                 translation_discovery=dict(data["translation_discovery"]),
                 translations=tuple((str(a), str(b), float(s)) for a, b, s in data["translations"]),
                 vector_index=IndexSpec(**data["vector_index"]),
+                reading=dict(data["reading"]),
                 counts=Counts(**counts),
                 token_norms=(float(data["token_norms"][0]), float(data["token_norms"][1])),
                 format_version=int(data["format_version"]),

@@ -287,3 +287,21 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
     again = Index.load(built.index_dir)
     assert again.path.name == written.version != index.path.name
     assert again.chunks() == index.chunks() and np.allclose(again.chunk_vectors(), index.chunk_vectors())
+
+
+def test_progress_counts_files_then_articles(corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int, str]] = []
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=FakeEmbedder(), progress=lambda done, total, stage: calls.append((done, total, stage)))
+    reading = [(d, t) for d, t, s in calls if s == "reading"]
+    embedding = [(d, t) for d, t, s in calls if s == "embedding"]
+    assert reading[-1] == (5, 5) and embedding[0] == (0, 5) and embedding[-1] == (5, 5)
+    assert [d for d, _ in embedding] == sorted(d for d, _ in embedding) and len(embedding) == 6  # one step an article
+    # A rebuild with nothing changed reads no file: it is decided from the files' hashes and the manifest.
+    import kb.readers
+
+    def no_reading(*args: object) -> None:
+        raise AssertionError("a file was read")
+
+    monkeypatch.setattr(kb.readers, "read", no_reading)
+    assert not rebuild(settings, embedder=FakeEmbedder()).changed

@@ -31,6 +31,7 @@ def _readers() -> dict[str, Reader]:
     }
 
 
+VERSION = 1  # recorded in the manifest: a change re-reads every file
 SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # What to do with formats we do not read.
 ADVICE = {
@@ -63,4 +64,4 @@ def read(path: Path, raw: bytes, limits: Limits) -> Extracted:
     return reader(raw, limits)
 
 
-__all__ = ["SUFFIXES", "Extracted", "Limits", "read", "unsupported_reason"]
+__all__ = ["SUFFIXES", "VERSION", "Extracted", "Limits", "read", "unsupported_reason"]
