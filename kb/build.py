@@ -26,6 +26,7 @@ from .types import Chunk, Document, ModelIdentity, Skipped
 
 CHUNKER_VERSION = 3
 EMBED_GROUP = 64  # articles embedded together at most (their texts sorted by length within the group)
+MIN_GROUP = 32  # ... and at least, when there are that many
 Progress = Callable[[int, int, str], None]  # (done, total, stage): "reading" files, "embedding" articles
 
 
@@ -207,10 +208,11 @@ def embed_documents(
 ) -> dict[str, DocumentRecord]:
     """Chunk and embed `documents`: one record each, with passage, sentence, context and token vectors.
 
-    Articles go through in groups (at least 50 progress steps on a large corpus), so progress is
-    "articles done / total" and the ETA follows from it.
+    Articles go through in groups of 32 to 64 (50 progress steps or more on a large corpus), so
+    progress is "articles done / total" and the time left follows from it.
     """
-    group = max(1, min(EMBED_GROUP, -(-len(documents) // 50)))
+    # Groups of at least MIN_GROUP articles keep batches full (groups of 4 made a rebuild 1.5x slower).
+    group = min(EMBED_GROUP, max(MIN_GROUP, -(-len(documents) // 50)))
     records: dict[str, DocumentRecord] = {}
     progress(0, len(documents), "embedding")
     for start in range(0, len(documents), group):

@@ -290,6 +290,9 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
 
 
 def test_progress_counts_files_then_articles(corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kb.build
+
+    monkeypatch.setattr(kb.build, "MIN_GROUP", 1)  # five articles: a step for each
     calls: list[tuple[int, int, str]] = []
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder(), progress=lambda done, total, stage: calls.append((done, total, stage)))
