@@ -289,7 +289,9 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
     assert again.chunks() == index.chunks() and np.allclose(again.chunk_vectors(), index.chunk_vectors())
 
 
-def test_progress_counts_files_then_articles(corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_counts_files_then_articles(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import kb.build
 
     monkeypatch.setattr(kb.build, "MIN_GROUP", 1)  # five articles: a step for each
