@@ -171,3 +171,23 @@ def test_a_broken_index_can_be_rebuilt_from_the_app(tmp_path: Path, monkeypatch:
     at.button(key="repair").click().run()
     assert not at.exception, at.exception
     assert not at.error and list(at.sidebar.table[0].value["articles"]) == [1]
+
+
+def test_sources_show_where_the_quote_sits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from .conftest import DATA
+
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(DATA / "documents" / "power-batterylife.html", tmp_path / "corpus")
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    rebuild(settings)
+    at = app_for(settings, monkeypatch)
+    at.chat_input[0].set_value("Comment économiser la batterie ?").run()
+    assert not at.exception, at.exception
+    places = [c.value for c in at.caption if "help.gnome.org" in c.value]
+    assert places, [c.value for c in at.caption]
+    # the heading path as text, the canonical URL as a link
+    link = "](https://help.gnome.org/users/gnome-help/stable/power-batterylife.html.fr)"
+    assert all(link in p and p.startswith("Économie d’énergie") for p in places), places
+    assert any("› " in p for p in places)
