@@ -20,6 +20,7 @@ from .errors import KBError
 from .index import Index
 from .onnx_encoder import TOKEN_DEPTH
 from .readers import VERSION as READERS_VERSION
+from .readers import library_versions as reader_libraries
 from .store import DocumentEntry, DocumentRecord, Manifest, read_manifest, write_lock, write_version
 from .translations import DISCOVERY, discover_translations
 from .types import Chunk, Document, ModelIdentity, Skipped
@@ -75,7 +76,7 @@ def rebuild(
     started = time.perf_counter()
     embedder = embedder or Embedder(settings.model, settings)
     report_progress = progress or (lambda done, total, what: None)
-    reading = {"readers": READERS_VERSION, "limits": asdict(settings.limits)}
+    reading = {"readers": READERS_VERSION, "libraries": reader_libraries(), "limits": asdict(settings.limits)}
     with write_lock(settings.index_dir):
         current = read_manifest(settings.index_dir)  # None: no usable index (missing, corrupted, older format)
         unchanged = current is not None and current.reading == reading and _files_unchanged(settings, current)
@@ -144,12 +145,17 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:
             raise KBError(f"cannot add {name!r}: give a plain file name")
         if Path(clean).suffix.lower() not in SUFFIXES:
             raise KBError(f"cannot add {clean}: {unsupported_reason(Path(clean))}")
+        if Path(clean).stem.lower() == "readme":
+            raise KBError(f"cannot add {clean}: README files in the corpus describe it and are not indexed; rename it")
         names.append(clean)
-    settings.corpus_dir.mkdir(parents=True, exist_ok=True)
-    for name, (_, data) in zip(names, files, strict=True):
-        tmp = settings.corpus_dir / f".{name}.adding"
-        tmp.write_bytes(data)
-        os.replace(tmp, settings.corpus_dir / name)
+    try:
+        settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+        for name, (_, data) in zip(names, files, strict=True):
+            tmp = settings.corpus_dir / f".{name}.adding"
+            tmp.write_bytes(data)
+            os.replace(tmp, settings.corpus_dir / name)
+    except OSError as exc:
+        raise KBError(f"cannot write into {settings.corpus_dir}: {exc.strerror or exc}") from None
     return names
 
 
@@ -182,7 +188,14 @@ def _reuse(previous: Index, doc: Document) -> DocumentRecord | None:
     """The stored record of `doc` when what its vectors depend on is unchanged (its id, title,
     language and body), carrying the new document (its file name and other header fields may differ)."""
     old = previous.documents.get(doc.doc_id)
-    if old is None or (old.title, old.lang, old.body) != (doc.title, doc.lang, doc.body):
+    # What chunks and vectors depend on: the text, title and language, and the headings a reader found.
+    if old is None or (old.title, old.lang, old.body, old.format, old.sections) != (
+        doc.title,
+        doc.lang,
+        doc.body,
+        doc.format,
+        doc.sections,
+    ):
         return None
     return replace(previous.record(doc.doc_id), document=doc)
 

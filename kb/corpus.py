@@ -77,6 +77,10 @@ def load_corpus(
         except ValueError as exc:
             scan.skipped.append(Skipped(relative_name(path, corpus_dir), str(exc), file_sha256(path)))
             continue
+        except Exception as exc:  # a reader's library failing on a strange file: that file only is skipped
+            reason = f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"
+            scan.skipped.append(Skipped(relative_name(path, corpus_dir), reason, file_sha256(path)))
+            continue
         indexed_as_is = (indexed or {}).get(doc.path) == doc.content_hash
         parsed.append(((not named, not indexed_as_is, path.stat().st_mtime_ns, len(doc.path), doc.path), doc))
     if progress is not None:
@@ -110,7 +114,7 @@ def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
     return {relative_name(p, corpus_dir): file_sha256(p) for p in corpus_files(corpus_dir)}
 
 
-_hash_cache: dict[str, tuple[int, int, str]] = {}
+_hash_cache: dict[str, tuple[tuple[int, int, int, int], str]] = {}
 
 
 def file_sha256(path: Path) -> str:
@@ -119,12 +123,13 @@ def file_sha256(path: Path) -> str:
         stat = path.stat()
         key = str(path.resolve())
         cached = _hash_cache.get(key)
-        if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
-            return cached[2]
+        stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)  # ctime: `cp -p` keeps mtime
+        if cached and cached[0] == stamp:
+            return cached[1]
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
     except OSError:
         return ""
-    _hash_cache[key] = (stat.st_size, stat.st_mtime_ns, digest)
+    _hash_cache[key] = (stamp, digest)
     return digest
 
 
@@ -139,6 +144,7 @@ def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
         raise ValueError("not a regular file")
     if path.suffix.lower() not in readers.SUFFIXES:
         raise ValueError(readers.unsupported_reason(path))
+    readers.check_size(path, path.stat().st_size, limits)  # before a byte is read
     raw = path.read_bytes()
     extracted = readers.read(path, raw, limits)
     meta, body = extracted.meta, extracted.body

@@ -348,15 +348,19 @@ def _read_version(index_dir: Path) -> StoredVersion:
     passages, sentences, contexts = (
         VectorIndex.read(version_dir / name, manifest.files[name].kind, manifest.vector_index) for name in VECTOR_FILES
     )
-    documents = [
-        Document(
-            **{**d, "sections": tuple(tuple(s) for s in d.get("sections", ())), "pages": tuple(d.get("pages", ()))}
-        )
-        for d in _read_jsonl(data["documents.jsonl"])
-    ]
-    chunks = [
-        Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])}) for c in _read_jsonl(data["chunks.jsonl"])
-    ]
+    try:
+        documents = [
+            Document(
+                **{**d, "sections": tuple(tuple(s) for s in d.get("sections", ())), "pages": tuple(d.get("pages", ()))}
+            )
+            for d in _read_jsonl(data["documents.jsonl"])
+        ]
+        chunks = [
+            Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])})
+            for c in _read_jsonl(data["chunks.jsonl"])
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KBError(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
     codes, scales, counts = (_load_array(version_dir / name) for name in TOKEN_FILES)
     n_sentences = sum(len(c.sentences) for c in chunks)
     if (
@@ -419,7 +423,8 @@ def _jsonl(rows: Any) -> bytes:
 
 
 def _read_jsonl(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+    # Split on "\n" only: str.splitlines() also breaks on U+2028 and others, which JSON leaves unescaped.
+    return [json.loads(line) for line in data.decode("utf-8").split("\n") if line]
 
 
 def _sha(data: bytes) -> str:

@@ -249,3 +249,23 @@ def test_real_model_incremental_equals_full(real_settings: Settings, tmp_path: P
         assert not kb_inc.ask(off_topic).confident and not kb_full.ask(off_topic).confident
     low, high = kb_inc.stats().token_norms
     assert 0.98 <= low <= high <= 1.02
+
+
+def test_edge_documents_round_trip_and_stay_incremental(tmp_path: Path) -> None:
+    """A line separator inside a body, a file without a word to index, a paragraph that becomes a heading."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "sep.txt").write_text("La atención al cliente\u2028empieza por escuchar con paciencia.", encoding="utf-8")
+    (corpus / "numbers.txt").write_text("12345\n\n67890\n", encoding="utf-8")
+    (corpus / "faq.md").write_text("# Devoluciones\n\nPlazos de reembolso\n\nEl reembolso tarda cinco días.\n")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=FakeEmbedder())
+    index = Index.load(settings.index_dir)
+    assert "\u2028" in index.document("sep").body and not len(index.rows_of_document("numbers"))
+    (corpus / "faq.md").write_text("# Devoluciones\n\n## Plazos de reembolso\n\nEl reembolso tarda cinco días.\n")
+    (corpus / "sep.txt").write_text("La atención al cliente\u2028empieza por escuchar.", encoding="utf-8")
+    rebuild(settings, embedder=FakeEmbedder())  # reuses "numbers" (no chunks) and sees the new heading
+    full = Settings(corpus_dir=corpus, index_dir=tmp_path / "full")
+    rebuild(full, embedder=FakeEmbedder(), full=True)
+    assert_same_index(settings, full)
+    assert Index.load(settings.index_dir).document("faq").section_at(40) == ("Devoluciones", "Plazos de reembolso")

@@ -234,3 +234,28 @@ def test_pdf_restricted_but_not_locked_is_read(tmp_path: Path) -> None:
     writer.write(buffer)
     doc = parse_file(write(tmp_path, "privacidad.pdf", buffer.getvalue()))
     assert "Política de privacidad del cliente." in doc.body and doc.page_at(0) == 1
+
+
+def test_a_reader_failing_skips_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kb.readers.html
+
+    def broken(raw: bytes, limits: Limits) -> None:
+        raise RuntimeError("library bug")
+
+    monkeypatch.setattr(kb.readers.html, "read", broken)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write(corpus, "page.html", HTML)
+    write(corpus, "ok.txt", "Un artículo sano sobre clientes y paciencia en la atención.")
+    scan = load_corpus(corpus)
+    assert [d.path for d in scan.documents] == ["ok.txt"]
+    assert scan.skipped[0].reason == "could not be read (RuntimeError: library bug)"
+
+
+def test_nested_list_keeps_the_text_after_it(tmp_path: Path) -> None:
+    page = HTML.replace(
+        "<h2>Problemas</h2>",
+        "<ul><li>Primero <ul><li>anidado dentro</li></ul> y después el resto del punto.</li></ul><h2>Problemas</h2>",
+    )
+    doc = parse_file(write(tmp_path, "wifi.html", page))
+    assert "y después el resto del punto." in doc.body and "anidado dentro" in doc.body

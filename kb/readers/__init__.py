@@ -50,10 +50,38 @@ ADVICE = {
 }
 
 
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that extract text (recorded in the manifest: an upgrade re-reads every file)."""
+    from importlib import metadata
+
+    versions = {}
+    for name in ("trafilatura", "pypdf", "python-docx", "markdown-it-py", "PyYAML"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = ""
+    return versions
+
+
 def unsupported_reason(path: Path) -> str:
     suffix = path.suffix.lower() or "(no extension)"
     advice = ADVICE.get(path.suffix.lower(), "export it as PDF, DOCX, HTML, Markdown or plain text")
     return f"unsupported format {suffix} — {advice}"
+
+
+def check_size(path: Path, size: int, limits: Limits) -> None:
+    """Refuse a file above its format's size limit (ValueError with a reason)."""
+    if path.suffix.lower() in (".pdf", ".docx"):
+        if size > limits.max_binary_bytes:
+            raise ValueError(
+                f"file is {size / 1e6:.1f} MB, above the {limits.max_binary_bytes / 1e6:.1f} MB limit "
+                "(split it, or raise KB_MAX_BINARY_BYTES)"
+            )
+    elif size > limits.max_bytes:
+        raise ValueError(
+            f"file is {size / 1e6:.1f} MB, above the {limits.max_bytes / 1e6:.1f} MB limit for one article "
+            "(split it, or raise KB_MAX_ARTICLE_BYTES)"
+        )
 
 
 def read(path: Path, raw: bytes, limits: Limits) -> Extracted:
@@ -64,4 +92,13 @@ def read(path: Path, raw: bytes, limits: Limits) -> Extracted:
     return reader(raw, limits)
 
 
-__all__ = ["SUFFIXES", "VERSION", "Extracted", "Limits", "read", "unsupported_reason"]
+__all__ = [
+    "SUFFIXES",
+    "VERSION",
+    "Extracted",
+    "Limits",
+    "check_size",
+    "library_versions",
+    "read",
+    "unsupported_reason",
+]

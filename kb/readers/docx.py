@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from .structure import Extracted, Limits, TextBuilder, clean
@@ -38,12 +39,12 @@ def read(raw: bytes, limits: Limits) -> Extracted:
                 out.row(_unique(cell.text for cell in row.cells))
         elif tag == "p":
             paragraph = Paragraph(block, document)
-            style = paragraph.style.name if paragraph.style is not None else ""
+            style = (paragraph.style.name if paragraph.style is not None else "") or ""
             text = paragraph.text
             if style == "Title":
                 out.heading(text, 1)
-            elif style.startswith("Heading") and style[-1:].isdigit():
-                out.heading(text, int(style.split()[-1]))
+            elif heading := re.match(r"heading\s*(\d)", style, re.IGNORECASE):
+                out.heading(text, int(heading.group(1)))
             elif style.startswith("List Number"):
                 numbers[style] = numbers.get(style, 0) + 1
                 out.item(text, f"{numbers[style]}.")

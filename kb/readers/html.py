@@ -72,7 +72,13 @@ def _render(el: Any, out: TextBuilder, marker: str = "-") -> None:
             numbered = child.get("rend") == "ol"
             for n, item in enumerate(child.findall("item"), start=1):
                 nested = item.findall("list")
-                for sub in nested:
+                for sub in nested:  # the nested list is read after the item; its tail text stays with the item
+                    if sub.tail:
+                        before = sub.getprevious()
+                        if before is not None:
+                            before.tail = (before.tail or "") + sub.tail
+                        else:
+                            item.text = (item.text or "") + sub.tail
                     item.remove(sub)
                 out.item(_text(item), f"{n}." if numbered else "-")
                 for sub in nested:

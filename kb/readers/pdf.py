@@ -51,8 +51,11 @@ def read(raw: bytes, limits: Limits) -> Extracted:
         out.page()
         _page(lines, headings.get(number, []), out)
     meta: dict[str, str] = {}
-    info: Any = reader.metadata or {}
-    title = clean(str(info.get("/Title") or ""))
+    try:
+        info: Any = reader.metadata or {}
+        title = clean(str(info.get("/Title") or ""))
+    except Exception:  # a damaged /Info dictionary: the title comes from the outline instead
+        title = ""
     meta["title"] = title or (out.sections[0][2] if out.sections else "")
     return out.build("pdf", {k: v for k, v in meta.items() if v})
 
