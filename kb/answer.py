@@ -117,10 +117,7 @@ def cite(
 ) -> Citation:
     """A citation of body[start:end] of a document."""
     doc = index.document(doc_id)
-    section = doc.section_at(start)
-    if not section and chunk_id:  # a plain-text article: the heading the chunker found above the passage
-        heading = index.chunk(index.row_of(chunk_id)).heading
-        section = (heading,) if heading else ()
+    section = index.section_of(index.row_of(chunk_id), start) if chunk_id else doc.section_at(start)
     return Citation(
         n=n,
         doc_id=doc_id,

@@ -110,9 +110,6 @@ def rebuild(
             vector_index=settings.index_spec,
             reading=reading,
         )
-        if not full and current is not None and _same_build(current, manifest):
-            # Nothing changed: decided from the manifest alone, without loading vectors or the model.
-            return _report(scan, current, embedded=0, embedded_chunks=0, started=started, changed=False)
         previous = None
         same_vectors = current is not None and (current.model, current.chunking) == (manifest.model, manifest.chunking)
         if not full and same_vectors:
@@ -159,12 +156,6 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:
     return names
 
 
-def _same_build(current: Manifest, wanted: Manifest) -> bool:
-    """Would a rebuild produce what `current` already is? (Translations and counts follow from the rest.)"""
-    keys = ("model", "chunking", "corpus_fingerprint", "translation_discovery", "vector_index", "skipped", "reading")
-    return all(getattr(current, k) == getattr(wanted, k) for k in keys)
-
-
 def _same_settings(current: Manifest, model: ModelIdentity, settings: Settings) -> bool:
     return (current.model, current.chunking, current.translation_discovery, current.vector_index) == (
         model,
@@ -176,10 +167,8 @@ def _same_settings(current: Manifest, model: ModelIdentity, settings: Settings) 
 
 def _files_unchanged(settings: Settings, current: Manifest) -> bool:
     """Do the corpus files have the names and bytes the index was built from (indexed and skipped)?"""
-    recorded = {entry.path: entry.sha256 for entry in current.documents.values()}
-    recorded.update({s.path: s.sha256 for s in current.skipped})
     try:
-        return corpus_hashes(settings.corpus_dir) == recorded
+        return corpus_hashes(settings.corpus_dir) == current.files_read()
     except KBError:
         return False
 

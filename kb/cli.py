@@ -124,8 +124,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not hits:
         print("no passages")
     for h in hits:
-        where = " · ".join(([f"p. {h.page}"] if h.page else []) + ([" › ".join(h.section)] if h.section else []))
-        place = f"{h.doc_id} {h.start}-{h.end}" + (f", {where}" if where else "")
+        place = f"{h.doc_id} {h.start}-{h.end}" + (f", {h.location}" if h.location else "")
         print(f"{h.rank:>2}. {h.score:.3f}  [{h.lang}] {h.title} ({place})")
         print(f"    {_short(h.text)}")
     return 0

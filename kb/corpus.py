@@ -13,10 +13,10 @@ from . import readers
 from .errors import KBError
 from .language import UNKNOWN, detect_language
 from .readers import Limits
-from .readers.text import decode_text, split_header
+from .readers.text import HEADER_KEYS, decode_text, split_header
 from .types import Document, Skipped
 
-KNOWN_KEYS = ("id", "title", "lang", "source", "published", "translation_of")
+KNOWN_KEYS = HEADER_KEYS  # the metadata a Document has fields for; other keys go to Document.meta
 # A publication date at the start of a line, optionally labelled ("Opublikowany: 2019-05-20").
 DATE_LINE = re.compile(r"^[^\W\d_]{0,20}:?[ \t]*(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 _ID_OK = re.compile(r"^[\w.-]{1,100}$")

@@ -142,6 +142,13 @@ class Index:
         """The chunk row that holds each sentence row."""
         return self._sentence_chunk[np.asarray(sentence_rows, dtype=np.int64)]
 
+    def section_of(self, row: int, offset: int) -> tuple[str, ...]:
+        """The headings above body offset `offset` of chunk `row`'s document: those the reader found,
+        else (a plain-text article) the heading the chunker found above the chunk."""
+        chunk = self._chunks[row]
+        found = self._documents[chunk.doc_id].section_at(offset)
+        return found or ((chunk.heading,) if chunk.heading else ())
+
     def sentence_span(self, sentence_row: int) -> tuple[int, int]:
         """Body offsets (start, end) of a sentence row in its document."""
         row = int(self._sentence_chunk[sentence_row])

@@ -217,8 +217,7 @@ def staleness(index: Index, corpus_dir: Path) -> str:
     """Why the index no longer matches the corpus directory ("" when it matches or there is no corpus)."""
     if not corpus_dir.is_dir():
         return ""
-    recorded = {entry.path: entry.sha256 for entry in index.manifest.documents.values()}
-    recorded.update({s.path: s.sha256 for s in index.manifest.skipped})
+    recorded = index.manifest.files_read()
     current = corpus_hashes(corpus_dir)
     changes = [f"{name} was added" for name in current.keys() - recorded.keys()]
     changes += [f"{name} was removed" for name in recorded.keys() - current.keys()]

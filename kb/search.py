@@ -76,7 +76,6 @@ class Ranking:
     def hit(self, s: Scored, rank: int) -> Hit:
         chunk = self.index.chunk(s.row)
         doc = self.index.document(chunk.doc_id)
-        section = doc.section_at(chunk.start) or ((chunk.heading,) if chunk.heading else ())
         return Hit(
             chunk_id=chunk.chunk_id,
             doc_id=chunk.doc_id,
@@ -89,7 +88,7 @@ class Ranking:
             rank=rank,
             heading=chunk.heading,
             page=doc.page_at(chunk.start),
-            section=section,
+            section=self.index.section_of(s.row, chunk.start),
         )
 
     def _score(self, rows: np.ndarray) -> list[Scored]:

@@ -121,6 +121,10 @@ class Manifest:
     version: str = ""
     files: dict[str, FileEntry] = field(default_factory=dict)
 
+    def files_read(self) -> dict[str, str]:
+        """sha256 of every corpus file this version was built from, indexed or skipped, by name."""
+        return {e.path: e.sha256 for e in self.documents.values()} | {s.path: s.sha256 for s in self.skipped}
+
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2).encode("utf-8")
 

@@ -75,6 +75,11 @@ class Query:
     tokens: np.ndarray  # (n, dim), L2-normalized token vectors (see Embedder.encode_query)
 
 
+def location(page: int, section: tuple[str, ...]) -> str:
+    """ "p. 3 · Returns › Refund timelines" (either part left out when unknown)."""
+    return " · ".join(([f"p. {page}"] if page else []) + ([" › ".join(section)] if section else []))
+
+
 @dataclass(frozen=True)
 class Hit:
     """A chunk returned by search, its score (cosine of it or its best sentence, raised toward its context) and rank."""
@@ -91,6 +96,11 @@ class Hit:
     heading: str = ""
     page: int = 0  # the page of the source where the passage starts (PDF), else 0
     section: tuple[str, ...] = ()  # the headings above the passage, outermost first
+
+    @property
+    def location(self) -> str:
+        """Where the passage starts, for people: "p. 3 · Returns › Refund timelines"."""
+        return location(self.page, self.section)
 
 
 @dataclass(frozen=True)
@@ -115,10 +125,7 @@ class Citation:
     @property
     def location(self) -> str:
         """Where the quote sits, for people: "p. 3 · Returns › Refund timelines"."""
-        parts = [f"p. {self.page}"] if self.page else []
-        if self.section:
-            parts.append(" › ".join(self.section))
-        return " · ".join(parts)
+        return location(self.page, self.section)
 
 
 @dataclass(frozen=True)

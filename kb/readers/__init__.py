@@ -70,22 +70,21 @@ def unsupported_reason(path: Path) -> str:
 
 
 def check_size(path: Path, size: int, limits: Limits) -> None:
-    """Refuse a file above its format's size limit (ValueError with a reason)."""
-    if path.suffix.lower() in (".pdf", ".docx"):
-        if size > limits.max_binary_bytes:
-            raise ValueError(
-                f"file is {size / 1e6:.1f} MB, above the {limits.max_binary_bytes / 1e6:.1f} MB limit "
-                "(split it, or raise KB_MAX_BINARY_BYTES)"
-            )
-    elif size > limits.max_bytes:
+    """Refuse a file above its format's size limit (ValueError with a reason); call it before reading the file."""
+    binary = path.suffix.lower() in (".pdf", ".docx")
+    limit, setting = (
+        (limits.max_binary_bytes, "KB_MAX_BINARY_BYTES") if binary else (limits.max_bytes, "KB_MAX_ARTICLE_BYTES")
+    )
+    if size > limit:
         raise ValueError(
-            f"file is {size / 1e6:.1f} MB, above the {limits.max_bytes / 1e6:.1f} MB limit for one article "
-            "(split it, or raise KB_MAX_ARTICLE_BYTES)"
+            f"file is {size / 1e6:.1f} MB, above the {limit / 1e6:.1f} MB limit for one article "
+            f"(split it, or raise {setting})"
         )
 
 
 def read(path: Path, raw: bytes, limits: Limits) -> Extracted:
-    """The extracted text and structure of one file (ValueError with a reason when it cannot be used)."""
+    """The extracted text and structure of one file (ValueError with a reason when it cannot be used).
+    The caller checks the size first (`check_size`)."""
     reader = _readers().get(path.suffix.lower())
     if reader is None:
         raise ValueError(unsupported_reason(path))

@@ -7,11 +7,9 @@ import re
 import zipfile
 
 from .structure import Extracted, Limits, TextBuilder, clean
-from .text import check_size
 
 
 def read(raw: bytes, limits: Limits) -> Extracted:
-    check_size(raw, limits.max_binary_bytes, "KB_MAX_BINARY_BYTES")
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             expanded = sum(info.file_size for info in archive.infolist())

@@ -7,13 +7,12 @@ import re
 from typing import Any
 
 from .structure import Extracted, Limits, TextBuilder, clean
-from .text import check_size, decode_text
+from .text import decode_text
 
 _LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
 
 
 def read(raw: bytes, limits: Limits) -> Extracted:
-    check_size(raw, limits.max_bytes)
     try:
         html = decode_text(raw)
     except ValueError:  # an older page in another encoding: the one its <meta charset> names

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .structure import Extracted, Limits, TextBuilder
-from .text import check_size, decode_text, split_header
+from .text import decode_text, split_header
 
 KNOWN = {
     "id": "id",
@@ -21,7 +21,6 @@ KNOWN = {
 
 
 def read(raw: bytes, limits: Limits) -> Extracted:
-    check_size(raw, limits.max_bytes)
     meta, markdown = front_matter(decode_text(raw))
     from markdown_it import MarkdownIt
 

@@ -8,14 +8,12 @@ import re
 from typing import Any
 
 from .structure import Extracted, Limits, TextBuilder, clean
-from .text import check_size
 
 _BULLET = re.compile(r"^\s*([•\-–*▪◦]|\d{1,2}[.)])\s+")
 _END = (".", "!", "?", ":", ";", "…")
 
 
 def read(raw: bytes, limits: Limits) -> Extracted:
-    check_size(raw, limits.max_binary_bytes, "KB_MAX_BINARY_BYTES")
     from pypdf import PdfReader
 
     try:

@@ -9,17 +9,8 @@ HEADER_KEYS = ("id", "title", "lang", "source", "published", "translation_of")
 
 
 def read(raw: bytes, limits: Limits) -> Extracted:
-    check_size(raw, limits.max_bytes)
     meta, body = split_header(decode_text(raw))
     return Extracted(body, "text", meta)
-
-
-def check_size(raw: bytes, limit: int, setting: str = "KB_MAX_ARTICLE_BYTES") -> None:
-    if len(raw) > limit:
-        raise ValueError(
-            f"file is {len(raw) / 1e6:.1f} MB, above the {limit / 1e6:.1f} MB limit for one article "
-            f"(split it, or raise {setting})"
-        )
 
 
 def decode_text(raw: bytes) -> str:
