@@ -1,4 +1,4 @@
-"""Retrieval and answer evaluation on questions with gold evidence (a document + a verbatim quote)."""
+"""Retrieval and answer evaluation on questions with gold evidence (a document, or a verbatim quote in one)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Question:
     qid: str
     lang: str
     question: str
-    gold: list[tuple[str, int, int]]  # (doc_id, start, end) of each gold quote
+    gold: list[tuple[str, int, int]]  # (doc_id, start, end) of each gold quote (0, len(body): the whole document)
 
 
 @dataclass
@@ -48,21 +48,45 @@ class EvalReport:
 
 
 def load_questions(path: Path, kb: KnowledgeBase) -> list[Question]:
-    """Read a JSONL question set: {"id", "lang", "question", "gold": [{"doc_id", "quote"}]}; quotes are located."""
-    questions = []
+    """Read a JSONL question set: {"id", "lang", "question", "gold": [{"doc_id", "quote"}]}.
+
+    A gold entry with a quote is that passage (located verbatim in the document); one without a quote is the
+    whole document (any passage of it counts). An empty gold list marks an out-of-scope question.
+    """
     try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError) as exc:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
         raise KBError(f"cannot read question set {path}: {exc}") from exc
-    for row in rows:
+    questions = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            qid, text, gold_rows = row["id"], row["question"], row.get("gold", [])
+            doc_ids = [g["doc_id"] for g in gold_rows]
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise KBError(
+                f"{path} line {number}: not a question row ({type(exc).__name__}: {exc}); expected "
+                '{"id", "lang", "question", "gold": [{"doc_id", "quote"}]}'
+            ) from exc
         gold = []
-        for g in row.get("gold", []):
-            body = kb.document(g["doc_id"]).body
+        for g, doc_id in zip(gold_rows, doc_ids, strict=True):
+            try:
+                body = kb.document(doc_id).body
+            except KBError:
+                raise KBError(
+                    f"{qid}: gold document {doc_id!r} is not in the index; was it built from the corpus this "
+                    f"question set ({path.name}) was made for?"
+                ) from None
+            if "quote" not in g:
+                gold.append((doc_id, 0, len(body)))
+                continue
             start = body.find(g["quote"])
             if start < 0:
-                raise KBError(f"{row['id']}: quote not found verbatim in document {g['doc_id']}: {g['quote'][:60]!r}")
-            gold.append((g["doc_id"], start, start + len(g["quote"])))
-        questions.append(Question(row["id"], row.get("lang", ""), row["question"], gold))
+                raise KBError(f"{qid}: quote not found verbatim in document {doc_id}: {g['quote'][:60]!r}")
+            gold.append((doc_id, start, start + len(g["quote"])))
+        questions.append(Question(qid, row.get("lang", ""), text, gold))
     return questions
 
 
