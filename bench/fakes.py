@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 
+from kb.onnx_encoder import Encoded
 from kb.types import ModelIdentity, Query
 
 
@@ -25,11 +26,24 @@ class FakeEmbedder:
         self.passages_embedded += len(texts)
         return np.array([self._vec(t) for t in texts], dtype=np.float32).reshape(-1, self.identity.dimension)
 
-    def encode_passages_and_tokens(
-        self, texts: list[str], token_from: list[int], batch_size: int | None = None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        tokens = [self._tokens(t[f:]) for t, f in zip(texts, token_from, strict=True)]
-        return self.encode_passages(texts, batch_size), tokens
+    def read_passages(
+        self,
+        texts: list[str],
+        token_from: list[int],
+        spans: list[list[tuple[int, int]]],
+        batch_size: int | None = None,
+    ) -> Encoded:
+        vectors = self.encode_passages(texts, batch_size)
+        dim = self.identity.dimension
+        return Encoded(
+            vectors=vectors,
+            sums=vectors,
+            tokens=[self._tokens(t[f:]) for t, f in zip(texts, token_from, strict=True)],
+            spans=[
+                np.array([self._vec(t[a:b]) for a, b in s], dtype=np.float32).reshape(len(s), dim)
+                for t, s in zip(texts, spans, strict=True)
+            ],
+        )
 
     def encode_query(self, text: str) -> Query:
         return Query(self._vec(text), self._tokens(text))

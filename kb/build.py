@@ -18,14 +18,16 @@ from .corpus import CorpusScan, corpus_hashes, load_corpus
 from .embedding import Embedder
 from .errors import KBError
 from .index import Index
-from .onnx_encoder import TOKEN_DEPTH
+from .onnx_encoder import TOKEN_DEPTH, pooled
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
 from .store import DocumentEntry, DocumentRecord, Manifest, read_manifest, write_lock, write_version
 from .translations import DISCOVERY, discover_translations
-from .types import Chunk, Document, ModelIdentity, Skipped
+from .types import Document, ModelIdentity, Skipped
 
 CHUNKER_VERSION = 3
+# How a passage is read: one model pass gives its vector, its sentences' and its context's (late chunking).
+PASSES = "one per passage; sentence and context vectors pooled from it"
 EMBED_GROUP = 64  # articles embedded together at most (their texts sorted by length within the group)
 MIN_GROUP = 32  # ... and at least, when there are that many
 Progress = Callable[[int, int, str], None]  # (done, total, stage): "reading" files, "embedding" articles
@@ -56,6 +58,7 @@ def chunking_settings(settings: Settings) -> dict[str, object]:
         "chunker_version": CHUNKER_VERSION,
         "max_chunk_tokens": settings.max_chunk_tokens,
         "token_depth": TOKEN_DEPTH,
+        "passes": PASSES,
     }
 
 
@@ -224,67 +227,42 @@ def embed_documents(
 
 
 def _embed_group(documents: list[Document], embedder: Embedder, settings: Settings) -> dict[str, DocumentRecord]:
-    """Chunk and embed a few documents together (their texts batched longest-first: less padding)."""
+    """Chunk and embed a few documents together: one pass of the model per passage gives everything.
+
+    The passage's vector; its sentences' vectors, pooled from the states of their tokens in that
+    pass (late chunking); its context vector (the passage read with the next one), pooled from the
+    two passages' passes; its token vectors. The texts are batched by length (less padding).
+    """
     # A passage must fit the model with its heading, prompt and special tokens.
     chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
-    chunked: dict[str, list[Chunk]] = {}
-    for doc in documents:
-        chunked[doc.doc_id] = chunk_document(doc, embedder.count_tokens, chunk_limit)
+    chunked = {doc.doc_id: chunk_document(doc, embedder.count_tokens, chunk_limit) for doc in documents}
     chunks = [c for doc in documents for c in chunked[doc.doc_id]]
     titles = {d.doc_id: d.title for d in documents}
-    chunk_texts = [embedding_text(c, titles[c.doc_id]) for c in chunks]
-    sentence_texts = [c.text_at(s) for c in chunks for s in c.sentences]
-    context_texts = [text for doc in documents for text in context_texts_of(chunked[doc.doc_id])]
-    # token vectors of the passage's own words; its heading is context only (bench/eval: MRR 0.836 -> 0.868)
-    token_from = [len(text) - len(c.text) for text, c in zip(chunk_texts, chunks, strict=True)]
-    batch = settings.embed_batch_size
-    chunk_vecs, chunk_tokens = _embed(embedder, chunk_texts, batch, token_from)
-    others, _ = _embed(embedder, sentence_texts + context_texts, batch)
-    sentence_vecs, context_vecs = others[: len(sentence_texts)], others[len(sentence_texts) :]
+    texts = [embedding_text(c, titles[c.doc_id]) for c in chunks]
+    # where the chunk's own text begins in what the model reads (after a heading read as context):
+    # token vectors are of the passage's own words (bench/eval: MRR 0.836 -> 0.868)
+    begins = [len(text) - len(c.text) for text, c in zip(texts, chunks, strict=True)]
+    spans = [[(b + s - c.start, b + e - c.start) for s, e in c.sentences] for b, c in zip(begins, chunks, strict=True)]
+    read = embedder.read_passages(texts, begins, spans, settings.embed_batch_size)
+    assert read.tokens is not None and read.spans is not None
+    dim = embedder.identity.dimension
     records: dict[str, DocumentRecord] = {}
-    ci = si = 0
+    first = 0
     for doc in documents:
         own = chunked[doc.doc_id]
-        n_sent = sum(len(c.sentences) for c in own)
+        rows = range(first, first + len(own))
         records[doc.doc_id] = DocumentRecord(
             document=doc,
             chunks=tuple(own),
-            chunk_vectors=chunk_vecs[ci : ci + len(own)],
-            sentence_vectors=sentence_vecs[si : si + n_sent],
-            context_vectors=context_vecs[ci : ci + len(own)],
-            token_vectors=tuple(chunk_tokens[ci : ci + len(own)]),
+            chunk_vectors=read.vectors[first : first + len(own)],
+            sentence_vectors=np.concatenate([read.spans[r] for r in rows]) if own else np.zeros((0, dim), np.float32),
+            context_vectors=np.array([pooled(read.sums[r : min(r + 2, rows.stop)]) for r in rows], np.float32).reshape(
+                len(own), dim
+            ),
+            token_vectors=tuple(read.tokens[first : first + len(own)]),
         )
-        ci, si = ci + len(own), si + n_sent
+        first += len(own)
     return records
-
-
-def context_texts_of(chunks: list[Chunk]) -> list[str]:
-    """Per chunk of one article: its text followed by the next chunk's (the last one alone)."""
-    return [c.text + ("\n" + chunks[i + 1].text if i + 1 < len(chunks) else "") for i, c in enumerate(chunks)]
-
-
-def _embed(
-    embedder: Embedder, texts: list[str], batch_size: int, token_from: list[int] | None = None
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Embed passages longest-first in batches (less padding); with `token_from` also each text's
-    token vectors (`Embedder.encode_passages_and_tokens`)."""
-    dim = embedder.identity.dimension
-    tokens: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(texts)
-    if not texts:
-        return np.zeros((0, dim), dtype=np.float32), tokens
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        if token_from is not None:
-            out[batch], batch_tokens = embedder.encode_passages_and_tokens(
-                [texts[i] for i in batch], [token_from[i] for i in batch], batch_size
-            )
-            for i, t in zip(batch, batch_tokens, strict=True):
-                tokens[i] = t
-        else:
-            out[batch] = embedder.encode_passages([texts[i] for i in batch], batch_size=batch_size)
-    return out, tokens
 
 
 def _fingerprint(documents: list[Document], skipped: list[Skipped]) -> str:

@@ -91,6 +91,8 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             return
         bar = bars.get(stage)
         if bar is None:  # tqdm shows the rate and the time left
+            for done_stage in bars.values():  # one stage at a time: its bar replaces the last one's
+                done_stage.close()
             bar = bars[stage] = tqdm(total=total, desc=stage, unit=units[stage], file=sys.stderr)
         bar.update(done - bar.n)
 

@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from .config import DEFAULT_MODEL, Settings
 from .errors import KBError
 from .onnx_encoder import (
     META_FILE,
+    Encoded,
     Encoder,
     OnnxEncoder,
     OnnxUnsupported,
@@ -190,16 +191,20 @@ class Embedder:
 
     def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """(n, dim) float32 vectors for passages, using the model's "passage" prompt if it has one."""
-        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size)[0]
+        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size).vectors
 
-    def encode_passages_and_tokens(
-        self, texts: list[str], token_from: list[int], batch_size: int | None = None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors, and the token vectors (see `encode_query`) of each text from character
-        `token_from[i]` on (a heading before it is read as context only), from one pass."""
-        batch_size = batch_size or self.settings.embed_batch_size
-        vectors, tokens = self._encode(texts, "passage", batch_size, token_from)
-        return vectors, tokens or []
+    def read_passages(
+        self,
+        texts: list[str],
+        token_from: list[int],
+        spans: list[list[tuple[int, int]]],
+        batch_size: int | None = None,
+    ) -> Encoded:
+        """Everything the index keeps of passages, from one pass of the model over each (`Encoder.encode`):
+        their vectors and sums, the token vectors of each text from character `token_from[i]` on (a
+        heading before it is read as context only), and one vector per character span in `spans[i]`
+        (its sentences)."""
+        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size, token_from, spans)
 
     def encode_query(self, text: str) -> Query:
         """A query's vector, using the model's "query" prompt if it has one, and its token vectors.
@@ -217,12 +222,12 @@ class Embedder:
             if cached is not None:
                 self._query_cache.move_to_end(text)
         if cached is None:
-            vectors, tokens = self._encode([text], "query", 1, token_from=[0])
-            vector = vectors[0]
+            read = self._encode([text], "query", 1, token_from=[0])
+            vector, tokens = read.vectors[0], read.tokens
             if len(text.split()) >= PASSAGE_LIKE_WORDS and self.identity.prompts.get("passage"):
                 # A pasted paragraph is read both ways: as a question and as the passage it is.
                 # (bench/eval: parallel P@1 fr→pl 0.971 -> 1.000; dev-set hit@5 and MRR unchanged.)
-                both = vector + self._encode([text], "passage", 1)[0][0]
+                both = vector + self._encode([text], "passage", 1).vectors[0]
                 vector = (both / np.linalg.norm(both)).astype(np.float32)
             cached = Query(vector, tokens[0] if tokens else np.zeros((0, len(vector)), np.float32))
             with self._cache_lock:
@@ -232,19 +237,30 @@ class Embedder:
         return Query(cached.vector.copy(), cached.tokens.copy())
 
     def _encode(
-        self, texts: list[str], kind: str, batch_size: int, token_from: list[int] | None = None
-    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
-        """Vectors of `texts` read as `kind` ("query"/"passage"), and with `token_from` their token
-        vectors from that character on (the prompt's tokens are never included)."""
+        self,
+        texts: list[str],
+        kind: str,
+        batch_size: int,
+        token_from: list[int] | None = None,
+        spans: list[list[tuple[int, int]]] | None = None,
+    ) -> Encoded:
+        """`texts` read as `kind` ("query"/"passage"): see `Encoder.encode`. Offsets in `token_from` and
+        `spans` are in the texts as given (the prompt's tokens are never included)."""
         if not texts:
-            return np.zeros((0, self.identity.dimension), dtype=np.float32), None if token_from is None else []
+            empty = np.zeros((0, self.identity.dimension), dtype=np.float32)
+            return Encoded(empty, empty, None if token_from is None else [], None if spans is None else [])
         prompt = self.identity.prompts.get(kind, "")
-        begin = None if token_from is None else [len(prompt) + f for f in token_from]
+        shift = len(prompt)
+        begin = None if token_from is None else [shift + f for f in token_from]
+        shifted = None if spans is None else [[(a + shift, b + shift) for a, b in s] for s in spans]
+        prompted = [prompt + t for t in texts]
         onnx = self._onnx_encoder()
         if onnx is not None:
-            return onnx.encode([prompt + t for t in texts], batch_size, begin)
+            return onnx.encode(prompted, batch_size, begin, shifted)
         import torch
 
+        # The PyTorch fallback: vectors as sentence-transformers makes them (whatever the model's pooling),
+        # the rest from the same transformer run again by an Encoder.
         prompt_name = kind if (self.model.prompts or {}).get(kind) else None
         with torch.inference_mode():
             vectors = self.model.encode(
@@ -255,12 +271,13 @@ class Embedder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        token_vectors = None
-        if begin is not None:  # the same transformer, run again for its token states
-            if self._torch_tokens is None:
-                self._torch_tokens = torch_encoder(self.model)
-            token_vectors = self._torch_tokens.encode([prompt + t for t in texts], batch_size, begin)[1]
-        return np.ascontiguousarray(vectors, dtype=np.float32), token_vectors
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.identity.dimension)
+        if begin is None and shifted is None:
+            return Encoded(vectors, vectors)
+        if self._torch_tokens is None:
+            self._torch_tokens = torch_encoder(self.model)
+        read = self._torch_tokens.encode(prompted, batch_size, begin, shifted)
+        return replace(read, vectors=vectors)
 
     def _onnx_encoder(self) -> OnnxEncoder | None:
         if self.settings.runtime not in ("onnx", "torch"):

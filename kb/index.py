@@ -78,6 +78,9 @@ class Index:
         self._language_means = self._compute_language_means(chunk_langs)
         self._language_basis = self._compute_language_basis()
         self._works = self._group_translations()
+        self._members: dict[str, list[str]] = {}  # work -> its documents (a lookup per hit, not a scan)
+        for doc_id in sorted(self._works):
+            self._members.setdefault(self._works[doc_id], []).append(doc_id)
 
     @classmethod
     def load(cls, index_dir: Path) -> Index:
@@ -252,8 +255,7 @@ class Index:
 
     def translations(self, doc_id: str) -> list[str]:
         """Documents that translate `doc_id` or that it translates (declared or discovered)."""
-        work = self._works[doc_id]
-        return sorted(d for d, w in self._works.items() if w == work and d != doc_id)
+        return [d for d in self._members[self._works[doc_id]] if d != doc_id]
 
     def _group_translations(self) -> dict[str, str]:
         """Union of `translation_of` headers and translations discovered at build time (manifest)."""

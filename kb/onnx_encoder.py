@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,43 @@ Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (ids,
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """What one pass of the model over some texts gives (see `Encoder.encode`)."""
+
+    vectors: np.ndarray  # (n, dim) normalized
+    sums: np.ndarray  # (n, dim) sums of the last-layer token states behind `vectors`
+    tokens: list[np.ndarray] | None = None  # per text: (word pieces, dim) normalized token-layer states
+    spans: list[np.ndarray] | None = None  # per text: (spans, dim) normalized span vectors
+
+
+def pooled(sums: np.ndarray) -> np.ndarray:
+    """The normalized vector of texts read together, pooled from their passes' `Encoded.sums` rows."""
+    total = sums.sum(axis=0)
+    return (total / max(float(np.linalg.norm(total)), 1e-12)).astype(np.float32)
+
+
+def _span_means(encoding: Any, hidden: np.ndarray, spans: list[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
+    """Normalized mean last-layer state of the (non-special) tokens overlapping each character span."""
+    offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    regular = np.array(encoding.special_tokens_mask, dtype=bool) == 0
+    out = np.empty((len(spans), hidden.shape[-1]), dtype=np.float32)
+    for j, (a, b) in enumerate(spans):
+        inside = regular & (offsets[:, 0] < b) & (offsets[:, 1] > a)
+        if inside.any():
+            v = hidden[: len(offsets)][inside].mean(axis=0)
+            out[j] = v / max(float(np.linalg.norm(v)), 1e-12)
+        else:
+            out[j] = fallback
+    return out
+
+
+def _stack(rows: list[np.ndarray], dim: int) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+
+
 class OnnxUnsupported(Exception):
     """This model cannot run on onnxruntime with identical results; the PyTorch path is used instead."""
 
@@ -60,19 +98,33 @@ class Encoder:
         self._is_word: dict[int, bool] = {}
 
     def encode(
-        self, texts: list[str], batch_size: int, token_from: list[int] | None = None
-    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
-        """(n, dim) normalized vectors; texts are batched by length so little time goes to padding.
+        self,
+        texts: list[str],
+        batch_size: int,
+        token_from: list[int] | None = None,
+        spans: list[list[tuple[int, int]]] | None = None,
+    ) -> Encoded:
+        """One pass of the model over each text; texts are batched by length so little time goes to padding.
 
-        With `token_from` (per text, the character where the words of interest begin: after the
-        prompt, and after a heading read as context), also one (tokens, dim) matrix per text: the
-        normalized states at the token layer of those word pieces that hold a letter or digit. They
-        let search match a question's words to a passage's words across languages (kb/search.py).
+        - `vectors`: (n, dim) normalized mean of the last-layer states of all tokens (the text's vector).
+        - `sums`: (n, dim) the sum behind that mean, so a vector of several texts read as one can be
+          pooled from their passes (`pooled`).
+        - with `token_from` (per text, the character where the words of interest begin: after the
+          prompt, and after a heading read as context), `tokens`: one (tokens, dim) matrix per text, the
+          normalized states at the token layer of those word pieces that hold a letter or digit. They
+          let search match a question's words to a passage's words across languages (kb/search.py).
+        - with `spans` (per text, character spans such as its sentences), `spans`: per text one
+          normalized vector per span, the mean last-layer state of the span's tokens read in the whole
+          text (late chunking, Günther et al. 2024: one pass instead of one per span). A span with no
+          token (cut off by truncation) gets the text's vector.
         """
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        dim = 0
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
+        sums: list[np.ndarray] = [np.empty(0)] * len(texts)
         tokens: list[np.ndarray] = [np.empty(0)] * len(texts)
+        pooled_spans: list[np.ndarray] = [np.empty(0)] * len(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
@@ -83,14 +135,22 @@ class Encoder:
                 ids[r, :n] = encodings[i].ids
                 mask[r, :n] = 1
             hidden, states = self.run(ids, mask)
-            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            dim = hidden.shape[-1]
+            total = (hidden * mask[..., None]).sum(axis=1)
+            pooled = total / mask.sum(axis=1, keepdims=True)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for r, i in enumerate(rows):
-                out[i] = pooled[r]
+                out[i], sums[i] = pooled[r], total[r]
                 if token_from is not None:
                     tokens[i] = self._content(encodings[i], states[r], token_from[i])
-        vectors = np.ascontiguousarray(np.stack(out), dtype=np.float32)
-        return vectors, (tokens if token_from is not None else None)
+                if spans is not None:
+                    pooled_spans[i] = _span_means(encodings[i], hidden[r], spans[i], pooled[r])
+        return Encoded(
+            vectors=_stack(out, dim),
+            sums=_stack(sums, dim),
+            tokens=tokens if token_from is not None else None,
+            spans=pooled_spans if spans is not None else None,
+        )
 
     def _content(self, encoding: Any, states: np.ndarray, begin: int) -> np.ndarray:
         # A word piece's span includes the space before it ("▁ho" of "query: hola" starts at the space).
@@ -197,8 +257,9 @@ def ensure_onnx_export(model: SentenceTransformer, target: Path) -> Path:
             "pad_id": int(tokenizer.pad_token_id or 0),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        got, got_tokens = OnnxEncoder(tmp).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
-        _, want_tokens = torch_encoder(model).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
+        ours = OnnxEncoder(tmp).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
+        theirs = torch_encoder(model).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
+        got, got_tokens, want_tokens = ours.vectors, ours.tokens, theirs.tokens
         assert got_tokens is not None and want_tokens is not None
         worst = min(
             float(np.min(np.sum(got * reference, axis=1))),

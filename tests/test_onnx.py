@@ -35,17 +35,20 @@ def test_onnx_vectors_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
         assert a.tokens.shape == b.tokens.shape and len(a.tokens)
         assert (a.tokens * b.tokens).sum(axis=1).min() >= 0.9999
     starts = [len(line) // 2 for line in lines[:30]]
-    ours = onnx.encode_passages_and_tokens(lines[:30], starts)[1]
-    theirs = torch_.encode_passages_and_tokens(lines[:30], starts)[1]
-    for a, b in zip(ours, theirs, strict=True):
+    spans = [[(0, len(line) // 3), (len(line) // 3, len(line))] for line in lines[:30]]
+    ours, theirs = onnx.read_passages(lines[:30], starts, spans), torch_.read_passages(lines[:30], starts, spans)
+    assert ours.tokens is not None and theirs.tokens is not None and ours.spans is not None and theirs.spans is not None
+    for a, b in zip(ours.tokens, theirs.tokens, strict=True):
         assert a.shape == b.shape and (not len(a) or (a * b).sum(axis=1).min() >= 0.9999)
+    for a, b in zip(ours.spans, theirs.spans, strict=True):  # sentence vectors pooled from the same pass
+        assert a.shape == b.shape == (2, 384) and (a * b).sum(axis=1).min() >= 0.9999
 
 
 def test_token_vectors_are_the_words_after_token_from(pair: tuple[Embedder, Embedder]) -> None:
     onnx, _ = pair
     heading, text = "Mesurer le succès", "L'importance d'une bonne expérience client ?"
-    _, (alone,) = onnx.encode_passages_and_tokens([text], [0])
-    _, (after_heading,) = onnx.encode_passages_and_tokens([f"{heading}\n{text}"], [len(heading) + 1])
+    (alone,) = onnx.read_passages([text], [0], [[]]).tokens or []
+    (after_heading,) = onnx.read_passages([f"{heading}\n{text}"], [len(heading) + 1], [[]]).tokens or []
     # the text's pieces that hold a letter: no prompt piece, no "'" or "?", no heading word
     pieces = onnx._onnx_encoder().tokenizer.encode(text, add_special_tokens=False).tokens
     assert len(alone) == len(after_heading) == len([t for t in pieces if any(ch.isalnum() for ch in t)])
@@ -59,6 +62,13 @@ def test_onnx_batches_do_not_change_vectors(pair: tuple[Embedder, Embedder]) -> 
     batched = onnx.encode_passages(lines, batch_size=16)  # mixed lengths: padding inside each batch
     single = np.stack([onnx.encode_passages([line], batch_size=1)[0] for line in lines])
     assert np.abs(batched - single).max() < 1e-4
+    spans = [[(0, len(line) // 2)] for line in lines]
+    batched_spans = onnx.read_passages(lines, [0] * len(lines), spans, batch_size=16).spans or []
+    single_spans = [
+        (onnx.read_passages([line], [0], [span], batch_size=1).spans or [])[0]
+        for line, span in zip(lines, spans, strict=True)
+    ]
+    assert max(float(np.abs(a - b).max()) for a, b in zip(batched_spans, single_spans, strict=True)) < 1e-4
 
 
 def test_onnx_tokens_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
