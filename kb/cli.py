@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
 
     p = sub.add_parser("eval", help="retrieval and answer quality on questions with gold evidence (JSONL)")
-    p.add_argument("file", type=Path, help="JSONL: {id, lang, question, gold: [{doc_id, quote}]} per line")
+    p.add_argument(
+        "file",
+        type=Path,
+        help="JSONL: {id, lang, question, gold: [{doc_id, quote}]} per line (without a quote: the whole document)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
