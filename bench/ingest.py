@@ -103,23 +103,32 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
     documents = {
         r.document.doc_id: DocumentEntry(r.document.path, r.document.content_hash, r.document.lang) for r in records
     }
-    write_version(target, records, replace(kb.index.manifest, documents=documents, translations=()))
+    spec = Settings.from_env().index_spec  # this code's layout (the source index may be older)
+    write_version(target, records, replace(kb.index.manifest, documents=documents, translations=(), vector_index=spec))
     return sum(len(r.chunks) for r in records)
 
 
 LATENCY = """
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from kb import KnowledgeBase, Settings
 kb = KnowledgeBase.open(settings=Settings.from_env(index_dir=sys.argv[1]), allow_stale=True)
 questions = json.loads(sys.argv[2])
 kb.search("warm up", k=10)
-out = {"search": [], "ask": []}
+out = {"search": [], "ask": [], "recall": []}
 for q in questions:
     t = time.perf_counter(); kb.search(q, k=10); out["search"].append(time.perf_counter() - t)
 for q in questions:
     t = time.perf_counter(); kb.ask(q + " ?"); out["ask"].append(time.perf_counter() - t)
-out["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+passages = kb.index._passages  # recall@10 of the passage vector set against an exact scan
+for q in questions:
+    v = kb.index.neutral(kb.embedder.encode_query(q).vector)
+    exact = set(np.argsort(-(passages.vectors() @ v))[:10].tolist())
+    out["recall"].append(len(exact & set(passages.search(v, 10)[1].tolist())) / 10)
+# ru_maxrss would report the parent's peak (it survives exec); VmHWM is this process's own
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+out["rss"] = int(status["VmHWM"].split()[0]) / 1024
+out["kind"] = passages.kind
 print(json.dumps(out))
 """
 
@@ -193,7 +202,8 @@ def main() -> None:
     for size, passages, got in latency:
         print(
             f"| {size:,} articles ({passages:,} passages): search p50 / p95 | {p50_p95(got['search'])}; "
-            f"ask {p50_p95(got['ask'])}; query process RSS {got['rss']:.0f} MiB |"
+            f"ask {p50_p95(got['ask'])}; query process peak RSS {got['rss']:.0f} MiB; passage search "
+            f"{got['kind']}, recall@10 {np.mean(got['recall']):.3f} |"
         )
 
 

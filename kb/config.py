@@ -41,7 +41,7 @@ class Settings:
     runtime: str = "onnx"
     # Vector sets up to this many rows are searched exactly; larger ones get an HNSW graph with these
     # parameters (chosen with bench/scale.py; they take effect at the next rebuild).
-    exact_search_max: int = 100_000
+    exact_search_max: int = 20_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 256

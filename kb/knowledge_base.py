@@ -191,7 +191,7 @@ class KnowledgeBase:
 
     def languages(self) -> list[str]:
         """Languages the corpus holds."""
-        return sorted({d.lang for d in self.index.documents.values()})
+        return list(self.index.document_languages)
 
     def stats(self) -> Stats:
         """What the index holds, how it was built, its health (token-vector norms) and the skipped files."""

@@ -198,7 +198,7 @@ class Skipped:
 class IndexSpec:
     """How vector files are laid out: exact up to `exact_max` rows, an HNSW graph above (kb.store.VectorIndex)."""
 
-    exact_max: int = 100_000
+    exact_max: int = 20_000
     hnsw_m: int = 32  # neighbours per node
     ef_construction: int = 64  # candidates kept while inserting
     ef_search: int = 256  # candidates kept while searching (recall@10 0.96 at 1M: bench/scale.py)
