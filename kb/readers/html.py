@@ -4,12 +4,20 @@ related-article lists dropped), with headings, lists and tables as readable line
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 from .structure import Extracted, Limits, TextBuilder, clean
 from .text import decode_text
 
 _LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+_TAG = r"<{tag}\b[^>]*\b{attr}\s*=\s*[\"']{value}[\"'][^>]*>"
+_CANONICAL = re.compile(_TAG.format(tag="link", attr="rel", value="canonical"), re.IGNORECASE)
+_OG_URL = re.compile(_TAG.format(tag="meta", attr="property", value="og:url"), re.IGNORECASE)
+_OG_TITLE = re.compile(_TAG.format(tag="meta", attr="property", value="og:title"), re.IGNORECASE)
+_ATTR = {name: re.compile(rf"\b{name}\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE) for name in ("href", "content")}
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SITE_SUFFIX = re.compile(r"\s+[-|–—·]\s+[^-|–—·]+$")  # "Page title - Site name"
 
 
 def read(raw: bytes, limits: Limits) -> Extracted:
@@ -30,7 +38,9 @@ def read(raw: bytes, limits: Limits) -> Extracted:
             include_tables=True,
             include_comments=False,
             favor_recall=True,
-            with_metadata=True,
+            # Its metadata search (dates, authors, site names) took 3/4 of the time (19 ms of 25 per
+            # GNOME help page) and changed no body: the title and canonical address come from the head.
+            with_metadata=False,
         )
     except RecursionError:
         raise ValueError("HTML is nested too deeply to read; simplify the page or export it as PDF") from None
@@ -42,13 +52,33 @@ def read(raw: bytes, limits: Limits) -> Extracted:
     _render(main if main is not None else root, out)
     meta = {}
     first = out.sections[0][2] if out.sections and out.sections[0][1] == 1 else ""
-    meta["title"] = first or clean(root.get("title") or "")
-    if root.get("url"):
-        meta["source"] = root.get("url") or ""
+    end = html.lower().find("</head>")
+    head = html if end < 0 else html[:end]
+    meta["title"] = first or _head_title(head)
+    meta["source"] = _head_value(head, (_CANONICAL, "href"), (_OG_URL, "content"))
     lang = _LANG.search(raw[:20000])
     if lang:
         meta["lang"] = lang.group(1).decode().lower()[:2]
     return out.build("html", {k: v for k, v in meta.items() if v})
+
+
+def _head_value(head: str, *where: tuple[re.Pattern[str], str]) -> str:
+    """The first attribute value found: (tag pattern, attribute name) in order of preference."""
+    for pattern, attr in where:
+        tag = pattern.search(head)
+        value = _ATTR[attr].search(tag.group(0)) if tag else None
+        if value and value.group(1).strip():
+            return unescape(value.group(1).strip())
+    return ""
+
+
+def _head_title(head: str) -> str:
+    """og:title, else <title> without a trailing " - Site name"."""
+    title = _head_value(head, (_OG_TITLE, "content"))
+    if not title:
+        match = _TITLE.search(head)
+        title = _SITE_SUFFIX.sub("", unescape(match.group(1))) if match else ""
+    return clean(title)
 
 
 def _charset(raw: bytes) -> str:
