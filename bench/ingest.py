@@ -39,7 +39,7 @@ from kb import KnowledgeBase, Settings, load_model  # noqa: E402
 from kb.build import rebuild  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
 from kb.embedding import Embedder, resolve_model  # noqa: E402
-from kb.store import DocumentEntry, DocumentRecord, write_version  # noqa: E402
+from kb.store import DocumentEntry, DocumentRecord, TokenVectors, write_version  # noqa: E402
 
 SOURCE = ROOT / "bench" / "results" / "helpcentre"
 
@@ -83,6 +83,7 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
         return (m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
     base = [kb.index.record(d) for d in kb.index.documents]
+    dim = kb.index.manifest.model.dimension
     records: list[DocumentRecord] = []
     for i in range(size):
         r = base[i % len(base)]
@@ -97,7 +98,7 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
                 chunk_vectors=jitter(r.chunk_vectors),
                 sentence_vectors=jitter(r.sentence_vectors),
                 context_vectors=jitter(r.context_vectors),
-                token_vectors=tuple(jitter(t) for t in r.token_vectors),
+                token_vectors=TokenVectors.encode([jitter(t) for t in r.token_vectors.per_chunk()], dim),
             )
         )
     documents = {

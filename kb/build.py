@@ -21,7 +21,15 @@ from .index import Index
 from .onnx_encoder import TOKEN_DEPTH, pooled
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
-from .store import DocumentEntry, DocumentRecord, Manifest, read_manifest, write_lock, write_version
+from .store import (
+    DocumentEntry,
+    DocumentRecord,
+    Manifest,
+    TokenVectors,
+    read_manifest,
+    write_lock,
+    write_version,
+)
 from .translations import DISCOVERY, discover_translations
 from .types import Document, ModelIdentity, Skipped
 
@@ -96,8 +104,7 @@ def rebuild(
                 skipped=list(current.skipped),
                 version=current.version,
             )
-        indexed = {e.path: e.sha256 for e in current.documents.values()} if current else {}
-        scan = load_corpus(settings.corpus_dir, settings.limits, indexed, report_progress)
+        scan = load_corpus(settings.corpus_dir, settings.limits, report_progress)
         if not scan.documents:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in scan.skipped) or "no files"
             raise KBError(f"no usable articles in {settings.corpus_dir} ({reasons})")
@@ -259,7 +266,7 @@ def _embed_group(documents: list[Document], embedder: Embedder, settings: Settin
             context_vectors=np.array([pooled(read.sums[r : min(r + 2, rows.stop)]) for r in rows], np.float32).reshape(
                 len(own), dim
             ),
-            token_vectors=tuple(read.tokens[first : first + len(own)]),
+            token_vectors=TokenVectors.encode(read.tokens[first : first + len(own)], dim),
         )
         first += len(own)
     return records

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KBError
-from .store import DocumentRecord, Manifest, StoredVersion, read_version
+from .store import DocumentRecord, Manifest, StoredVersion, TokenVectors, read_version
 from .types import Chunk, Document, Skipped
 from .vectors import VectorSearch
 
@@ -291,16 +291,18 @@ class Index:
     # -- whole documents and health ----------------------------------------------------------------
 
     def record(self, doc_id: str) -> DocumentRecord:
-        """Everything stored for one document, decoded (what a rebuild reuses for an unchanged article)."""
+        """Everything stored for one document (what a rebuild reuses for an unchanged article)."""
         rows = self.rows_of_document(doc_id)  # none for a document without a word to index ("12345")
-        tokens, starts, counts = self.token_vectors(rows)
+        dim = self.manifest.model.dimension
+        # a document's chunks are consecutive rows: its token vectors are copied as stored
+        tokens = self._tokens.chunks(int(rows[0]), int(rows[-1]) + 1) if len(rows) else TokenVectors.concat([], dim)
         return DocumentRecord(
             document=self.document(doc_id),
             chunks=tuple(self._chunks[r] for r in rows.tolist()),
             chunk_vectors=self.chunk_vectors(rows),
             sentence_vectors=self.sentence_vectors(self.sentences_of_document(doc_id)),
             context_vectors=self._contexts.vectors(rows),
-            token_vectors=tuple(tokens[s : s + c] for s, c in zip(starts.tolist(), counts.tolist(), strict=True)),
+            token_vectors=tokens,
         )
 
     def health(self) -> IndexHealth:

@@ -61,7 +61,7 @@ TOKEN_NORM_RANGE = (0.98, 1.02)
 
 @dataclass(frozen=True)
 class DocumentRecord:
-    """One document as an index holds it: its chunks and all their vectors, float32.
+    """One document as an index holds it: its chunks and all their vectors (float32; token vectors int8).
 
     A rebuild makes one per document, freshly embedded or taken from the previous version
     (`Index.record`); both kinds are the same type and go through the same writer.
@@ -72,7 +72,9 @@ class DocumentRecord:
     chunk_vectors: np.ndarray  # (chunks, dim)
     sentence_vectors: np.ndarray  # (sentences of all chunks, dim), chunk after chunk
     context_vectors: np.ndarray  # (chunks, dim): chunk i read with chunk i+1 (the last alone)
-    token_vectors: tuple[np.ndarray, ...]  # one (tokens, dim) matrix per chunk, unit rows
+    # its chunks' token vectors, encoded as stored: a rebuild holds a quarter of float32's bytes, and
+    # a reused document's are copied as they are
+    token_vectors: TokenVectors
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,44 @@ class TokenVectors:
         self._codes, self._scales, self.counts = codes, scales, counts
         self._start = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
 
+    @classmethod
+    def encode(cls, per_chunk: Sequence[np.ndarray], dim: int) -> TokenVectors:
+        """Float32 token vectors, one (tokens, dim) matrix per chunk, encoded."""
+        codes, scales = _encode(_stack(per_chunk, dim))
+        return cls(codes, scales, np.array([len(t) for t in per_chunk], dtype=np.int32))
+
+    @classmethod
+    def concat(cls, parts: Sequence[TokenVectors], dim: int) -> TokenVectors:
+        """Several sets of chunks' token vectors, one after another."""
+        if not parts:
+            return cls(np.zeros((0, dim), np.int8), np.zeros(0, np.float32), np.zeros(0, np.int32))
+        return cls(
+            np.concatenate([p._codes for p in parts]).reshape(-1, dim),
+            np.concatenate([p._scales for p in parts]).astype(np.float32),
+            np.concatenate([p.counts for p in parts]).astype(np.int32),
+        )
+
+    def chunks(self, first: int, stop: int) -> TokenVectors:
+        """Chunks first..stop-1, copied out of this set (of a memory-mapped file: into memory)."""
+        a, b = int(self._start[first]), int(self._start[stop])
+        return TokenVectors(
+            np.array(self._codes[a:b]), np.array(self._scales[a:b]), np.array(self.counts[first:stop], np.int32)
+        )
+
+    def per_chunk(self) -> tuple[np.ndarray, ...]:
+        """Decoded float32 token vectors, one (tokens, dim) matrix per chunk."""
+        bounds = zip(self._start[:-1].tolist(), self._start[1:].tolist(), strict=True)
+        return tuple(_decode(self._codes[a:b], self._scales[a:b]) for a, b in bounds)
+
+    def scaled(self, factor: float) -> TokenVectors:
+        """The same vectors times `factor` (what a broken encoder could produce: tests of the writer)."""
+        return TokenVectors(self._codes, self._scales * factor, self.counts)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(codes, scales, counts): what the token files hold."""
+        return self._codes, self._scales, self.counts
+
     def __len__(self) -> int:
         return len(self.counts)
 
@@ -239,10 +279,9 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
         index = VectorIndex.build(_stack([getattr(r, part) for r in records], dim), dim, manifest.vector_index)
         index.write(tmp / name)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True), kind=index.kind)
-    per_chunk = [t for r in records for t in r.token_vectors]
-    codes, scales = _encode(_stack(per_chunk, dim))
-    counts = np.array([len(t) for t in per_chunk], dtype=np.int32)
-    norms = TokenVectors(codes, scales, counts).norm_range()
+    tokens = TokenVectors.concat([r.token_vectors for r in records], dim)
+    codes, scales, counts = tokens.arrays
+    norms = tokens.norm_range()
     if len(codes) and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
         shutil.rmtree(tmp, ignore_errors=True)  # never publish vectors no encoder produced
         raise KBError(

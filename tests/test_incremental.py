@@ -146,7 +146,7 @@ def assert_same_index(incremental: Settings, full: Settings) -> None:
         for part in ("chunk_vectors", "sentence_vectors", "context_vectors"):
             assert np.allclose(getattr(ra, part), getattr(rb, part), atol=1e-6), (doc_id, part)
         assert len(ra.token_vectors) == len(rb.token_vectors)
-        for ta, tb in zip(ra.token_vectors, rb.token_vectors, strict=True):
+        for ta, tb in zip(ra.token_vectors.per_chunk(), rb.token_vectors.per_chunk(), strict=True):
             assert ta.shape == tb.shape and np.allclose(ta, tb, atol=1e-6), doc_id
     assert np.allclose(a.language_basis, b.language_basis, atol=1e-5)
     kb_a = KnowledgeBase.open(settings=incremental, embedder=FakeEmbedder())

@@ -131,8 +131,8 @@ def test_incremental_rebuild_embeds_only_changed_documents(built: Settings, tmp_
         assert old.chunks == new.chunks
         for part in ("chunk_vectors", "sentence_vectors", "context_vectors"):
             assert np.array_equal(getattr(old, part), getattr(new, part))
-        for a, b in zip(old.token_vectors, new.token_vectors, strict=True):
-            assert np.allclose(a, b, atol=1e-6) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=0.01)
+        for a, b in zip(old.token_vectors.per_chunk(), new.token_vectors.per_chunk(), strict=True):
+            assert np.array_equal(a, b) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=0.01)
     # and what a user sees is what a full rebuild gives: the same passages, the same scores
     full = Settings(corpus_dir=built.corpus_dir, index_dir=tmp_path / "full")
     assert rebuild(full, embedder=FakeEmbedder(), full=True).embedded_documents == 5
@@ -278,12 +278,12 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
 
     index = Index.load(built.index_dir)
     records = [index.record(doc_id) for doc_id in index.documents]
-    broken = replace(records[0], token_vectors=tuple(t * 127 for t in records[0].token_vectors))
+    broken = replace(records[0], token_vectors=records[0].token_vectors.scaled(127))
     with pytest.raises(KBError, match="refusing to write token vectors with norms"):
         write_version(built.index_dir, [broken, *records[1:]], index.manifest)
     assert Index.load(built.index_dir).path == index.path  # the served version is untouched
     assert not list(built.index_dir.glob(".tmp-*"))
-    written = write_version(built.index_dir, records, index.manifest)  # decoded records write back the same index
+    written = write_version(built.index_dir, records, index.manifest)  # records read back write the same index
     again = Index.load(built.index_dir)
     assert again.path.name == written.version != index.path.name
     assert again.chunks() == index.chunks() and np.allclose(again.chunk_vectors(), index.chunk_vectors())
