@@ -12,7 +12,7 @@ from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.chunking import embedding_text
 from kb.index import Index
-from kb.store import CURRENT, FORMAT_VERSION, MANIFEST
+from kb.store import CURRENT, FORMAT_VERSION, MANIFEST, TokenVectors
 from kb.types import IndexSpec
 from kb.vectors import VectorIndex
 
@@ -33,7 +33,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     index = Index.load(built.index_dir)
     m = index.manifest
-    assert m.format_version == FORMAT_VERSION == 5 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.format_version == FORMAT_VERSION == 6 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m.documents) == {"000", "001", "002", "003", "004"}
     assert all(len(d.sha256) == 64 for d in m.documents.values())
@@ -48,11 +48,12 @@ def test_manifest_contents(built: Settings) -> None:
         "token_scales.npy",
         "token_counts.npy",
     }
-    assert np.load(index.path / "tokens.npy").dtype == np.int8  # a quarter of float32's bytes on disk
+    codes = np.load(index.path / "tokens.npy")  # 4 bits a dimension: an eighth of float32's bytes
+    assert codes.dtype == np.uint8 and codes.shape[1] == index.manifest.model.dimension // 2
     tokens, _, counts = index.token_vectors(np.arange(len(index)))
     assert tokens.dtype == np.float32 and len(tokens) == counts.sum() == m.counts.tokens > 0
     norms = np.linalg.norm(tokens, axis=1)
-    assert np.allclose(norms, 1.0, atol=0.01)  # int8 × scale gives back the unit token vectors
+    assert np.allclose(norms, 1.0, atol=0.15)  # 4 bits × scale give back the unit token vectors, a little longer
     assert m.token_norms == pytest.approx((norms.min(), norms.max()), abs=1e-5)
     assert m.built_at
     for line in (index.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
@@ -132,7 +133,7 @@ def test_incremental_rebuild_embeds_only_changed_documents(built: Settings, tmp_
         for part in ("chunk_vectors", "sentence_vectors", "context_vectors"):
             assert np.array_equal(getattr(old, part), getattr(new, part))
         for a, b in zip(old.token_vectors.per_chunk(), new.token_vectors.per_chunk(), strict=True):
-            assert np.array_equal(a, b) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=0.01)
+            assert np.array_equal(a, b) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=0.15)
     # and what a user sees is what a full rebuild gives: the same passages, the same scores
     full = Settings(corpus_dir=built.corpus_dir, index_dir=tmp_path / "full")
     assert rebuild(full, embedder=FakeEmbedder(), full=True).embedded_documents == 5
@@ -261,13 +262,30 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    with pytest.raises(KBError, match="format 4, not the supported 5 .*corrupt relevance.*run `kb rebuild`"):
+    older = "format 5, not the supported 6 .*token vectors twice the size.*run `kb rebuild`"
+    with pytest.raises(KBError, match=older):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())
     assert report.changed and report.reused_documents == 0
     assert (
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder()).index.manifest.format_version == FORMAT_VERSION
     )
+
+
+def test_token_vectors_in_4_bits_keep_their_direction_and_reencode_exactly() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((500, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    per_chunk = [vectors[:200], vectors[200:200], vectors[200:]]  # a chunk without tokens too
+    stored = TokenVectors.encode(per_chunk, 384)
+    decoded = stored.per_chunk()
+    assert [len(d) for d in decoded] == [200, 0, 300] and stored.arrays[0].nbytes == 500 * 192
+    both = np.concatenate(decoded)
+    norms = np.linalg.norm(both, axis=1)
+    assert norms.min() >= 0.95 and norms.max() <= 1.15  # rounding to 15 levels lengthens them a little
+    assert ((both / norms[:, None]) * vectors).sum(axis=1).min() >= 0.97  # and keeps their direction
+    again = TokenVectors.encode(list(decoded), 384)  # what a rebuild that re-encoded would write: the same
+    assert all(np.array_equal(a, b) for a, b in zip(again.arrays, stored.arrays, strict=True))
 
 
 def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> None:

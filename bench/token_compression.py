@@ -1,0 +1,142 @@
+"""How small can the word match's token vectors be? float32, int8 (what the index stores), 4 bits, rotated 3 and 2 bits.
+
+Usage: python bench/token_compression.py [question sets...] [--only LABEL-PREFIX ...]
+       (index: KB_INDEX_DIR or ./index; default sets: bench/data/dev.jsonl, bench/data/check.jsonl)
+
+The word match (kb/search.py) compares a question's token vectors with every candidate passage's.
+They are most of the index: ~56-62 word pieces per passage, 388 bytes each as int8, 22-24 KB per
+passage; issue 15 asks for 4 KB with MRR within 0.005. This reads every passage of the current
+index again for its float32 token vectors and scores each question set with them stored each way
+(passage, sentence and context vectors are the index's own throughout):
+
+- int8 with one scale per vector (index format 5);
+- 4 bits with one scale per vector keeping its norm (what the index stores since format 6);
+- 3 and 2 bits after a fixed random rotation (which makes every coordinate near Gaussian, so the
+  Lloyd-Max levels of a Gaussian fit), one scale per vector keeping its norm; three rotations each
+  (seeds 0-2), since on a 45-question set the quantization noise alone moves MRR by ~0.01.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.machine import describe  # noqa: E402
+from kb import KnowledgeBase  # noqa: E402
+from kb.chunking import embedding_text  # noqa: E402
+from kb.evaluate import evaluate, load_questions  # noqa: E402
+from kb.store import TokenVectors  # noqa: E402
+
+METRICS = ("hit@5", "mrr@10", "ask cites gold", "in-scope confident", "out-of-scope not confident")
+
+
+def float_tokens(kb: KnowledgeBase) -> tuple[np.ndarray, np.ndarray]:
+    """Every chunk's float32 token vectors, read again (chunk after chunk), and the start of each chunk's."""
+    chunks = kb.index.chunks()
+    texts = [embedding_text(c, kb.document(c.doc_id).title) for c in chunks]
+    begins = [len(t) - len(c.text) for t, c in zip(texts, chunks, strict=True)]
+    read = kb.embedder.read_passages(texts, begins, [[] for _ in chunks])
+    assert read.tokens is not None
+    counts = [len(t) for t in read.tokens]
+    stored = kb.index.token_vectors(np.arange(len(chunks)))[2]
+    if counts != stored.tolist():
+        raise SystemExit("the index's token counts differ from a new reading: rebuild it with this code first")
+    return np.concatenate(read.tokens), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def int8(vectors: np.ndarray) -> np.ndarray:
+    return scalar(vectors, 127)
+
+
+def scalar(vectors: np.ndarray, top: int) -> np.ndarray:
+    """Each row rounded to integers in -top..top times one scale (its largest magnitude maps to top)."""
+    scales = np.abs(vectors).max(axis=1, keepdims=True) / top
+    scales[scales == 0] = 1.0
+    return np.round(vectors / scales) * scales
+
+
+# Lloyd-Max quantizers of a standard Gaussian: decision boundaries and levels.
+LLOYD_MAX = {
+    2: ([-0.9816, 0.0, 0.9816], [-1.510, -0.4528, 0.4528, 1.510]),
+    3: (
+        [-1.748, -1.050, -0.5006, 0.0, 0.5006, 1.050, 1.748],
+        [-2.152, -1.344, -0.7560, -0.2451, 0.2451, 0.7560, 1.344, 2.152],
+    ),
+}
+
+
+def rotated(vectors: np.ndarray, bits: int, seed: int) -> np.ndarray:
+    """Rotate, quantize each coordinate to 2**bits Lloyd-Max levels (in units of the row's spread),
+    rotate back, keep each row's norm."""
+    dim = vectors.shape[1]
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((dim, dim)))
+    rotation = (q * np.sign(np.diag(r))).astype(np.float32)
+    turned = vectors @ rotation
+    spread = np.linalg.norm(turned, axis=1, keepdims=True) / np.sqrt(dim)
+    spread[spread == 0] = 1.0
+    bounds, levels = LLOYD_MAX[bits]
+    quantized = np.array(levels, np.float32)[np.searchsorted(np.array(bounds, np.float32), turned / spread)]
+    back = quantized @ rotation.T
+    norms = np.linalg.norm(back, axis=1, keepdims=True)
+    return back / np.maximum(norms, 1e-12) * np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def serve(kb: KnowledgeBase, vectors: np.ndarray, start: np.ndarray) -> None:
+    """Make the index answer token-vector requests from `vectors` (unrotated)."""
+
+    def token_vectors(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = start[rows + 1] - start[rows]
+        picked = [vectors[start[r] : start[r + 1]] for r in rows.tolist()]
+        out = np.concatenate(picked) if picked else np.zeros((0, vectors.shape[1]), np.float32)
+        return out.astype(np.float32), np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64), counts
+
+    kb.index.token_vectors = token_vectors  # type: ignore[method-assign]
+    kb.index.token_space = lambda q: np.asarray(q, dtype=np.float32)  # type: ignore[method-assign]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="*", type=Path)
+    parser.add_argument("--only", nargs="*", default=[], help="variants whose label starts so (e.g. float32 int8 4)")
+    args = parser.parse_args()
+    sets = args.sets or [ROOT / "bench" / "data" / n for n in ("dev.jsonl", "check.jsonl")]
+    print(f"machine: {describe()}")
+    kb = KnowledgeBase.open(allow_stale=True)
+    started = time.perf_counter()
+    vectors, start = float_tokens(kb)
+    passages, dim = len(start) - 1, vectors.shape[1]
+    print(f"{passages} passages, {len(vectors)} token vectors read again in {time.perf_counter() - started:.1f} s")
+    variants = {  # label: (bytes per token vector, stored versions to average over)
+        "float32": (4 * dim, [vectors]),
+        "int8 (index format 5)": (dim + 4, [int8(vectors)]),
+        "4 bits (index format 6: stored now)": (dim // 2 + 4, [TokenVectors.encode([vectors], dim).per_chunk()[0]]),
+        "3 bits, rotated": (3 * dim // 8 + 4, [rotated(vectors, 3, seed) for seed in range(3)]),
+        "2 bits, rotated": (dim // 4 + 4, [rotated(vectors, 2, seed) for seed in range(3)]),
+    }
+    print("\n| set | token vectors | bytes per passage | " + " | ".join(METRICS) + " |")
+    print("|---|---|---|" + "---|" * len(METRICS))
+    for label, (size, versions) in variants.items():
+        if args.only and not any(label.startswith(prefix) for prefix in args.only):
+            continue
+        for path in sets:
+            runs = []
+            for stored in versions:
+                serve(kb, stored, start)
+                runs.append(evaluate(kb, load_questions(path, kb), parallel=False).metrics)
+            mean = {k: float(np.mean([m.get(k, np.nan) for m in runs])) for k in METRICS}
+            print(
+                f"| {path.name} | {label}{f' (mean of {len(runs)})' if len(runs) > 1 else ''} | "
+                f"{size * len(vectors) / passages:,.0f} | " + " | ".join(f"{mean[k]:.3f}" for k in METRICS) + " |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
