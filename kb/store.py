@@ -176,7 +176,7 @@ class TokenVectors:
     A vector's values are rounded to the integers -7..7 in steps of its largest magnitude / 7 (the
     scale): 196 bytes a vector instead of 388 as int8 and 1,536 as float32. MRR and hit@5 equal
     int8's on the development and check sets and are within 0.005 on the help-centre set
-    (bench/token_compression.py). Decoding is a table lookup; encoding what decoding gives returns
+    (bench/token_compression.py). Decoding is a few bit operations; encoding what decoding gives returns
     the same bytes. Decoded norms are 1 +- ~0.03 (rounding adds a little length), not 1 +- 1e-3.
     """
 
@@ -252,9 +252,6 @@ class TokenVectors:
         return float(norms.min()), float(norms.max())
 
 
-_NIBBLES = (np.stack([np.arange(256) & 15, np.arange(256) >> 4], axis=1) - 8).astype(np.float32)  # byte -> 2 values
-
-
 def _encode(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row as 4-bit integers -7..7 (stored +8, two to a byte) times a float32 scale (its largest
     magnitude / 7)."""
@@ -269,7 +266,12 @@ def _encode(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _decode(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    out = _NIBBLES[codes].reshape(len(codes), 2 * codes.shape[1])
+    # Bit operations, not a lookup table: numpy's gather took 12 ms for the 6,000 token vectors of a
+    # question's candidates, these 1.6 ms (int8's conversion: 1.3 ms).
+    out = np.empty((len(codes), 2 * codes.shape[1]), dtype=np.float32)
+    out[:, 0::2] = codes & 15
+    out[:, 1::2] = codes >> 4
+    out -= 8
     out *= scales[:, None]
     return out
 
