@@ -76,7 +76,7 @@ class Index:
         self._lang_rows = {lang: np.flatnonzero(chunk_langs == lang) for lang in self.languages}
         sentence_langs = chunk_langs[self._sentence_chunk] if n else chunk_langs[:0]
         self._lang_sentences = {lang: np.flatnonzero(sentence_langs == lang) for lang in self.languages}
-        self._filters: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+        self._filters: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (kind, languages) -> rows
         self._language_means = self._compute_language_means(chunk_langs)
         self._language_basis = self._compute_language_basis()
         self._works = self._group_translations()
@@ -121,18 +121,18 @@ class Index:
 
     def rows_in(self, languages: Iterable[str] | None) -> np.ndarray | None:
         """Chunk rows in `languages` (None: no filter)."""
-        return self._filter(self._lang_rows, languages)
+        return self._filter("chunks", self._lang_rows, languages)
 
     def sentence_rows_in(self, languages: Iterable[str] | None) -> np.ndarray | None:
         """Sentence rows in `languages` (None: no filter)."""
-        return self._filter(self._lang_sentences, languages)
+        return self._filter("sentences", self._lang_sentences, languages)
 
-    def _filter(self, by_lang: dict[str, np.ndarray], languages: Iterable[str] | None) -> np.ndarray | None:
+    def _filter(self, kind: str, by_lang: dict[str, np.ndarray], languages: Iterable[str] | None) -> np.ndarray | None:
         # A question asks for the same languages several times (its hits, each language's evidence):
         # the union of large row sets is computed once per language set and kept.
         if languages is None:
             return None
-        key = (id(by_lang), tuple(sorted(set(languages))))
+        key = (kind, tuple(sorted(set(languages))))
         if key not in self._filters:
             if len(self._filters) > 64:
                 self._filters.clear()

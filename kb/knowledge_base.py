@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -234,6 +235,7 @@ def _langs(languages: Iterable[str] | None) -> list[str] | None:
     return list(languages)
 
 
+@functools.cache
 def _one_blas_thread() -> None:
     """numpy's BLAS on one thread in this process (once).
 
@@ -242,12 +244,6 @@ def _one_blas_thread() -> None:
     7.3 ms without, and `ask` 57.7 ms against 31.3 (bench/ingest.py). The model (onnxruntime) and
     FAISS keep their own threads.
     """
-    global _BLAS_LIMITED
-    if not _BLAS_LIMITED:
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        threadpool_limits(limits=1, user_api="blas")
-        _BLAS_LIMITED = True
-
-
-_BLAS_LIMITED = False
+    threadpool_limits(limits=1, user_api="blas")
