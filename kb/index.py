@@ -57,22 +57,22 @@ class Index:
         self._contexts: VectorSearch = stored.context_vectors  # row r: chunk r + chunk r+1 of its document
         self._tokens = stored.tokens
         n = len(self._chunks)
-        counts = np.array([len(c.sentences) for c in self._chunks], dtype=np.int64)
+        counts = self._chunks.sentence_counts
         self._first_sentence = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # (n + 1,)
         self._sentence_chunk = np.repeat(np.arange(n, dtype=np.int64), counts)
-        self._row_of = {c.chunk_id: row for row, c in enumerate(self._chunks)}
-        doc_ids = [c.doc_id for c in self._chunks]
-        self._doc_rows: dict[str, tuple[int, int]] = {}  # a document's chunks are contiguous: [first, last)
-        for row, doc_id in enumerate(doc_ids):
-            first, _ = self._doc_rows.get(doc_id, (row, row))
-            self._doc_rows[doc_id] = (first, row + 1)
-        followed = np.flatnonzero([a == b for a, b in zip(doc_ids, doc_ids[1:], strict=False)])
+        doc_of = self._chunks.doc_of
+        # a document's chunks are contiguous rows: [first, last)
+        bounds = np.concatenate([[0], np.flatnonzero(doc_of[1:] != doc_of[:-1]) + 1, [n]]).tolist()
+        self._doc_rows: dict[str, tuple[int, int]] = {
+            self._chunks.doc_ids[int(doc_of[a])]: (a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if a < b
+        }
+        followed = np.flatnonzero(doc_of[1:] == doc_of[:-1])
         self._next = np.full(n, -1, dtype=np.int64)  # the next chunk of the same document, or -1
         self._previous = np.full(n, -1, dtype=np.int64)  # the previous chunk of the same document, or -1
         self._next[followed] = followed + 1
         self._previous[followed + 1] = followed
-        chunk_langs = np.array([c.lang for c in self._chunks] or [""])
-        self.languages: list[str] = sorted({c.lang for c in self._chunks})
+        chunk_langs = self._chunks.langs if n else np.array([""])
+        self.languages: list[str] = sorted(set(chunk_langs.tolist())) if n else []
         self._lang_rows = {lang: np.flatnonzero(chunk_langs == lang) for lang in self.languages}
         sentence_langs = chunk_langs[self._sentence_chunk] if n else chunk_langs[:0]
         self._lang_sentences = {lang: np.flatnonzero(sentence_langs == lang) for lang in self.languages}
@@ -109,11 +109,24 @@ class Index:
     def chunk(self, row: int) -> Chunk:
         return self._chunks[row]
 
+    def doc_id_of(self, row: int) -> str:
+        """The document of chunk `row`, from the columns (no record is read)."""
+        return self._chunks.doc_ids[int(self._chunks.doc_of[row])]
+
+    def lang_of(self, row: int) -> str:
+        """The language of chunk `row`, from the columns (no record is read)."""
+        return str(self._chunks.langs[row])
+
     def chunks(self) -> list[Chunk]:
         return list(self._chunks)
 
     def row_of(self, chunk_id: str) -> int:
-        return self._row_of[chunk_id]
+        """The row of a chunk id ("<doc_id>#<n>", n counting the document's chunks from 0)."""
+        doc_id, _, n = chunk_id.rpartition("#")
+        first, last = self._doc_rows.get(doc_id, (0, 0))
+        if n.isdigit() and first + int(n) < last and self._chunks[first + int(n)].chunk_id == chunk_id:
+            return first + int(n)
+        raise KeyError(chunk_id)
 
     def rows_of_document(self, doc_id: str) -> np.ndarray:
         first, last = self._doc_rows.get(doc_id, (0, 0))

@@ -33,9 +33,9 @@ def find_principles(index: Index, limit: int = 10, threshold: float = SAME_PRINC
         rows = rows[np.linspace(0, len(rows) - 1, MAX_PASSAGES).astype(np.int64)]
     if len(rows) < 2:
         return []
-    vectors = _debiased(index, index.chunk_vectors(rows), [index.chunk(r).lang for r in rows.tolist()])
+    vectors = _debiased(index, index.chunk_vectors(rows), [index.lang_of(r) for r in rows.tolist()])
     sims = vectors @ vectors.T
-    works = np.array([index.work(index.chunk(r).doc_id) for r in rows.tolist()])
+    works = np.array([index.work(index.doc_id_of(r)) for r in rows.tolist()])
     near = sims >= threshold
     np.fill_diagonal(near, False)
     across = near & (works[:, None] != works[None, :])

@@ -63,7 +63,7 @@ class Ranking:
         rest: list[Scored] = []
         per_work: dict[str, int] = {}
         for s in sorted(scored, key=lambda s: -s.score):  # stable: ties keep row order
-            work = self.index.work(self.index.chunk(s.row).doc_id)
+            work = self.index.work(self.index.doc_id_of(s.row))
             per_work[work] = per_work.get(work, 0) + 1
             (first if per_work[work] <= per_document else rest).append(s)
         return [self.hit(s, rank) for rank, s in enumerate((first + rest)[:k], start=1)]

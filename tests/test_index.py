@@ -328,3 +328,26 @@ def test_progress_counts_files_then_articles(
 
     monkeypatch.setattr(kb.readers, "read", no_reading)
     assert not rebuild(settings, embedder=FakeEmbedder()).changed
+
+
+def test_chunk_records_read_by_row_equal_what_was_chunked(built: Settings, fake_embedder: FakeEmbedder) -> None:
+    """Chunk records are kept as the file's bytes and columns, made into `Chunk`s when asked for:
+    every row, in any order, gives back the chunk the rebuild wrote, and its columns agree."""
+    from kb.chunking import chunk_document
+    from kb.corpus import load_corpus
+
+    index = Index.load(built.index_dir)
+    limit = min(built.max_chunk_tokens, fake_embedder.identity.max_tokens // 2)
+    documents = load_corpus(built.corpus_dir, built.limits).documents
+    expected = [c for d in documents for c in chunk_document(d, fake_embedder.count_tokens, limit)]
+    assert sorted(index.chunks(), key=lambda c: c.chunk_id) == sorted(expected, key=lambda c: c.chunk_id)
+    for row in reversed(range(len(index))):
+        chunk = index.chunk(row)
+        assert index.row_of(chunk.chunk_id) == row
+        assert (index.doc_id_of(row), index.lang_of(row)) == (chunk.doc_id, chunk.lang)
+        assert list(index.rows_of_document(chunk.doc_id)).count(row) == 1
+    for unknown in ("nope#0", f"{index.chunk(0).doc_id}#999", "#", ""):
+        with pytest.raises(KeyError):
+            index.row_of(unknown)
+    with pytest.raises(IndexError):
+        index.chunk(len(index))
