@@ -129,7 +129,11 @@ def rebuild(
         todo = [d for d in scan.documents if reused.get(d.doc_id) is None]
         fresh = embed_documents(todo, embedder, settings, report_progress)
         records = [reused.get(d.doc_id) or fresh[d.doc_id] for d in scan.documents]
-        translations = discover_translations(scan.documents, [r.sentence_vectors for r in records])
+        translations = discover_translations(
+            scan.documents,
+            [r.sentence_vectors for r in records],
+            [[len(c.sentences) for c in r.chunks] for r in records],
+        )
         manifest = replace(manifest, translations=tuple(translations))
         written = write_version(settings.index_dir, records, manifest)
         report_progress(1, 1, "done")

@@ -240,11 +240,11 @@ def test_changed_derived_settings_rewrite_without_embedding(
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder())
     assert not rebuild(settings, embedder=FakeEmbedder()).changed
-    monkeypatch.setattr(kb.build, "DISCOVERY", {**kb.build.DISCOVERY, "aligned": 0.5})
+    monkeypatch.setattr(kb.build, "DISCOVERY", {**kb.build.DISCOVERY, "aligned": 0.55})
     embedder = FakeEmbedder()
     report = rebuild(settings, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0
-    assert Index.load(settings.index_dir).manifest.translation_discovery["aligned"] == 0.5
+    assert Index.load(settings.index_dir).manifest.translation_discovery["aligned"] == 0.55
     bigger = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", exact_search_max=10)
     report = rebuild(bigger, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0

@@ -249,3 +249,27 @@ def test_ask_gives_evidence_in_every_language_that_has_it(kb: KnowledgeBase) -> 
     assert strong <= set(evidence)
     for lang, citations in evidence.items():
         assert all(c.lang == lang and kb.document(c.doc_id).body[c.start : c.end] == c.quote for c in citations)
+
+
+def test_translation_candidates_are_the_nearest_of_each_other_language() -> None:
+    """Each article is compared in full with its nearest articles of every other language, however
+    many articles of its own language are nearer (taking the nearest of any language first left the
+    true partner out for 3 pairs in 4 on a help centre in four languages)."""
+    from kb.translations import CANDIDATES, candidate_pairs
+    from kb.types import Document
+
+    rng = np.random.default_rng(0)
+    topic = rng.standard_normal(16)
+    docs, vectors = [], []
+    for n, lang in enumerate(["es"] * 8 + ["pl", "pl", "pl"]):
+        shift = 0.05 if lang == "es" else 0.6  # the Polish ones are further from every Spanish one
+        v = topic + shift * rng.standard_normal((3, 16))
+        docs.append(Document(doc_id=f"d{n}", title="t", lang=lang, body="b"))
+        vectors.append(v / np.linalg.norm(v, axis=1, keepdims=True))
+    pairs = candidate_pairs(docs, vectors)
+    means = np.stack([v.mean(axis=0) / np.linalg.norm(v.mean(axis=0)) for v in vectors])
+    for i, doc in enumerate(docs):
+        others = [j for j, d in enumerate(docs) if d.lang != doc.lang]
+        nearest = sorted(others, key=lambda j: -float(means[i] @ means[j]))[:CANDIDATES]
+        assert all((min(i, j), max(i, j)) in pairs for j in nearest)
+    assert all(docs[i].lang != docs[j].lang for i, j in pairs)  # never two articles of one language
