@@ -45,6 +45,10 @@ class FakeEmbedder:
             ],
         )
 
+    def read_titles(self, titles: list[str], batch_size: int | None = None) -> np.ndarray:
+        dim = self.identity.dimension
+        return np.array([self._vec("title " + t) if t else np.zeros(dim) for t in titles], np.float32).reshape(-1, dim)
+
     def encode_query(self, text: str) -> Query:
         return Query(self._vec(text), self._tokens(text))
 

@@ -99,6 +99,7 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
                 sentence_vectors=jitter(r.sentence_vectors),
                 context_vectors=jitter(r.context_vectors),
                 token_vectors=TokenVectors.encode([jitter(t) for t in r.token_vectors.per_chunk()], dim),
+                title_vector=jitter(r.title_vector.reshape(1, dim))[0],
             )
         )
     documents = {

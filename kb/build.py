@@ -255,11 +255,12 @@ def _embed_group(documents: list[Document], embedder: Embedder, settings: Settin
     begins = [len(text) - len(c.text) for text, c in zip(texts, chunks, strict=True)]
     spans = [[(b + s - c.start, b + e - c.start) for s, e in c.sentences] for b, c in zip(begins, chunks, strict=True)]
     read = embedder.read_passages(texts, begins, spans, settings.embed_batch_size)
+    title_vectors = embedder.read_titles([d.title for d in documents], settings.embed_batch_size)
     assert read.tokens is not None and read.spans is not None
     dim = embedder.identity.dimension
     records: dict[str, DocumentRecord] = {}
     first = 0
-    for doc in documents:
+    for n, doc in enumerate(documents):
         own = chunked[doc.doc_id]
         rows = range(first, first + len(own))
         records[doc.doc_id] = DocumentRecord(
@@ -271,6 +272,7 @@ def _embed_group(documents: list[Document], embedder: Embedder, settings: Settin
                 len(own), dim
             ),
             token_vectors=TokenVectors.encode(read.tokens[first : first + len(own)], dim),
+            title_vector=title_vectors[n],
         )
         first += len(own)
     return records

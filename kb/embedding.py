@@ -206,6 +206,14 @@ class Embedder:
         (its sentences)."""
         return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size, token_from, spans)
 
+    def read_titles(self, titles: list[str], batch_size: int | None = None) -> np.ndarray:
+        """(n, dim): each article title read as a question (the "query" prompt: help-centre titles are
+        phrased like the questions people ask); an empty title gives a zero vector (it matches nothing)."""
+        batch_size = batch_size or self.settings.embed_batch_size
+        vectors = np.array(self._encode([t or " " for t in titles], "query", batch_size).vectors)
+        vectors[np.array([not t for t in titles], dtype=bool)] = 0.0
+        return vectors.astype(np.float32)
+
     def encode_query(self, text: str) -> Query:
         """A query's vector, using the model's "query" prompt if it has one, and its token vectors.
 

@@ -56,6 +56,8 @@ class Index:
         self._sentences: VectorSearch = stored.sentence_vectors
         self._contexts: VectorSearch = stored.context_vectors  # row r: chunk r + chunk r+1 of its document
         self._tokens = stored.tokens
+        self._titles = stored.titles  # (documents, dim) in the order of stored.documents
+        self._title_row = {d.doc_id: i for i, d in enumerate(stored.documents)}
         n = len(self._chunks)
         counts = self._chunks.sentence_counts
         self._first_sentence = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # (n + 1,)
@@ -79,6 +81,8 @@ class Index:
         self._filters: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (kind, languages) -> rows
         self._language_means = self._compute_language_means(chunk_langs)
         self._language_basis = self._compute_language_basis()
+        self._neutral_titles = self.neutral(np.asarray(self._titles))  # title vectors without language directions
+        self._chunk_title = np.array([self._title_row[d] for d in self._chunks.doc_ids], np.int64)[self._chunks.doc_of]
         self._works = self._group_translations()
         self._members: dict[str, list[str]] = {}  # work -> its documents (a lookup per hit, not a scan)
         for doc_id in sorted(self._works):
@@ -200,6 +204,10 @@ class Index:
         before = np.where(previous >= 0, previous, rows)
         return self._contexts.vectors(rows), self._contexts.vectors(before)
 
+    def title_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Per chunk row, its document's title vector, language directions removed (`neutral`)."""
+        return self._neutral_titles[self._chunk_title[np.asarray(rows, dtype=np.int64)]]
+
     def token_vectors(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The token vectors of chunks `rows` one chunk after another, where each chunk's begin, and how many."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -316,6 +324,7 @@ class Index:
             sentence_vectors=self.sentence_vectors(self.sentences_of_document(doc_id)),
             context_vectors=self._contexts.vectors(rows),
             token_vectors=tokens,
+            title_vector=np.array(self._titles[self._title_row[doc_id]], dtype=np.float32),
         )
 
     def health(self) -> IndexHealth:

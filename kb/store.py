@@ -50,12 +50,13 @@ from .vectors import VectorIndex
 # 5: typed manifest with skipped files and token-norm health. Format 4 indexes could hold token
 # vectors that an incremental rebuild had written without their scales (hundreds of times too
 # long), so they are never read: a plain `kb rebuild` replaces them.
-FORMAT_VERSION = 6  # 6: token vectors in 4 bits a dimension (5: int8)
+FORMAT_VERSION = 7  # 7: a title vector per document; 6: token vectors in 4 bits a dimension (5: int8)
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
 TOKEN_FILES = ("tokens.npy", "token_scales.npy", "token_counts.npy")
-LARGE_FILES = VECTOR_FILES + TOKEN_FILES  # hashed as a stream, then memory-mapped
+TITLE_FILE = "titles.npy"  # one vector per document (in documents.jsonl order): its title read as a question
+LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE,)  # hashed as a stream, then memory-mapped
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 # The encoder gives unit token vectors; rounding to 4 bits lengthens them by up to ~11 % (1.108 the
 # most among the help centre's 72,734). Anything outside this range is a bug (the one this check was
@@ -79,6 +80,7 @@ class DocumentRecord:
     # its chunks' token vectors, encoded as stored: a rebuild holds a quarter of float32's bytes, and
     # a reused document's are copied as they are
     token_vectors: TokenVectors
+    title_vector: np.ndarray  # (dim,): the title read with the model's query prompt (titles read like questions)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ class Manifest:
             why = {
                 4: " (an older version wrote it; its incremental rebuilds could corrupt relevance scores)",
                 5: " (an older version wrote it, with token vectors twice the size)",
+                6: " (an older version wrote it, without the article titles' vectors)",
             }.get(found if isinstance(found, int) else -1, "")
             raise KBError(
                 f"the index in {where.parent} has format {found}, not the supported {FORMAT_VERSION}{why}; "
@@ -306,7 +309,8 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
         raise KBError(
             f"refusing to write token vectors with norms {norms[0]:.3f}–{norms[1]:.3f} (a bug); {REBUILD_HINT} --full"
         )
-    for name, array in zip(TOKEN_FILES, (codes, scales, counts), strict=True):
+    titles = np.array([r.title_vector for r in records], dtype=np.float32).reshape(len(records), dim)
+    for name, array in zip((*TOKEN_FILES, TITLE_FILE), (codes, scales, counts, titles), strict=True):
         np.save(tmp / name, array, allow_pickle=False)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True))
     manifest = replace(
@@ -402,6 +406,7 @@ class StoredVersion:
     sentence_vectors: VectorIndex
     context_vectors: VectorIndex
     tokens: TokenVectors
+    titles: np.ndarray  # (documents, dim), in the order of `documents`
 
 
 def read_version(index_dir: Path) -> StoredVersion:
@@ -476,6 +481,7 @@ def _read_version(index_dir: Path) -> StoredVersion:
     except (ValueError, KeyError, TypeError) as exc:
         raise KBError(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
     codes, scales, counts = (_load_array(version_dir / name) for name in TOKEN_FILES)
+    titles = _load_array(version_dir / TITLE_FILE)
     n_sentences = int(chunks.sentence_counts.sum())
     if (
         len(counts) != len(chunks)
@@ -484,10 +490,11 @@ def _read_version(index_dir: Path) -> StoredVersion:
         or len(passages) != len(chunks)
         or len(sentences) != n_sentences
         or len(contexts) != len(chunks)
+        or titles.shape != (len(documents), manifest.model.dimension)
     ):
         raise KBError(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
     tokens = TokenVectors(codes, scales, counts)
-    return StoredVersion(version_dir, manifest, documents, chunks, passages, sentences, contexts, tokens)
+    return StoredVersion(version_dir, manifest, documents, chunks, passages, sentences, contexts, tokens, titles)
 
 
 def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:

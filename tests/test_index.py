@@ -33,7 +33,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     index = Index.load(built.index_dir)
     m = index.manifest
-    assert m.format_version == FORMAT_VERSION == 6 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.format_version == FORMAT_VERSION == 7 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m.documents) == {"000", "001", "002", "003", "004"}
     assert all(len(d.sha256) == 64 for d in m.documents.values())
@@ -47,7 +47,10 @@ def test_manifest_contents(built: Settings) -> None:
         "tokens.npy",
         "token_scales.npy",
         "token_counts.npy",
+        "titles.npy",
     }
+    titles = np.load(index.path / "titles.npy")  # one vector per document, in documents.jsonl order
+    assert titles.shape == (5, 16) and np.allclose(np.linalg.norm(titles, axis=1), 1.0, atol=1e-5)
     codes = np.load(index.path / "tokens.npy")  # 4 bits a dimension: an eighth of float32's bytes
     assert codes.dtype == np.uint8 and codes.shape[1] == index.manifest.model.dimension // 2
     tokens, _, counts = index.token_vectors(np.arange(len(index)))
@@ -262,7 +265,7 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    older = "format 5, not the supported 6 .*token vectors twice the size.*run `kb rebuild`"
+    older = "format 6, not the supported 7 .*without the article titles. vectors.*run `kb rebuild`"
     with pytest.raises(KBError, match=older):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())

@@ -169,7 +169,7 @@ def test_stats(kb: KnowledgeBase) -> None:
     assert stats.documents == 5 and stats.documents_per_language == {"es": 2, "pl": 1, "it": 1, "fr": 1}
     assert sum(stats.chunks_per_language.values()) == stats.chunks
     assert stats.model == "multilingual-e5-small" and stats.built_at
-    assert stats.format_version == 6 and stats.skipped == () and stats.sentences > stats.chunks
+    assert stats.format_version == 7 and stats.skipped == () and stats.sentences > stats.chunks
     assert stats.token_vectors > 0 and 0.95 <= stats.token_norms[0] <= stats.token_norms[1] <= 1.15
 
 
@@ -273,3 +273,19 @@ def test_translation_candidates_are_the_nearest_of_each_other_language() -> None
         nearest = sorted(others, key=lambda j: -float(means[i] @ means[j]))[:CANDIDATES]
         assert all((min(i, j), max(i, j)) in pairs for j in nearest)
     assert all(docs[i].lang != docs[j].lang for i, j in pairs)  # never two articles of one language
+
+
+def test_an_article_title_asked_in_another_language_finds_the_article(kb: KnowledgeBase) -> None:
+    """Titles are a retrieval field of their own (read as questions): a question that says what a
+    title says, in English, finds that article (or its translation) first. Without the title field
+    "Digital, but also a customer" found 001 second."""
+    titles = {
+        "000": "Customer experience in the digital era",
+        "001": "Digital, but also a customer",
+        "002": "Customer experience is about emotions, not technology",
+        "003": "The human experience: the human being at the centre of CX",
+        "004": "Is customer experience a matter of emotion rather than technology?",
+    }
+    for doc_id, question in titles.items():
+        first = kb.search(question, k=5)[0]
+        assert first.doc_id in {doc_id, *kb.index.translations(doc_id)}, (question, first.doc_id)
