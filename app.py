@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from kb import Answer, Citation, KBError, KnowledgeBase, Settings, language_name
+from kb import Answer, Citation, KBError, KnowledgeBase, Settings, language_label
 
 EXAMPLES = {
     "en": "Is customer experience about emotion or technology?",
@@ -86,7 +86,7 @@ def sidebar(kb: KnowledgeBase, filters: bool = True) -> tuple[list[str] | None, 
         st.header("Knowledge base")
         rows = [
             {
-                "language": f"{language_name(lang)} ({lang})",
+                "language": language_label(lang),
                 "articles": stats.documents_per_language.get(lang, 0),
                 "passages": stats.chunks_per_language.get(lang, 0),
             }
@@ -132,9 +132,7 @@ def sidebar(kb: KnowledgeBase, filters: bool = True) -> tuple[list[str] | None, 
             return None, 0
         st.header("Filters")
         options = kb.languages()
-        chosen = st.multiselect(
-            "Languages of the passages", options, default=options, format_func=lambda c: f"{language_name(c)} ({c})"
-        )
+        chosen = st.multiselect("Languages of the passages", options, default=options, format_func=language_label)
         k = st.slider("Passages to draw from", 1, 20, 6)
     return (chosen if chosen and len(chosen) < len(options) else None), k
 
@@ -144,7 +142,7 @@ def article_dialog(kb: KnowledgeBase, c: Citation) -> None:
     """The whole article with the cited passage highlighted (rendered only when opened)."""
     doc = kb.document(c.doc_id)
     st.subheader(doc.title)
-    details = [f"{language_name(doc.lang)} ({doc.lang})", doc.source, doc.published]
+    details = [language_label(doc.lang), doc.source, doc.published]
     if doc.translation_of:
         details.append(f"translation of {doc.translation_of}")
     st.caption(" · ".join(d for d in details if d))
@@ -163,7 +161,7 @@ def where(c: Citation) -> str:
 
 def show_citation(kb: KnowledgeBase, c: Citation, key: str) -> None:
     doc = kb.document(c.doc_id)
-    st.markdown(f"**[{c.n}] {literal(c.title)}** · {language_name(c.lang)} ({c.lang})")
+    st.markdown(f"**[{c.n}] {literal(c.title)}** · {language_label(c.lang)}")
     st.caption(where(c))
     st.markdown(highlighted(doc.body, c.start, c.end, doc.paragraph_span(c.start, c.end)))
     if st.button("Open the article", key=f"open-{key}"):
@@ -172,14 +170,14 @@ def show_citation(kb: KnowledgeBase, c: Citation, key: str) -> None:
 
 def show_earlier_answer(answer: Answer) -> None:
     """A compact earlier answer: its points and where they come from (the latest answer is shown in full)."""
-    st.caption(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
+    st.caption(f"Question language: {language_label(answer.query_lang)}")
     for point in answer.points:
         st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
     st.caption(" · ".join(f"[{c.n}] {c.title} ({c.lang})" for c in answer.citations))
 
 
 def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
-    st.caption(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
+    st.caption(f"Question language: {language_label(answer.query_lang)}")
     if answer.notice:
         st.info(answer.notice)
     if not answer.confident:
@@ -197,9 +195,7 @@ def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
                     show_citation(kb, citation, f"{key}-{i}-{citation.n}-{citation.doc_id}")
     with evidence_tab:
         for hit in answer.hits:
-            st.markdown(
-                f"**{hit.rank}.** score {hit.score:.3f} · {literal(hit.title)} · {language_name(hit.lang)} ({hit.lang})"
-            )
+            st.markdown(f"**{hit.rank}.** score {hit.score:.3f} · {literal(hit.title)} · {language_label(hit.lang)}")
             st.text(hit.text)
 
 
@@ -214,7 +210,7 @@ def show_principles(kb: KnowledgeBase) -> None:
     if not principles:
         st.info("No point is made by more than one article yet.")
     for i, principle in enumerate(principles, start=1):
-        langs = ", ".join(f"{language_name(lang)} ({lang})" for lang in principle.languages)
+        langs = ", ".join(language_label(lang) for lang in principle.languages)
         st.subheader(f"{i}. {literal(principle.statement.quote)}")
         st.caption(f"{len(principle.citations)} passages · {principle.works} works · {langs}")
         with st.expander(f"The {len(principle.citations)} passages"):

@@ -4,7 +4,7 @@ from .config import Settings
 from .embedding import Embedder, load_model
 from .errors import KBError
 from .knowledge_base import KnowledgeBase, Stats
-from .language import language_name
+from .language import language_label, language_name
 from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity, Point, Principle, Skipped
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Settings",
     "Skipped",
     "Stats",
+    "language_label",
     "language_name",
     "load_model",
 ]

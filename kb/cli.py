@@ -11,7 +11,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import KBError
-from .language import language_name
+from .language import language_label, language_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +149,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             cited["location"] = citation.location
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
-    print(f"Question language: {language_name(answer.query_lang)} ({answer.query_lang})")
+    print(f"Question language: {language_label(answer.query_lang)}")
     if answer.notice:
         print(answer.notice)
     print()

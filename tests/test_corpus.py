@@ -141,3 +141,17 @@ def test_hostile_corpus_inputs_are_indexed_or_skipped_with_a_reason(tmp_path: Pa
     body = kb.document("oneline").body
     assert all(body[c.start : c.end] == c.text for c in long_chunks)
     assert kb.check_stale() == ""  # skipped files are recorded too: the index is not stale
+
+
+def test_a_language_is_shown_by_name_once() -> None:
+    """ "Polish (pl)"; a code with no name is shown once ("xx", never "xx (xx)"); every code langdetect
+    can answer has a name."""
+    from langdetect import detector_factory
+
+    from kb.language import UNKNOWN, language_label
+
+    assert language_label("pl") == "Polish (pl)" and language_label("ar") == "Arabic (ar)"
+    assert language_label("xx") == "xx" and language_label(UNKNOWN) == "unknown"
+    detector_factory.init_factory()
+    codes = {code.split("-")[0] for code in detector_factory._factory.get_lang_list()}  # type: ignore[union-attr]
+    assert all(language_label(c) != c for c in codes), sorted(c for c in codes if language_label(c) == c)
