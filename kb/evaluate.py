@@ -104,7 +104,7 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
     pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     failures = []
     in_scope = [q for q in questions if q.gold]
-    multi = 0
+    multi = cross = 0
     for q in in_scope:
         hits = kb.search(q.question, k=K)
         ranks = [r for r, h in enumerate(hits, 1) if _relevant(h, q.gold) is not None]
@@ -122,6 +122,10 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
         ideal = sum(1 / math.log2(r + 1) for r in range(1, min(len(q.gold), K) + 1))
         sums["ndcg@10"] += dcg / ideal
         gold_langs = {kb.document(d).lang for d, _, _ in q.gold}
+        if q.lang and q.lang not in gold_langs:  # asked in a language none of its evidence is written in
+            cross += 1
+            sums["cross-lingual hit@5"] += bool(first and first <= 5)
+            sums["cross-lingual mrr@10"] += 1 / first if first else 0.0
         if len(gold_langs) > 1:
             multi += 1
             found = {hits[r - 1].lang for r in ranks}
@@ -144,6 +148,9 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
     not_confident = sum(not kb.ask(q.question).confident for q in out_of_scope)
     n = max(len(in_scope), 1)
     metrics = {name: sums[name] / n for name in ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")}
+    if cross:
+        metrics["cross-lingual hit@5"] = sums["cross-lingual hit@5"] / cross
+        metrics["cross-lingual mrr@10"] = sums["cross-lingual mrr@10"] / cross
     if multi:
         metrics["language coverage@10"] = sums["language coverage@10"] / multi
     metrics["ask cites gold"] = sums["ask cites gold"] / n

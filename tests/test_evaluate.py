@@ -42,6 +42,12 @@ def test_metrics_on_a_tiny_set(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert report.metrics["hit@1"] == 1.0 and report.metrics["mrr@10"] == 1.0
     assert report.metrics["out-of-scope not confident"] == 1.0
     assert report.in_scope == 1 and not report.failures
+    assert "cross-lingual hit@5" not in report.metrics  # asked in the article's own language
+    english = "79% want a human being in the channels of connection"
+    rows.append({"id": "c", "lang": "en", "question": english, "gold": rows[0]["gold"]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = evaluate(kb, load_questions(path, kb), parallel=False)
+    assert report.metrics["cross-lingual hit@5"] == 1.0 and report.metrics["cross-lingual mrr@10"] > 0
 
 
 def test_quote_must_be_verbatim(kb: KnowledgeBase, tmp_path: Path) -> None:
