@@ -34,7 +34,7 @@ from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
-from kb.store import TokenVectors  # noqa: E402
+from kb.store import TokenVectors, distinct_tokens  # noqa: E402
 
 METRICS = ("hit@5", "mrr@10", "ask cites gold", "in-scope confident", "out-of-scope not confident")
 
@@ -46,11 +46,12 @@ def float_tokens(kb: KnowledgeBase) -> tuple[np.ndarray, np.ndarray]:
     begins = [len(t) - len(c.text) for t, c in zip(texts, chunks, strict=True)]
     read = kb.embedder.read_passages(texts, begins, [[] for _ in chunks])
     assert read.tokens is not None
-    counts = [len(t) for t in read.tokens]
+    tokens = [distinct_tokens(t) for t in read.tokens]  # what a rebuild keeps
+    counts = [len(t) for t in tokens]
     stored = kb.index.token_vectors(np.arange(len(chunks)))[2]
     if counts != stored.tolist():
         raise SystemExit("the index's token counts differ from a new reading: rebuild it with this code first")
-    return np.concatenate(read.tokens), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return np.concatenate(tokens), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def int8(vectors: np.ndarray) -> np.ndarray:

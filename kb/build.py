@@ -22,10 +22,12 @@ from .onnx_encoder import TOKEN_DEPTH, pooled
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
 from .store import (
+    DISTINCT_TOKENS,
     DocumentEntry,
     DocumentRecord,
     Manifest,
     TokenVectors,
+    distinct_tokens,
     read_manifest,
     write_lock,
     write_version,
@@ -67,6 +69,7 @@ def chunking_settings(settings: Settings) -> dict[str, object]:
         "max_chunk_tokens": settings.max_chunk_tokens,
         "token_depth": TOKEN_DEPTH,
         "passes": PASSES,
+        "distinct_tokens": DISTINCT_TOKENS,
     }
 
 
@@ -271,7 +274,7 @@ def _embed_group(documents: list[Document], embedder: Embedder, settings: Settin
             context_vectors=np.array([pooled(read.sums[r : min(r + 2, rows.stop)]) for r in rows], np.float32).reshape(
                 len(own), dim
             ),
-            token_vectors=TokenVectors.encode(read.tokens[first : first + len(own)], dim),
+            token_vectors=TokenVectors.encode([distinct_tokens(t) for t in read.tokens[first : first + len(own)]], dim),
             title_vector=title_vectors[n],
         )
         first += len(own)

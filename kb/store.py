@@ -173,6 +173,25 @@ class Manifest:
             raise KBError(f"{where} is malformed ({exc!r}); {REBUILD_HINT} --full") from exc
 
 
+# A passage keeps a token vector only if no vector it already keeps is this similar (cosine): a
+# repeated or near-same word piece adds nothing to "the best cosine to one of the passage's tokens".
+# bench/token_compression.py: 12.2 -> 8.3 KB a passage on the help centre, its MRR 0.645 -> 0.654;
+# development / check sets 0.871 / 0.852 -> 0.866 / 0.852 (0.8: 10.0 KB; 0.6 lost 0.04).
+DISTINCT_TOKENS = 0.7
+
+
+def distinct_tokens(tokens: np.ndarray, similar: float = DISTINCT_TOKENS) -> np.ndarray:
+    """The rows of `tokens` (unit vectors) kept in order, each unless a row kept before it is at
+    cosine `similar` or more."""
+    if len(tokens) < 2:
+        return tokens
+    near = (tokens @ tokens.T) >= similar
+    kept = np.zeros(len(tokens), dtype=bool)
+    for i in range(len(tokens)):
+        kept[i] = not near[i, kept].any()
+    return tokens[kept]
+
+
 class TokenVectors:
     """Every chunk's token vectors. On disk 4 bits a dimension (two to a byte) with one float32 scale
     per vector; out, float32 only.

@@ -354,3 +354,20 @@ def test_chunk_records_read_by_row_equal_what_was_chunked(built: Settings, fake_
             index.row_of(unknown)
     with pytest.raises(IndexError):
         index.chunk(len(index))
+
+
+def test_a_passage_keeps_only_distinct_token_vectors() -> None:
+    """Kept in order; no two kept ones as similar as the threshold; each dropped one is that similar
+    to one kept before it (so the word match's best cosine loses at most the difference)."""
+    from kb.store import DISTINCT_TOKENS, distinct_tokens
+
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((12, 32))
+    tokens = np.concatenate([base, base[[0, 4, 4]] + 0.05 * rng.standard_normal((3, 32))])
+    tokens = (tokens / np.linalg.norm(tokens, axis=1, keepdims=True)).astype(np.float32)
+    kept = distinct_tokens(tokens)
+    assert len(kept) == 12 and np.array_equal(kept, tokens[:12])  # the three near-copies go
+    sims = kept @ kept.T
+    assert (sims[~np.eye(len(kept), dtype=bool)] < DISTINCT_TOKENS).all()
+    assert all((kept @ t).max() >= DISTINCT_TOKENS for t in tokens[12:])
+    assert distinct_tokens(tokens[:1]).shape == (1, 32) and distinct_tokens(tokens[:0]).shape == (0, 32)
