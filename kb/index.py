@@ -81,8 +81,9 @@ class Index:
         self._filters: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (kind, languages) -> rows
         self._language_means = self._compute_language_means(chunk_langs)
         self._language_basis = self._compute_language_basis()
-        self._neutral_titles = self.neutral(np.asarray(self._titles))  # title vectors without language directions
-        self._chunk_title = np.array([self._title_row[d] for d in self._chunks.doc_ids], np.int64)[self._chunks.doc_of]
+        # the title vectors, without language directions, of the documents in chunk order (ChunkRecords.doc_of)
+        chunked = [self._title_row[d] for d in self._chunks.doc_ids]
+        self._neutral_titles = self.neutral(np.asarray(self._titles)[chunked].reshape(len(chunked), -1))
         self._works = self._group_translations()
         self._members: dict[str, list[str]] = {}  # work -> its documents (a lookup per hit, not a scan)
         for doc_id in sorted(self._works):
@@ -206,7 +207,7 @@ class Index:
 
     def title_vectors(self, rows: np.ndarray) -> np.ndarray:
         """Per chunk row, its document's title vector, language directions removed (`neutral`)."""
-        return self._neutral_titles[self._chunk_title[np.asarray(rows, dtype=np.int64)]]
+        return self._neutral_titles[self._chunks.doc_of[np.asarray(rows, dtype=np.int64)]]
 
     def token_vectors(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The token vectors of chunks `rows` one chunk after another, where each chunk's begin, and how many."""

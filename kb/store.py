@@ -16,6 +16,7 @@ Layout of an index directory::
                         (two to a uint8: `TokenVectors`) ...
       token_scales.npy  ... times one float32 scale per token vector
       token_counts.npy  how many token vectors each chunk has
+      titles.npy        one vector per document, in documents.jsonl order: its title read as a question
 
 This module alone knows that layout. A rebuild hands it one `DocumentRecord` per document and
 `read_version` gives back float32 vectors; `kb.index.Index` turns rows into answers to questions.
@@ -66,7 +67,7 @@ TOKEN_NORM_RANGE = (0.9, 1.2)
 
 @dataclass(frozen=True)
 class DocumentRecord:
-    """One document as an index holds it: its chunks and all their vectors (float32; token vectors int8).
+    """One document as an index holds it: its chunks and all their vectors (float32; token vectors encoded).
 
     A rebuild makes one per document, freshly embedded or taken from the previous version
     (`Index.record`); both kinds are the same type and go through the same writer.
