@@ -1,4 +1,4 @@
-"""How small can the word match's token vectors be? float32, int8 (what the index stores), 4 bits, rotated 3 and 2 bits.
+"""How small can the word match's token vectors be? float32, int8, 4 bits, rotated 3 and 2 bits, codes.
 
 Usage: python bench/token_compression.py [question sets...] [--only LABEL-PREFIX ...]
        (index: KB_INDEX_DIR or ./index; default sets: bench/data/dev.jsonl, bench/data/check.jsonl)
@@ -10,7 +10,11 @@ index again for its float32 token vectors and scores each question set with them
 (passage, sentence and context vectors are the index's own throughout):
 
 - int8 with one scale per vector (index format 5);
-- 4 bits with one scale per vector keeping its norm (what the index stores since format 6);
+- 4 bits with one scale per vector (index formats 6 and 7);
+- product-quantization codes (what the index stores since format 8: `kb.store.TokenCode`): sub-vectors
+  of 4 dimensions, each the number of one of 2**8 centroids learned from public sentences
+  (kb/build.py `token_code`), 96 bytes a vector; and sub-vectors of 6 dimensions with 2**8 and 2**10
+  centroids (64 and 80 bytes);
 - 3 and 2 bits after a fixed random rotation (which makes every coordinate near Gaussian, so the
   Lloyd-Max levels of a Gaussian fit), one scale per vector keeping its norm; three rotations each
   (seeds 0-2), since on a 45-question set the quantization noise alone moves MRR by ~0.01;
@@ -32,9 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase  # noqa: E402
+from kb.build import TOKEN_CODE_TEXTS  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
-from kb.store import TokenVectors, distinct_tokens  # noqa: E402
+from kb.store import TokenCode, distinct_tokens  # noqa: E402
 
 METRICS = ("hit@5", "mrr@10", "ask cites gold", "in-scope confident", "out-of-scope not confident")
 
@@ -105,7 +110,19 @@ def principal_directions(kb: KnowledgeBase) -> np.ndarray:
 
 
 def four_bits(vectors: np.ndarray) -> np.ndarray:
-    return TokenVectors.encode([vectors], vectors.shape[1]).per_chunk()[0]
+    return scalar(vectors, 7)
+
+
+def coded(vectors: np.ndarray, code: TokenCode) -> np.ndarray:
+    return code.decode(code.encode(vectors))
+
+
+def code_of(kb: KnowledgeBase, width: int, bits: int) -> TokenCode:
+    """A codebook learned as kb/build.py `token_code` learns it, for sub-vectors of `width` dimensions."""
+    texts = TOKEN_CODE_TEXTS.read_text(encoding="utf-8").splitlines()
+    read = kb.embedder.read_passages(texts, [0] * len(texts), [[] for _ in texts])
+    assert read.tokens is not None
+    return TokenCode.train(np.concatenate([distinct_tokens(t) for t in read.tokens]), bits=bits, width=width)
 
 
 def pruned(vectors: np.ndarray, start: np.ndarray, similar: float) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +167,13 @@ def main() -> None:
     variants = {  # label: (bytes per token vector, stored versions to average over)
         "float32": (4 * dim, [vectors]),
         "int8 (index format 5)": (dim + 4, [int8(vectors)]),
-        "4 bits (index format 6: stored now)": (dim // 2 + 4, [TokenVectors.encode([vectors], dim).per_chunk()[0]]),
+        "4 bits (index formats 6, 7)": (dim // 2 + 4, [four_bits(vectors)]),
+        "4 dimensions x 8 bits (index format 8: stored now)": (
+            kb.index.token_code.code_size,
+            [coded(vectors, kb.index.token_code)],
+        ),
+        "6 dimensions x 10 bits": (dim // 6 * 10 // 8, [coded(vectors, code_of(kb, 6, 10))]),
+        "6 dimensions x 8 bits": (dim // 6, [coded(vectors, code_of(kb, 6, 8))]),
         "3 bits, rotated": (3 * dim // 8 + 4, [rotated(vectors, 3, seed) for seed in range(3)]),
         "2 bits, rotated": (dim // 4 + 4, [rotated(vectors, 2, seed) for seed in range(3)]),
         **{

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -22,10 +23,13 @@ from .onnx_encoder import TOKEN_DEPTH, pooled
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
 from .store import (
+    CODE_BITS,
+    CODE_DIMS,
     DISTINCT_TOKENS,
     DocumentEntry,
     DocumentRecord,
     Manifest,
+    TokenCode,
     TokenVectors,
     distinct_tokens,
     read_manifest,
@@ -38,6 +42,9 @@ from .types import Document, ModelIdentity, Skipped
 CHUNKER_VERSION = 3
 # How a passage is read: one model pass gives its vector, its sentences' and its context's (late chunking).
 PASSES = "one per passage; sentence and context vectors pooled from it"
+# Public sentences the token codebook is learned from: 1,000 each in es, pl, it, fr and 1,000 in en
+# from Tatoeba (tatoeba.org, CC BY 2.0 FR), text none of the question sets use.
+TOKEN_CODE_TEXTS = Path(__file__).parent / "data" / "token_code_sentences.txt"
 EMBED_GROUP = 64  # articles embedded together at most (their texts sorted by length within the group)
 MIN_GROUP = 32  # ... and at least, when there are that many
 Progress = Callable[[int, int, str], None]  # (done, total, stage): "reading" files, "embedding" articles
@@ -128,9 +135,12 @@ def rebuild(
         if not full and same_vectors:
             with contextlib.suppress(KBError):
                 previous = Index.load(settings.index_dir)
+        code = token_code(embedder, settings, report_progress)
+        if previous is not None and previous.token_code.digest != code.digest:
+            previous = None  # its token vectors are in another code (learned elsewhere): embed everything
         reused = {d.doc_id: _reuse(previous, d) for d in scan.documents} if previous else {}
         todo = [d for d in scan.documents if reused.get(d.doc_id) is None]
-        fresh = embed_documents(todo, embedder, settings, report_progress)
+        fresh = embed_documents(todo, embedder, settings, report_progress, code)
         records = [reused.get(d.doc_id) or fresh[d.doc_id] for d in scan.documents]
         translations = discover_translations(
             scan.documents,
@@ -222,8 +232,35 @@ def _report(
     )
 
 
+def token_code(embedder: Embedder, settings: Settings, progress: Progress | None = None) -> TokenCode:
+    """The codebook token vectors are stored in: learned once per model from TOKEN_CODE_TEXTS (read as
+    passages are, distinct tokens only), then kept in the model cache. Deterministic (fixed seeds), so
+    an incremental and a full rebuild store the same codes."""
+    texts = TOKEN_CODE_TEXTS.read_text(encoding="utf-8").splitlines()
+    key = hashlib.sha256(
+        json.dumps(
+            [asdict(embedder.identity), TOKEN_DEPTH, DISTINCT_TOKENS, CODE_DIMS, CODE_BITS, texts], default=str
+        ).encode()
+    ).hexdigest()[:16]
+    path = settings.model_cache_dir / f"token-code-{key}.npy"
+    with contextlib.suppress(OSError, ValueError, KBError):
+        return TokenCode(np.load(path, allow_pickle=False))
+    if progress:
+        progress(0, 1, "learning the token codebook (once per model)")
+    read = embedder.read_passages(texts, [0] * len(texts), [[] for _ in texts], settings.embed_batch_size)
+    assert read.tokens is not None
+    code = TokenCode.train(np.concatenate([distinct_tokens(t) for t in read.tokens]))
+    with contextlib.suppress(OSError):  # a read-only cache only costs learning it again next time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, code.centroids, allow_pickle=False)
+        os.replace(tmp, path)
+    return code
+
+
 def embed_documents(
-    documents: list[Document], embedder: Embedder, settings: Settings, progress: Progress
+    documents: list[Document], embedder: Embedder, settings: Settings, progress: Progress, code: TokenCode
 ) -> dict[str, DocumentRecord]:
     """Chunk and embed `documents`: one record each, with passage, sentence, context and token vectors.
 
@@ -235,12 +272,14 @@ def embed_documents(
     records: dict[str, DocumentRecord] = {}
     progress(0, len(documents), "embedding")
     for start in range(0, len(documents), group):
-        records.update(_embed_group(documents[start : start + group], embedder, settings))
+        records.update(_embed_group(documents[start : start + group], embedder, settings, code))
         progress(min(start + group, len(documents)), len(documents), "embedding")
     return records
 
 
-def _embed_group(documents: list[Document], embedder: Embedder, settings: Settings) -> dict[str, DocumentRecord]:
+def _embed_group(
+    documents: list[Document], embedder: Embedder, settings: Settings, code: TokenCode
+) -> dict[str, DocumentRecord]:
     """Chunk and embed a few documents together: one pass of the model per passage gives everything.
 
     The passage's vector; its sentences' vectors, pooled from the states of their tokens in that
@@ -274,7 +313,7 @@ def _embed_group(documents: list[Document], embedder: Embedder, settings: Settin
             context_vectors=np.array([pooled(read.sums[r : min(r + 2, rows.stop)]) for r in rows], np.float32).reshape(
                 len(own), dim
             ),
-            token_vectors=TokenVectors.encode([distinct_tokens(t) for t in read.tokens[first : first + len(own)]], dim),
+            token_vectors=TokenVectors.encode([distinct_tokens(t) for t in read.tokens[rows.start : rows.stop]], code),
             title_vector=title_vectors[n],
         )
         first += len(own)

@@ -213,7 +213,7 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     low, high = stats.token_norms
     print(
         f"tokens:    {stats.token_vectors} token vectors, norms {low:.3f}–{high:.3f} "
-        "(the encoder's are 1.000; 4-bit storage adds up to ~11 %)"
+        "as reconstructed from their codes (the encoder's are 1.000; read back, they are made 1.000 again)"
     )
     print(f"skipped:   {len(stats.skipped)} files")
     for skipped in stats.skipped:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KBError
-from .store import DocumentRecord, Manifest, StoredVersion, TokenVectors, read_version
+from .store import DocumentRecord, Manifest, StoredVersion, TokenCode, read_version
 from .types import Chunk, Document, Skipped
 from .vectors import VectorSearch
 
@@ -209,6 +209,11 @@ class Index:
         """Per chunk row, its document's title vector, language directions removed (`neutral`)."""
         return self._neutral_titles[self._chunks.doc_of[np.asarray(rows, dtype=np.int64)]]
 
+    @property
+    def token_code(self) -> TokenCode:
+        """The codebook this version's token vectors are stored in."""
+        return self._tokens.code
+
     def token_vectors(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The token vectors of chunks `rows` one chunk after another, where each chunk's begin, and how many."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -315,9 +320,8 @@ class Index:
     def record(self, doc_id: str) -> DocumentRecord:
         """Everything stored for one document (what a rebuild reuses for an unchanged article)."""
         rows = self.rows_of_document(doc_id)  # none for a document without a word to index ("12345")
-        dim = self.manifest.model.dimension
         # a document's chunks are consecutive rows: its token vectors are copied as stored
-        tokens = self._tokens.chunks(int(rows[0]), int(rows[-1]) + 1) if len(rows) else TokenVectors.concat([], dim)
+        tokens = self._tokens.chunks(int(rows[0]), int(rows[-1]) + 1) if len(rows) else self._tokens.chunks(0, 0)
         return DocumentRecord(
             document=self.document(doc_id),
             chunks=tuple(self._chunks[r] for r in rows.tolist()),

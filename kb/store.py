@@ -12,9 +12,9 @@ Layout of an index directory::
       chunks.faiss      row r: the vector of chunk r
       sentences.faiss   the vectors of every chunk's sentences, chunk after chunk
       contexts.faiss    row r: chunk r read with the next chunk of its document (alone if last)
-      tokens.npy        the token vectors of every chunk, chunk after chunk, 4 bits a dimension
-                        (two to a uint8: `TokenVectors`) ...
-      token_scales.npy  ... times one float32 scale per token vector
+      tokens.npy        the token vectors of every chunk, chunk after chunk, as product-quantization
+                        codes (96 uint8 a vector: `TokenVectors`) ...
+      token_code.npy    ... in this codebook (`TokenCode`)
       token_counts.npy  how many token vectors each chunk has
       titles.npy        one vector per document, in documents.jsonl order: its title read as a question
 
@@ -51,18 +51,17 @@ from .vectors import VectorIndex
 # 5: typed manifest with skipped files and token-norm health. Format 4 indexes could hold token
 # vectors that an incremental rebuild had written without their scales (hundreds of times too
 # long), so they are never read: a plain `kb rebuild` replaces them.
-FORMAT_VERSION = 7  # 7: a title vector per document; 6: token vectors in 4 bits a dimension (5: int8)
+FORMAT_VERSION = 8  # 8: token vectors as product-quantization codes; 7: title vectors; 6: 4 bits (5: int8)
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
-TOKEN_FILES = ("tokens.npy", "token_scales.npy", "token_counts.npy")
+TOKEN_FILES = ("tokens.npy", "token_counts.npy", "token_code.npy")
 TITLE_FILE = "titles.npy"  # one vector per document (in documents.jsonl order): its title read as a question
 LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE,)  # hashed as a stream, then memory-mapped
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
-# The encoder gives unit token vectors; rounding to 4 bits lengthens them by up to ~11 % (1.108 the
-# most among the help centre's 72,734). Anything outside this range is a bug (the one this check was
-# written for multiplied every vector by ~100).
-TOKEN_NORM_RANGE = (0.9, 1.2)
+# The encoder gives unit token vectors; their codes put together come back 0.80-1.01 long (help
+# centre, 49,312 vectors). Anything outside this range means codes and codebook do not belong together.
+TOKEN_NORM_RANGE = (0.5, 1.5)
 
 
 @dataclass(frozen=True)
@@ -144,8 +143,9 @@ class Manifest:
             found = data.get("format_version") if isinstance(data, dict) else None
             why = {
                 4: " (an older version wrote it; its incremental rebuilds could corrupt relevance scores)",
-                5: " (an older version wrote it, with token vectors twice the size)",
+                5: " (an older version wrote it, with token vectors five times the size)",
                 6: " (an older version wrote it, without the article titles' vectors)",
+                7: " (an older version wrote it, with token vectors two and a half times the size)",
             }.get(found if isinstance(found, int) else -1, "")
             raise KBError(
                 f"the index in {where.parent} has format {found}, not the supported {FORMAT_VERSION}{why}; "
@@ -193,65 +193,133 @@ def distinct_tokens(tokens: np.ndarray, similar: float = DISTINCT_TOKENS) -> np.
     return tokens[kept]
 
 
+# Token vectors are stored as product-quantization codes (Jégou et al. 2011): a vector is cut into
+# sub-vectors of CODE_DIMS dimensions and each is replaced by the number (CODE_BITS) of the nearest
+# of 2**CODE_BITS centroids, learned once per model (kb/build.py `token_code`). 384 dimensions: 96
+# bytes a vector instead of 196 in 4 bits a dimension (index format 7) or 1,536 as float32; vectors
+# come back at cosine 0.96 to the originals (bench/token_compression.py). 6 dimensions in 10 bits
+# (80 bytes, cosine 0.945) decode in numpy at 4.6 ms for a question's 6,000 candidate tokens, these
+# in faiss at 1.7 ms; 6 dimensions in 8 bits (64 bytes, cosine 0.917) lost ~0.007 MRR.
+CODE_DIMS = 4
+CODE_BITS = 8
+
+
+class TokenCode:
+    """The codebook token vectors are stored in: (sub-vectors, 2**bits, dimensions) float32 centroids."""
+
+    def __init__(self, centroids: np.ndarray) -> None:
+        import faiss
+
+        self.centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+        parts, k, width = self.centroids.shape
+        bits = int(k).bit_length() - 1
+        if k != 1 << bits or not np.isfinite(self.centroids).all():
+            raise KBError(f"a token codebook of shape {self.centroids.shape} is not one this code writes")
+        self._pq: Any = faiss.ProductQuantizer(parts * width, parts, bits)
+        faiss.copy_array_to_vector(self.centroids.ravel(), self._pq.centroids)
+        self.digest = hashlib.sha256(self.centroids.tobytes()).hexdigest()[:16]
+
+    @classmethod
+    def train(cls, vectors: np.ndarray, bits: int = CODE_BITS, width: int = CODE_DIMS) -> TokenCode:
+        """A codebook for unit vectors like `vectors` (k-means per sub-vector; deterministic: fixed seed)."""
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        width = next(w for w in (width, 4, 3, 2, 1) if dim % w == 0)
+        pq = faiss.ProductQuantizer(dim, dim // width, bits)
+        pq.cp.niter = 15
+        pq.cp.min_points_per_centroid = 1  # a few thousand sentences are enough (the warning is for 39 a centroid)
+        _one_thread()
+        pq.train(vectors)
+        return cls(faiss.vector_to_array(pq.centroids).reshape(dim // width, 1 << bits, width))
+
+    @property
+    def dim(self) -> int:
+        return int(self._pq.d)
+
+    @property
+    def code_size(self) -> int:
+        return int(self._pq.code_size)
+
+    def encode(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, code_size) uint8 codes of unit vectors (anything else is a bug upstream: refused)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        norms = np.linalg.norm(vectors, axis=1)
+        if len(norms) and not (np.abs(norms - 1.0) <= 0.01).all():
+            raise KBError(
+                f"refusing to encode token vectors of norms {norms.min():.3f}–{norms.max():.3f} (unit vectors expected)"
+            )
+        if not len(vectors):
+            return np.zeros((0, self.code_size), np.uint8)
+        _one_thread()
+        return self._pq.compute_codes(vectors)
+
+    def reconstruct(self, codes: np.ndarray) -> np.ndarray:
+        """The centroids codes name, put together (not yet unit length)."""
+        if not len(codes):
+            return np.zeros((0, self.dim), np.float32)
+        _one_thread()
+        return self._pq.decode(np.ascontiguousarray(codes, dtype=np.uint8))
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Unit float32 vectors from codes (scores then keep the encoder's scale)."""
+        out = self.reconstruct(codes)
+        out /= np.sqrt(np.maximum(np.einsum("ij,ij->i", out, out), 1e-24))[:, None]
+        return out
+
+
+def _one_thread() -> None:
+    # Encoding and decoding are small, and OpenMP threads in a process that forks (a rebuild in a
+    # child process) can leave the child waiting for threads it does not have.
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
 class TokenVectors:
-    """Every chunk's token vectors. On disk 4 bits a dimension (two to a byte) with one float32 scale
-    per vector; out, float32 only.
+    """Every chunk's token vectors: codes in one `TokenCode` on disk; out, unit float32 vectors only.
 
-    A vector's values are rounded to the integers -7..7 in steps of its largest magnitude / 7 (the
-    scale): 196 bytes a vector instead of 388 as int8 and 1,536 as float32. MRR and hit@5 equal
-    int8's on the development and check sets and are within 0.005 on the help-centre set
-    (bench/token_compression.py). Decoding is a few bit operations; encoding what decoding gives returns
-    the same bytes. Decoded norms are 1 +- ~0.03 (rounding adds a little length), not 1 +- 1e-3.
-    """
+    All chunks of an index share one code (the writer refuses a mix: a reused article keeps its
+    codes only when the code is the same)."""
 
-    def __init__(self, codes: np.ndarray, scales: np.ndarray, counts: np.ndarray) -> None:
-        self._codes, self._scales, self.counts = codes, scales, counts
+    def __init__(self, codes: np.ndarray, counts: np.ndarray, code: TokenCode) -> None:
+        self._codes, self.counts, self.code = codes, counts, code
         self._start = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
 
     @classmethod
-    def encode(cls, per_chunk: Sequence[np.ndarray], dim: int) -> TokenVectors:
-        """Float32 token vectors, one (tokens, dim) matrix per chunk, encoded."""
-        codes, scales = _encode(_stack(per_chunk, dim))
-        return cls(codes, scales, np.array([len(t) for t in per_chunk], dtype=np.int32))
+    def encode(cls, per_chunk: Sequence[np.ndarray], code: TokenCode) -> TokenVectors:
+        """Unit float32 token vectors, one (tokens, dim) matrix per chunk, encoded."""
+        return cls(code.encode(_stack(per_chunk, code.dim)), np.array([len(t) for t in per_chunk], np.int32), code)
 
     @classmethod
-    def concat(cls, parts: Sequence[TokenVectors], dim: int) -> TokenVectors:
-        """Several sets of chunks' token vectors, one after another."""
-        if not parts:
-            return cls(np.zeros((0, dim // 2), np.uint8), np.zeros(0, np.float32), np.zeros(0, np.int32))
+    def concat(cls, parts: Sequence[TokenVectors], code: TokenCode) -> TokenVectors:
+        """Several sets of chunks' token vectors, one after another (all in `code`)."""
+        if any(p.code.digest != code.digest for p in parts):
+            raise KBError(f"token vectors in different codes cannot share an index (a bug); {REBUILD_HINT} --full")
         return cls(
-            np.concatenate([p._codes for p in parts]).reshape(-1, dim // 2),
-            np.concatenate([p._scales for p in parts]).astype(np.float32),
-            np.concatenate([p.counts for p in parts]).astype(np.int32),
+            np.concatenate([p._codes for p in parts] or [np.zeros((0, code.code_size), np.uint8)]),
+            np.concatenate([p.counts for p in parts] or [np.zeros(0, np.int32)]).astype(np.int32),
+            code,
         )
 
     def chunks(self, first: int, stop: int) -> TokenVectors:
         """Chunks first..stop-1, copied out of this set (of a memory-mapped file: into memory)."""
         a, b = int(self._start[first]), int(self._start[stop])
-        return TokenVectors(
-            np.array(self._codes[a:b]), np.array(self._scales[a:b]), np.array(self.counts[first:stop], np.int32)
-        )
+        return TokenVectors(np.array(self._codes[a:b]), np.array(self.counts[first:stop], np.int32), self.code)
 
     def per_chunk(self) -> tuple[np.ndarray, ...]:
         """Decoded float32 token vectors, one (tokens, dim) matrix per chunk."""
-        bounds = zip(self._start[:-1].tolist(), self._start[1:].tolist(), strict=True)
-        return tuple(_decode(self._codes[a:b], self._scales[a:b]) for a, b in bounds)
-
-    def scaled(self, factor: float) -> TokenVectors:
-        """The same vectors times `factor` (what a broken encoder could produce: tests of the writer)."""
-        return TokenVectors(self._codes, self._scales * factor, self.counts)
+        decoded = self.code.decode(self._codes)
+        return tuple(np.split(decoded, self._start[1:-1])) if len(self.counts) else ()
 
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(codes, scales, counts): what the token files hold."""
-        return self._codes, self._scales, self.counts
+        """(codes, counts, centroids): what the token files hold."""
+        return self._codes, self.counts, self.code.centroids
 
     def __len__(self) -> int:
         return len(self.counts)
-
-    @property
-    def dim(self) -> int:
-        return int(self._codes.shape[1]) * 2
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The token vectors of chunks `rows`, one chunk after another, and where each chunk's begin."""
@@ -259,45 +327,18 @@ class TokenVectors:
         counts = self.counts[rows].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(rows) else counts
         if not counts.sum():
-            return np.zeros((0, self.dim), np.float32), starts
+            return np.zeros((0, self.code.dim), np.float32), starts
         picked = np.concatenate([np.arange(self._start[r], self._start[r + 1]) for r in rows.tolist()])
-        return _decode(self._codes[picked], self._scales[picked]), starts
+        return self.code.decode(self._codes[picked]), starts
 
     def norm_range(self) -> tuple[float, float]:
-        """Smallest and largest norm of the stored token vectors ((0, 0) when there are none)."""
+        """Smallest and largest norm of the stored vectors as reconstructed, before they are made unit
+        again: how far the code is from the vectors it stores ((0, 0) when there are none)."""
         if not len(self._codes):
             return 0.0, 0.0
-        norms = np.concatenate(
-            [
-                np.linalg.norm(_decode(self._codes[i : i + 65536], self._scales[i : i + 65536]), axis=1)
-                for i in range(0, len(self._codes), 65536)
-            ]
-        )
+        parts = [self.code.reconstruct(self._codes[i : i + 65536]) for i in range(0, len(self._codes), 65536)]
+        norms = np.concatenate([np.linalg.norm(p, axis=1) for p in parts])
         return float(norms.min()), float(norms.max())
-
-
-def _encode(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row as 4-bit integers -7..7 (stored +8, two to a byte) times a float32 scale (its largest
-    magnitude / 7)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    n, dim = vectors.shape
-    if dim % 2:
-        raise KBError(f"token vectors of {dim} dimensions cannot be packed two to a byte")
-    scales = np.abs(vectors).max(axis=1, initial=0.0) / 7
-    scales[scales == 0] = 1.0
-    nibbles = (np.clip(np.round(vectors / scales[:, None]), -7, 7) + 8).astype(np.uint8).reshape(n, dim // 2, 2)
-    return (nibbles[..., 0] | (nibbles[..., 1] << 4)).astype(np.uint8), scales.astype(np.float32)
-
-
-def _decode(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    # Bit operations, not a lookup table: numpy's gather took 12 ms for the 6,000 token vectors of a
-    # question's candidates, these 1.6 ms (int8's conversion: 1.3 ms).
-    out = np.empty((len(codes), 2 * codes.shape[1]), dtype=np.float32)
-    out[:, 0::2] = codes & 15
-    out[:, 1::2] = codes >> 4
-    out -= 8
-    out *= scales[:, None]
-    return out
 
 
 def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
@@ -306,6 +347,16 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
     dim = manifest.model.dimension
     now = datetime.now(timezone.utc)
     version = f"v-{now.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"  # sorts by creation time
+    if not records:
+        raise KBError("an index needs at least one document")
+    tokens = TokenVectors.concat([r.token_vectors for r in records], records[0].token_vectors.code)
+    codes, counts, centroids = tokens.arrays
+    norms = tokens.norm_range()
+    if len(codes) and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
+        # never publish vectors no encoder produced
+        raise KBError(
+            f"refusing to write token vectors with norms {norms[0]:.3f}–{norms[1]:.3f} (a bug); {REBUILD_HINT} --full"
+        )
     tmp = index_dir / f".tmp-{version}"
     tmp.mkdir()
     chunks = [c for r in records for c in r.chunks]
@@ -321,16 +372,8 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
         index = VectorIndex.build(_stack([getattr(r, part) for r in records], dim), dim, manifest.vector_index)
         index.write(tmp / name)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True), kind=index.kind)
-    tokens = TokenVectors.concat([r.token_vectors for r in records], dim)
-    codes, scales, counts = tokens.arrays
-    norms = tokens.norm_range()
-    if len(codes) and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
-        shutil.rmtree(tmp, ignore_errors=True)  # never publish vectors no encoder produced
-        raise KBError(
-            f"refusing to write token vectors with norms {norms[0]:.3f}–{norms[1]:.3f} (a bug); {REBUILD_HINT} --full"
-        )
     titles = np.array([r.title_vector for r in records], dtype=np.float32).reshape(len(records), dim)
-    for name, array in zip((*TOKEN_FILES, TITLE_FILE), (codes, scales, counts, titles), strict=True):
+    for name, array in zip((*TOKEN_FILES, TITLE_FILE), (codes, counts, centroids, titles), strict=True):
         np.save(tmp / name, array, allow_pickle=False)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True))
     manifest = replace(
@@ -500,20 +543,22 @@ def _read_version(index_dir: Path) -> StoredVersion:
         chunks = ChunkRecords(data["chunks.jsonl"])
     except (ValueError, KeyError, TypeError) as exc:
         raise KBError(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
-    codes, scales, counts = (_load_array(version_dir / name) for name in TOKEN_FILES)
+    codes, counts, centroids = (_load_array(version_dir / name) for name in TOKEN_FILES)
     titles = _load_array(version_dir / TITLE_FILE)
     n_sentences = int(chunks.sentence_counts.sum())
     if (
         len(counts) != len(chunks)
         or int(counts.sum()) != len(codes)
-        or len(scales) != len(codes)
+        or centroids.ndim != 3
+        or codes.shape[1:] != (-(-centroids.shape[0] * (centroids.shape[1].bit_length() - 1) // 8),)
+        or centroids.shape[0] * centroids.shape[2] != manifest.model.dimension
         or len(passages) != len(chunks)
         or len(sentences) != n_sentences
         or len(contexts) != len(chunks)
         or titles.shape != (len(documents), manifest.model.dimension)
     ):
         raise KBError(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
-    tokens = TokenVectors(codes, scales, counts)
+    tokens = TokenVectors(codes, counts, TokenCode(centroids))
     return StoredVersion(version_dir, manifest, documents, chunks, passages, sentences, contexts, tokens, titles)
 
 

@@ -248,7 +248,7 @@ def test_real_model_incremental_equals_full(real_settings: Settings, tmp_path: P
     for off_topic in ("What is the capital of Australia?", "How do I bake sourdough bread?"):
         assert not kb_inc.ask(off_topic).confident and not kb_full.ask(off_topic).confident
     low, high = kb_inc.stats().token_norms
-    assert 0.95 <= low <= high <= 1.15  # unit vectors, stored in 4 bits (a little longer)
+    assert 0.6 <= low <= high <= 1.2  # unit vectors, as their codes give them back (then made unit again)
 
 
 def test_edge_documents_round_trip_and_stay_incremental(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     index = Index.load(built.index_dir)
     m = index.manifest
-    assert m.format_version == FORMAT_VERSION == 7 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.format_version == FORMAT_VERSION == 8 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m.documents) == {"000", "001", "002", "003", "004"}
     assert all(len(d.sha256) == 64 for d in m.documents.values())
@@ -45,19 +45,21 @@ def test_manifest_contents(built: Settings) -> None:
         "sentences.faiss",
         "contexts.faiss",
         "tokens.npy",
-        "token_scales.npy",
         "token_counts.npy",
+        "token_code.npy",
         "titles.npy",
     }
     titles = np.load(index.path / "titles.npy")  # one vector per document, in documents.jsonl order
     assert titles.shape == (5, 16) and np.allclose(np.linalg.norm(titles, axis=1), 1.0, atol=1e-5)
-    codes = np.load(index.path / "tokens.npy")  # 4 bits a dimension: an eighth of float32's bytes
-    assert codes.dtype == np.uint8 and codes.shape[1] == index.manifest.model.dimension // 2
+    codes = np.load(index.path / "tokens.npy")  # product-quantization codes: a byte per 4 dimensions
+    assert codes.dtype == np.uint8 and codes.shape[1] == index.token_code.code_size == 4
+    assert np.array_equal(np.load(index.path / "token_code.npy"), index.token_code.centroids)
     tokens, _, counts = index.token_vectors(np.arange(len(index)))
     assert tokens.dtype == np.float32 and len(tokens) == counts.sum() == m.counts.tokens > 0
-    norms = np.linalg.norm(tokens, axis=1)
-    assert np.allclose(norms, 1.0, atol=0.15)  # 4 bits × scale give back the unit token vectors, a little longer
-    assert m.token_norms == pytest.approx((norms.min(), norms.max()), abs=1e-5)
+    assert np.allclose(np.linalg.norm(tokens, axis=1), 1.0, atol=1e-5)  # read back as unit vectors
+    reconstructed = np.linalg.norm(index.token_code.reconstruct(codes), axis=1)  # before that: near 1
+    assert m.token_norms == pytest.approx((reconstructed.min(), reconstructed.max()), abs=1e-5)
+    assert 0.6 <= m.token_norms[0] <= m.token_norms[1] <= 1.2
     assert m.built_at
     for line in (index.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
@@ -136,7 +138,7 @@ def test_incremental_rebuild_embeds_only_changed_documents(built: Settings, tmp_
         for part in ("chunk_vectors", "sentence_vectors", "context_vectors"):
             assert np.array_equal(getattr(old, part), getattr(new, part))
         for a, b in zip(old.token_vectors.per_chunk(), new.token_vectors.per_chunk(), strict=True):
-            assert np.array_equal(a, b) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=0.15)
+            assert np.array_equal(a, b) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     # and what a user sees is what a full rebuild gives: the same passages, the same scores
     full = Settings(corpus_dir=built.corpus_dir, index_dir=tmp_path / "full")
     assert rebuild(full, embedder=FakeEmbedder(), full=True).embedded_documents == 5
@@ -265,7 +267,7 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    older = "format 6, not the supported 7 .*without the article titles. vectors.*run `kb rebuild`"
+    older = "format 7, not the supported 8 .*token vectors two and a half times the size.*run `kb rebuild`"
     with pytest.raises(KBError, match=older):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())
@@ -275,33 +277,56 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     )
 
 
-def test_token_vectors_in_4_bits_keep_their_direction_and_reencode_exactly() -> None:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def token_like(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Unit vectors shaped like an encoder's token vectors: a shared direction, words, a little noise."""
+    words = rng.standard_normal((300, 384))
+    return unit_rows(2.0 + words[rng.integers(0, 300, n)] + 0.3 * rng.standard_normal((n, 384)))
+
+
+def test_token_codes_keep_the_direction_of_vectors_they_were_not_learned_from() -> None:
+    from kb.store import TokenCode
+
     rng = np.random.default_rng(3)
-    vectors = rng.standard_normal((500, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    per_chunk = [vectors[:200], vectors[200:200], vectors[200:]]  # a chunk without tokens too
-    stored = TokenVectors.encode(per_chunk, 384)
+    vectors = token_like(rng, 6000)
+    code = TokenCode.train(vectors[:5000])
+    assert TokenCode.train(vectors[:5000]).digest == code.digest  # learned the same way every time
+    per_chunk = [vectors[5000:5200], vectors[5200:5200], vectors[5200:]]  # a chunk without tokens too
+    stored = TokenVectors.encode(per_chunk, code)
     decoded = stored.per_chunk()
-    assert [len(d) for d in decoded] == [200, 0, 300] and stored.arrays[0].nbytes == 500 * 192
+    assert [len(d) for d in decoded] == [200, 0, 800]
+    assert stored.arrays[0].shape == (1000, 96)  # 96 bytes a vector instead of 1,536 as float32
     both = np.concatenate(decoded)
-    norms = np.linalg.norm(both, axis=1)
-    assert norms.min() >= 0.95 and norms.max() <= 1.15  # rounding to 15 levels lengthens them a little
-    assert ((both / norms[:, None]) * vectors).sum(axis=1).min() >= 0.97  # and keeps their direction
-    again = TokenVectors.encode(list(decoded), 384)  # what a rebuild that re-encoded would write: the same
-    assert all(np.array_equal(a, b) for a, b in zip(again.arrays, stored.arrays, strict=True))
+    assert np.allclose(np.linalg.norm(both, axis=1), 1.0, atol=1e-5)
+    cosines = (both * vectors[5000:]).sum(axis=1)
+    assert cosines.mean() >= 0.95 and cosines.min() >= 0.85
+    with pytest.raises(KBError, match="unit vectors expected"):  # what no encoder produces is refused
+        TokenVectors.encode([vectors[:10] * 127], code)
 
 
 def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> None:
-    # The format-4 bug: reused token vectors written without their scales came out hundreds of times too long.
+    """The format-4 bug wrote reused token vectors without their scales (hundreds of times too long):
+    records in another code than the rest, or codes whose vectors come back far from unit, are refused."""
     from dataclasses import replace
 
-    from kb.store import write_version
+    from kb.store import TokenCode, TokenVectors, write_version
 
     index = Index.load(built.index_dir)
     records = [index.record(doc_id) for doc_id in index.documents]
-    broken = replace(records[0], token_vectors=records[0].token_vectors.scaled(127))
+
+    def in_code(record, code):  # type: ignore[no-untyped-def]
+        codes, counts, _ = record.token_vectors.arrays
+        return replace(record, token_vectors=TokenVectors(codes, counts, code))
+
+    other = TokenCode(index.token_code.centroids[:, ::-1])  # the same centroids, numbered otherwise
+    with pytest.raises(KBError, match="different codes"):
+        write_version(built.index_dir, [in_code(records[0], other), *records[1:]], index.manifest)
+    scaled = TokenCode(index.token_code.centroids * 127)
     with pytest.raises(KBError, match="refusing to write token vectors with norms"):
-        write_version(built.index_dir, [broken, *records[1:]], index.manifest)
+        write_version(built.index_dir, [in_code(r, scaled) for r in records], index.manifest)
     assert Index.load(built.index_dir).path == index.path  # the served version is untouched
     assert not list(built.index_dir.glob(".tmp-*"))
     written = write_version(built.index_dir, records, index.manifest)  # records read back write the same index
