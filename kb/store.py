@@ -59,7 +59,7 @@ TOKEN_FILES = ("tokens.npy", "token_counts.npy", "token_code.npy")
 TITLE_FILE = "titles.npy"  # one vector per document (in documents.jsonl order): its title read as a question
 LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE,)  # hashed as a stream, then memory-mapped
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
-# The encoder gives unit token vectors; their codes put together come back 0.80-1.01 long (help
+# The encoder gives unit token vectors; their codes put together come back 0.82-1.03 long (help
 # centre, 49,312 vectors). Anything outside this range means codes and codebook do not belong together.
 TOKEN_NORM_RANGE = (0.5, 1.5)
 
