@@ -166,6 +166,7 @@ def main() -> None:
         prompt = embedder.identity.prompts.get("passage", "")
         tokens = sum(embedder.count_tokens(prompt + t) + 2 for t in texts)  # with prompt, <s> and </s>
         index_bytes = sum(f.stat().st_size for f in kb.index.path.iterdir())
+        token_bytes, codebook_bytes = ((kb.index.path / f).stat().st_size for f in ("tokens.npy", "token_code.npy"))
         model = load_model()
         started = time.perf_counter()
         model.encode(texts, prompt_name="passage", batch_size=settings.embed_batch_size, normalize_embeddings=True)
@@ -202,7 +203,6 @@ def main() -> None:
         f"| model FLOPs of the rebuild / measured fp32 rate | {model_flops / 1e9:.0f} GFLOP / {gflops:.0f} GFLOP/s "
         f"= {model_flops / gflops / 1e9:.1f} s: **{model_flops / gflops / 1e9 / ours * 100:.0f} %** of the rebuild |"
     )
-    token_bytes, codebook_bytes = ((kb.index.path / f).stat().st_size for f in ("tokens.npy", "token_code.npy"))
     print(
         f"| index bytes per passage | {index_bytes / max(len(chunks), 1):,.0f} (token vectors "
         f"{token_bytes / max(len(chunks), 1):,.0f}; the token codebook, {codebook_bytes:,} bytes an index, "

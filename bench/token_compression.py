@@ -148,7 +148,12 @@ def serve(kb: KnowledgeBase, vectors: np.ndarray, start: np.ndarray) -> None:
         out = np.concatenate(picked) if picked else np.zeros((0, vectors.shape[1]), np.float32)
         return out.astype(np.float32), np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64), counts
 
+    def token_cosines(query_tokens: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tokens, starts, counts = token_vectors(rows)
+        return tokens @ query_tokens.T, starts, counts
+
     kb.index.token_vectors = token_vectors  # type: ignore[method-assign]
+    kb.index.token_cosines = token_cosines  # type: ignore[method-assign]
 
 
 def main() -> None:

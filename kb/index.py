@@ -166,7 +166,8 @@ class Index:
         counts = last - first
         if not counts.sum():
             return SentenceRows(np.zeros(0, np.int64), np.zeros(0, np.int64))
-        sentence_rows = np.concatenate([np.arange(f, e) for f, e in zip(first.tolist(), last.tolist(), strict=True)])
+        before = np.concatenate([[0], np.cumsum(counts)[:-1]])  # where each chunk's sentences begin in the answer
+        sentence_rows = np.repeat(first - before, counts) + np.arange(int(counts.sum()), dtype=np.int64)
         return SentenceRows(sentence_rows.astype(np.int64), np.repeat(np.arange(len(rows)), counts))
 
     def sentences_of_document(self, doc_id: str) -> np.ndarray:
@@ -219,6 +220,13 @@ class Index:
         rows = np.asarray(rows, dtype=np.int64)
         tokens, starts = self._tokens.of(rows)
         return tokens, starts, self._tokens.counts[rows].astype(np.int64)
+
+    def token_cosines(self, query_tokens: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cosines of the token vectors of chunks `rows` (one chunk after another, a row each) to
+        `query_tokens` (a column each), where each chunk's begin, and how many it has."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cosines, starts = self._tokens.cosines(rows, query_tokens)
+        return cosines, starts, self._tokens.counts[rows].astype(np.int64)
 
     def nearest(self, query_vector: np.ndarray, n: int, languages: Iterable[str] | None = None) -> np.ndarray:
         """Chunk rows worth scoring for a query: the nearest `n` chunks, the chunks of the nearest

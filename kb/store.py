@@ -323,13 +323,26 @@ class TokenVectors:
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The token vectors of chunks `rows`, one chunk after another, and where each chunk's begin."""
+        picked, starts = self._picked(rows)
+        return self.code.decode(self._codes[picked]), starts
+
+    def cosines(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(stored tokens of `rows`, query rows) cosines of the token vectors of chunks `rows` (one chunk
+        after another) to the unit vectors `query`, and where each chunk's begin. The same as `of`'s
+        vectors times `query`, without making every vector unit length first (1.5 ms a question)."""
+        picked, starts = self._picked(rows)
+        raw = self.code.reconstruct(self._codes[picked])
+        cosines = raw @ np.asarray(query, dtype=np.float32).T
+        cosines *= (1.0 / np.sqrt(np.maximum(np.einsum("ij,ij->i", raw, raw), 1e-24)))[:, None]
+        return cosines, starts
+
+    def _picked(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stored vector numbers of chunks `rows` in order, and where each chunk's begin among them."""
         rows = np.asarray(rows, dtype=np.int64)
         counts = self.counts[rows].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(rows) else counts
-        if not counts.sum():
-            return np.zeros((0, self.code.dim), np.float32), starts
-        picked = np.concatenate([np.arange(self._start[r], self._start[r + 1]) for r in rows.tolist()])
-        return self.code.decode(self._codes[picked]), starts
+        picked = np.repeat(self._start[rows] - starts, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+        return picked, starts
 
     def norm_range(self) -> tuple[float, float]:
         """Smallest and largest norm of the stored vectors as reconstructed, before they are made unit
