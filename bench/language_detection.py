@@ -1,12 +1,13 @@
-"""Question language on short queries: langdetect (what kb uses) against lingua-language-detector.
+"""Question language on short queries: langdetect, lingua-language-detector, and kb's rule (both must agree).
 
 Usage: python bench/language_detection.py [QUESTIONS.jsonl]   (default: the help-centre dev set)
 
 For questions of 1-3 words and of 4 or more, the share detected right, "unknown" and wrong (the
-question's "lang" is the truth), and the time per question. lingua is measured only when it is
-installed (`pip install lingua-language-detector`; not a dependency of kb): high accuracy over 30
-common languages, with a minimum relative distance of 0 / 0.1 / 0.25 (below it lingua answers
-"unknown" rather than guess), and its low-accuracy mode; plus the memory its models take.
+question's "lang" is the truth), and the time per question: kb's rule, langdetect alone, and
+lingua-language-detector (a dependency of kb since its low-accuracy mode is kb's second opinion on
+short questions) in high accuracy over 30 common languages, with a minimum relative distance of
+0 / 0.1 / 0.25 (below it lingua answers "unknown" rather than guess), and its low-accuracy mode;
+plus the memory its models take.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import kb.language  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from kb.language import UNKNOWN, detect_language  # noqa: E402
 
@@ -81,7 +83,14 @@ def main() -> None:
     print(f"machine: {describe()}\n{len(rows)} questions from {path.name}\n")
     print("| detector | questions | n | right | unknown | wrong | per question |")
     print("|---|---|---|---|---|---|---|")
-    score("langdetect (kb), corpus languages preferred", lambda t: detect_language(t, CORPUS_LANGUAGES), rows)
+    score(
+        "kb: langdetect, corpus languages preferred; on 1-3 words lingua (low accuracy) must agree",
+        lambda t: detect_language(t, CORPUS_LANGUAGES),
+        rows,
+    )
+    short_words, kb.language.SHORT_WORDS = kb.language.SHORT_WORDS, 0
+    score("langdetect alone, corpus languages preferred", lambda t: detect_language(t, CORPUS_LANGUAGES), rows)
+    kb.language.SHORT_WORDS = short_words
     try:
         from lingua import IsoCode639_1, LanguageDetectorBuilder
     except ImportError:
