@@ -71,6 +71,17 @@ def test_html_keeps_the_main_content_only(tmp_path: Path) -> None:
         assert doc.body[start : start + len(text)] == text
 
 
+def test_a_long_licence_in_the_page_footer_is_not_taken_for_a_short_article(tmp_path: Path) -> None:
+    licence = "<p>Esta obra es software libre; puede redistribuirla y/o modificarla bajo los términos de la GPL.</p>"
+    page = f"""<html lang="es"><head><title>Selección de texto</title></head><body><main>
+<article><h1>Selección de texto</h1><p>Pulse dos veces sobre una palabra para seleccionarla.</p>
+<p>Pulse tres veces sobre una línea para seleccionar la línea entera.</p></article>
+<footer><div role="contentinfo"><h2>Acerca de</h2>{licence * 12}</div></footer></main></body></html>"""
+    doc = parse_file(write(tmp_path, "select.html", page))
+    assert "Pulse dos veces sobre una palabra" in doc.body and "tres veces" in doc.body
+    assert "GPL" not in doc.body and "Acerca de" not in doc.body
+
+
 def test_markdown_front_matter_and_plain_body(tmp_path: Path) -> None:
     doc = parse_file(write(tmp_path, "FAQ - Returns and refunds.md", MARKDOWN))
     assert doc.doc_id == "FAQ-Returns-and-refunds"  # any file name gives an id (a slug)
