@@ -60,7 +60,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MAX_TOTAL_BYTES = 1_500_000
-ONLINE = "https://help.gnome.org/users/gnome-help/stable/{page}.html.{lang}"
+ONLINE_DOC = "https://help.gnome.org/users/{doc}/stable/{page}.html.{lang}"  # a page of any help document
+ONLINE = ONLINE_DOC.replace("{doc}", "gnome-help")  # a page of the GNOME user help
 LICENCE = "CC-BY-SA 3.0 (Creative Commons Attribution-ShareAlike 3.0 Unported), GNOME Documentation Project"
 FIXED_DATE = (2024, 1, 1, 0, 0, 0)  # for zip members and the PDF's /CreationDate and /ModDate
 MAL = "{http://projectmallard.org/1.0/}"
@@ -245,12 +246,30 @@ def check_requirements() -> dict[str, str]:
 # Mallard source
 
 
-def page_path(lang: str, page: str) -> Path:
-    return HELP / lang / "gnome-help" / f"{page}.page"
+@dataclass(frozen=True)
+class HelpDoc:
+    """One Mallard help document: its pages are <root>/<lang>/<name>/<page>.page (lang "C" is the English one).
+
+    The GNOME user help installed by gnome-user-docs is GNOME_HELP; an application's help ("evince", "gedit", ...)
+    is another document, under /usr/share/help or wherever its Debian package was extracted.
+    """
+
+    root: Path
+    name: str
+
+    def folder(self, lang: str) -> Path:
+        return self.root / lang / self.name
 
 
-def mallard(lang: str, page: str) -> ET.Element:
-    return ET.parse(page_path(lang, page)).getroot()
+GNOME_HELP = HelpDoc(HELP, "gnome-help")
+
+
+def page_path(lang: str, page: str, doc: HelpDoc = GNOME_HELP) -> Path:
+    return doc.folder(lang) / f"{page}.page"
+
+
+def mallard(lang: str, page: str, doc: HelpDoc = GNOME_HELP) -> ET.Element:
+    return ET.parse(page_path(lang, page, doc)).getroot()
 
 
 def squash(text: str) -> str:
@@ -263,10 +282,10 @@ def own_title(el: ET.Element) -> str:
     return squash("".join(title.itertext())) if title is not None else ""
 
 
-def xref_title(lang: str, page: str, xref: str) -> str:
+def xref_title(lang: str, page: str, xref: str, doc: HelpDoc = GNOME_HELP) -> str:
     """The text yelp shows for an empty <link xref=.../>: the title of the page or section it points to."""
     target, _, section = xref.partition("#")
-    root = mallard(lang, target or page)
+    root = mallard(lang, target or page, doc)
     if section:
         for sec in root.iter(f"{MAL}section"):
             if sec.get("id") == section:
@@ -274,9 +293,9 @@ def xref_title(lang: str, page: str, xref: str) -> str:
     return own_title(root)
 
 
-def xref_url(lang: str, page: str, xref: str) -> str:
+def xref_url(lang: str, page: str, xref: str, doc: HelpDoc = GNOME_HELP) -> str:
     target, _, section = xref.partition("#")
-    url = ONLINE.format(page=target or page, lang=lang)
+    url = ONLINE_DOC.format(doc=doc.name, page=target or page, lang=lang)
     return f"{url}#{section}" if section else url
 
 
@@ -308,8 +327,10 @@ INLINE_STYLE = {
 }
 
 
-def inline_runs(el: ET.Element, lang: str, page: str, style: str = "") -> Iterator[tuple[str, str, str | None]]:
-    """Yield (text, style, url) for the inline content of a Mallard block element, in document order."""
+def inline_runs(
+    el: ET.Element, lang: str, page: str, style: str = "", doc: HelpDoc = GNOME_HELP
+) -> Iterator[tuple[str, str, str | None]]:
+    """Yield (text, style, url) for the inline content of a Mallard block element of `doc`, in document order."""
     if el.text:
         yield el.text, style, None
     for child in el:
@@ -322,30 +343,34 @@ def inline_runs(el: ET.Element, lang: str, page: str, style: str = "") -> Iterat
             yield " ▸ ".join(squash("".join(g.itertext())) for g in child if local(g) == "gui"), "bold", None
         elif name == "link" or child.get("xref") or child.get("href"):
             xref, href = child.get("xref"), child.get("href")
-            url = href or (xref_url(lang, page, xref) if xref else None)
-            text = squash("".join(child.itertext())) or (xref_title(lang, page, xref) if xref else href or "")
+            url = href or (xref_url(lang, page, xref, doc) if xref else None)
+            text = squash("".join(child.itertext())) or (xref_title(lang, page, xref, doc) if xref else href or "")
             yield text, INLINE_STYLE.get(name, style) if name != "link" else style, url
         elif name == "media":
             pass  # icons: nothing to read
         else:
-            yield from inline_runs(child, lang, page, INLINE_STYLE.get(name, style))
+            yield from inline_runs(child, lang, page, INLINE_STYLE.get(name, style), doc)
         if child.tail:
             yield child.tail, style, None
 
 
-def plain(el: ET.Element, lang: str, page: str) -> str:
-    return squash("".join(text for text, _, _ in inline_runs(el, lang, page)))
+def plain(el: ET.Element, lang: str, page: str, doc: HelpDoc = GNOME_HELP) -> str:
+    return squash("".join(text for text, _, _ in inline_runs(el, lang, page, doc=doc)))
 
 
 # ---------------------------------------------------------------------------------------------------------
 # HTML (yelp-build)
 
 
-def yelp_build(lang: str, pages: list[str], work: Path) -> Path:
-    """Run yelp-build on some pages of one language, against a cache of all its pages (for real trails)."""
-    src = HELP / lang / "gnome-help"
-    cache = work / f"{lang}.cache"
-    out = work / lang
+def yelp_build(lang: str, pages: list[str], work: Path, doc: HelpDoc = GNOME_HELP) -> Path:
+    """Run yelp-build on some pages of one language of `doc`, against a cache of all its pages (for real trails).
+
+    Another document than the GNOME help is built in its own folder of `work` (work/<name>/), with its own cache.
+    """
+    src = doc.folder(lang)
+    base = work if doc == GNOME_HELP else work / doc.name
+    cache = base / f"{lang}.cache"
+    out = base / lang
     out.mkdir(parents=True, exist_ok=True)
     if not cache.exists():
         run(["yelp-build", "cache", "-o", str(cache), str(src)])

@@ -2,22 +2,30 @@
 
 Why: CONVENTIONS asks for quality claims from a corpus the team did not write, with a dev split to tune on and a
 test split to report; the sets in bench/data/*.jsonl were written by the team for its five bundled articles.
-The GNOME user help is such a corpus, and it carries its own queries: every page has a title and a one-sentence
-description (Mallard <title> and <info><desc>), translated by the GNOME translation teams. A German title asked
-of a help centre that has the article in Polish is a cross-lingual question whose answer is known.
+The GNOME user help and the help of GNOME applications are such a corpus, and they carry their own queries:
+every page has a title and a one-sentence description (Mallard <title> and <info><desc>), translated by the
+GNOME translation teams. A German title asked of a help centre that has the article in Polish is a
+cross-lingual question whose answer is known.
 
 Input: bench/results/helpcentre/pages.jsonl and its HTML pages (written by bench/helpcentre.py: es, fr, pl, it,
-index pages and stale translations left out), and the Mallard sources under /usr/share/help/<lang>/gnome-help/
-(Debian package gnome-user-docs, CC-BY-SA 3.0, GNOME Documentation Project).
+index pages and stale translations left out), and the Mallard sources each page comes from (its "source"):
+  - "gnome-help" pages (page id "a11y-contrast"): /usr/share/help/<lang>/gnome-help/ (Debian package
+    gnome-user-docs, CC-BY-SA 3.0, GNOME Documentation Project);
+  - an application's pages (page id "<app>/<page>", e.g. "evince/bookmarks"): <help root>/<lang>/<app>/, the
+    help root being where bench/helpcentre.py extracted the application's Debian package
+    (bench/results/debs/x/usr/share/help; packages and licences in bench.helpcentre.APP_PACKAGES and LICENCES).
 
 Corpora (under bench/results/, git-ignored; files copied from bench/results/helpcentre, only when changed, so
 an index built on them stays current after a re-run):
-  helpcentre-mixed/corpus/<lang>/<page>.html     every page once, in one language, picked by a stable hash of
-                                                 the page id among the languages pages.jsonl has it in
-  helpcentre-mixed/documents.jsonl               {"doc_id", "file", "lang", "page", "split", "available"}
-  helpcentre-parallel/corpus/<lang>/<page>.html  every page in every language it has
-  helpcentre-parallel/{dev,test}.jsonl           the same questions, every language version of the page gold
-A document's id is the one the knowledge base gives the file (kb.corpus.slug of its path: "es/a11y-contrast").
+  helpcentre-mixed/corpus/<lang>/<page>.html        every page once, in one language, picked by a stable hash
+  helpcentre-mixed/corpus/<lang>/<app>/<page>.html  of the page id among the languages pages.jsonl has it in
+  helpcentre-mixed/documents.jsonl                  {"doc_id", "file", "lang", "page", "split", "available",
+                                                     "source"}
+  helpcentre-parallel/corpus/<lang>/...             every page in every language it has, same file names
+  helpcentre-parallel/{dev,test}.jsonl              the same questions, every language version of the page gold
+A document's id is the one the knowledge base gives the file (kb.corpus.slug of its path below the corpus, the
+folders joined by "-": "es/a11y-contrast.html" -> "es-a11y-contrast", "es/evince/bookmarks.html" ->
+"es-evince-bookmarks"); the script exits if two files would get the same id.
 
 Questions (bench/data/helpcentre/{dev,test}.jsonl, committed, for the mixed corpus), for every page in en (the
 C locale), de, es, fr, it and pl:
@@ -28,13 +36,15 @@ C locale), de, es, fr, it and pl:
     translated in English, and that is not a question in that language;
   - a text asked twice for one page (in two languages or as title and description) is kept once, the first in
     the order title, desc, keywords x en, de, es, fr, it, pl; texts under MIN_QUERY_CHARS are skipped;
-  - a text that is also a question about another page is dropped from both: it has no single answer (the
-    four steps of the wireless troubleshooter share one title).
+  - a text that is also a question about another page, of any source, is dropped from both: it has no single
+    answer (the four steps of the wireless troubleshooter share one title; several applications have a page
+    titled "Introduction").
   Gold is the page's document, whole ({"doc_id"} without a quote: kb.evaluate counts any passage of it).
   Rows: {"id", "lang", "question", "gold", "kind", "page", "doc_lang"}.
-Split: dev or test by a stable hash of the page id, so all questions about a page are in the same split.
-bench/data/helpcentre/README.md is rewritten with the package versions and the counts; offtopic.jsonl
-(hand-written out-of-scope questions) is left as it is and only counted.
+Split: dev or test by a stable hash of the page id, so all questions about a page are in the same split (the
+gnome-help page ids, hence their splits, did not change when the applications' help was added).
+bench/data/helpcentre/README.md is rewritten with the version of every Debian package used and the counts, by
+source too; offtopic.jsonl (hand-written out-of-scope questions) is left as it is and only counted.
 
 Output is the same byte for byte for the same Debian package versions.
 Run: python bench/helpcentre.py && python bench/helpcentre_questions.py
@@ -57,7 +67,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.documents import HELP, LICENCE, MAL, deb_version, mallard, page_path, plain  # noqa: E402
+from bench.documents import GNOME_HELP, MAL, HelpDoc, deb_version, mallard, page_path, plain  # noqa: E402
+from bench.helpcentre import APP_PACKAGES, DEB_PACKAGES, LICENCES, app_help  # noqa: E402
 from kb.corpus import slug  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -69,7 +80,6 @@ QUERY_LANGS = {"C": "en", "de": "de", "es": "es", "fr": "fr", "it": "it", "pl": 
 KINDS = {"title": f"{MAL}title", "desc": f"{MAL}info/{MAL}desc", "keywords": f"{MAL}info/{MAL}keywords"}
 SPLITS = ("dev", "test")
 MIN_QUERY_CHARS = 2
-DEB_PACKAGES = ("gnome-user-docs", "yelp-tools")
 
 
 def stable_hash(text: str) -> int:
@@ -88,8 +98,31 @@ def split_of(page: str) -> str:
 
 
 def doc_id(file: str) -> str:
-    """The id the knowledge base gives a corpus file at this relative path (kb/corpus.py does the same)."""
+    """The id the knowledge base gives a corpus file at this relative path (kb/corpus.py does the same):
+    "es/evince/bookmarks.html" -> "es-evince-bookmarks"."""
     return slug(str(Path(file).with_suffix("")))
+
+
+@functools.cache
+def app_root() -> Path:
+    """Where bench/helpcentre.py extracted the applications' help (exits when it did not)."""
+    return app_help()[0]
+
+
+def source_of(page: str) -> str:
+    """The help document of a page id: "gnome-help" for "a11y-contrast", "evince" for "evince/bookmarks"."""
+    app, sep, _ = page.partition("/")
+    return app if sep else GNOME_HELP.name
+
+
+def mallard_page(page: str) -> tuple[HelpDoc, str]:
+    """The Mallard document and page name of a page id."""
+    app, sep, name = page.partition("/")
+    if not sep:
+        return GNOME_HELP, page
+    if app not in APP_PACKAGES:
+        raise SystemExit(f"page {page!r}: {app!r} is not a help document bench/helpcentre.py builds")
+    return HelpDoc(app_root(), app), name
 
 
 @dataclass
@@ -124,28 +157,37 @@ def load_pages(path: Path) -> dict[str, dict[str, dict[str, object]]]:
 
 
 def check_same_source(pages: dict[str, dict[str, dict[str, object]]]) -> None:
-    """The pages were built from the Mallard files installed now (same titles), or the gold would drift."""
+    """The pages were built from the Mallard files there now (same source, same titles), or the gold would drift."""
     for page, by_lang in pages.items():
         for lang, row in by_lang.items():
+            if row.get("source", GNOME_HELP.name) != source_of(page):
+                raise SystemExit(f"{row['file']}: source {row.get('source')!r}, but page id {page!r}")
             title = page_texts(lang, page).get("title", "")
             if title != row["title"]:
                 raise SystemExit(
-                    f"{row['file']}: title {row['title']!r} in pages.jsonl, {title!r} in {page_path(lang, page)}; "
-                    "the pages were built from another gnome-user-docs version: re-run python bench/helpcentre.py"
+                    f"{row['file']}: title {row['title']!r} in pages.jsonl, {title!r} in {page_file(lang, page)}; "
+                    "the pages were built from another package version: re-run python bench/helpcentre.py"
                 )
+
+
+def page_file(lang: str, page: str) -> Path:
+    """The Mallard file of a page id in one help locale."""
+    doc, name = mallard_page(page)
+    return page_path(lang, name, doc)
 
 
 @functools.cache
 def page_texts(lang: str, page: str) -> dict[str, str]:
     """The page's title, description and keywords (those it has) in one help locale, as yelp shows them."""
-    if not page_path(lang, page).exists():
+    doc, name = mallard_page(page)
+    if not page_path(lang, name, doc).exists():
         return {}
-    root: ET.Element = mallard(lang, page)
+    root: ET.Element = mallard(lang, name, doc)
     texts = {}
     for kind, path in KINDS.items():
         el = root.find(path)
         if el is not None:
-            texts[kind] = plain(el, lang, page)
+            texts[kind] = plain(el, lang, name, doc)
     return texts
 
 
@@ -197,7 +239,7 @@ def page_questions(page: str, gold: list[str], doc_lang: str, tally: Tally) -> l
         for locale, lang in QUERY_LANGS.items():
             text = by_locale[locale].get(kind, "")
             if not text:
-                tally.missing_files[lang] += kind == "title" and not page_path(locale, page).exists()
+                tally.missing_files[lang] += kind == "title" and not page_file(locale, page).exists()
                 continue
             if locale != "C" and text == english.get(kind):
                 tally.skipped_untranslated[lang, kind] += 1
@@ -266,14 +308,17 @@ def readme(
     versions: dict[str, str],
     documents: list[dict[str, object]],
     splits: dict[str, list[dict[str, object]]],
-    parallel_files: int,
+    parallel: list[dict[str, object]],
     tally: Tally,
     offtopic: list[dict[str, object]],
 ) -> str:
-    questions = [{**r, "split": name} for name, rows in splits.items() for r in rows]
+    questions = [
+        {**r, "split": name, "source": source_of(str(r["page"]))} for name, rows in splits.items() for r in rows
+    ]
     cross = sum(r["lang"] != r["doc_lang"] for r in questions)
-    doc_langs = Counter(str(d["lang"]) for d in documents)
     docs_per_split = Counter(str(d["split"]) for d in documents)
+    sources = list(dict.fromkeys(str(d["source"]) for d in documents))
+    apps = [s for s in sources if s != GNOME_HELP.name]
     untranslated = Counter[str]()
     for (lang, kind), n in tally.skipped_untranslated.items():
         untranslated[f"{lang} {kind}"] += n
@@ -281,33 +326,57 @@ def readme(
         f"- {name}: {len(rows)} questions on {docs_per_split[name]} articles" for name, rows in splits.items()
     )
     off_langs = Counter(str(r["lang"]) for r in offtopic)
-    italian = sum("it" in str(d["available"]).split("/") for d in documents)
+    italian = Counter(str(d["source"]) for d in documents if "it" in str(d["available"]).split("/"))
     keywords = (
         f"{len(tally.keyword_pages)} pages have <info><keywords>" if tally.keyword_pages else "no page has keywords"
     )
-    return f"""# A help-centre question set from the GNOME user help
+    source_lines = []
+    for source in sources:
+        package = "gnome-user-docs" if source == GNOME_HELP.name else APP_PACKAGES[source]
+        where = (
+            "installed, `/usr/share/help/<lang>/gnome-help/`"
+            if source == GNOME_HELP.name
+            else f"downloaded, `<lang>/{source}/`"
+        )
+        articles = sum(d["source"] == source for d in documents)
+        source_lines.append(
+            f"| {source} | `{package}` {versions[package]} | {where} | {articles} | {LICENCES[source]} |"
+        )
+    sources_table = "\n".join(
+        ["| source (page ids) | Debian package | Mallard pages | articles | licence of the text |", "|---" * 5 + "|"]
+        + source_lines
+    )
+    page_ids = "`<page>` for gnome-help" + (", `<app>/<page>` for an application's page" if apps else "")
+    return f"""# A help-centre question set from the GNOME user help and GNOME applications' help
 
 Questions with known answers, asked of a multilingual help centre that the team did not write: the GNOME
-desktop user help, as packaged by Debian, built into HTML articles by `bench/helpcentre.py`. The questions
-are the pages' own titles and one-line descriptions (Mallard `<title>` and `<info><desc>`) in English,
-German, Spanish, French, Italian and Polish, as the GNOME translation teams wrote them; the answer to each is
-the article it describes. Generated by `bench/helpcentre_questions.py` (its docstring has every rule); do not
-edit `dev.jsonl` or `test.jsonl` by hand.
+desktop user help and the help of {len(apps)} GNOME applications, as packaged by Debian:
+{", ".join(apps) or "none"};
+built into HTML articles by `bench/helpcentre.py`.
+The questions are the pages' own titles and one-line descriptions (Mallard `<title>` and `<info><desc>`) in
+English, German, Spanish, French, Italian and Polish, as the GNOME translation teams wrote them; the answer to
+each is the article it describes. Generated by `bench/helpcentre_questions.py` (its docstring has every rule);
+do not edit `dev.jsonl` or `test.jsonl` by hand.
 
 ## Provenance and licence
 
-- Source: Debian package `gnome-user-docs` {versions["gnome-user-docs"]} (Mallard pages under
-  `/usr/share/help/<lang>/gnome-help/`), HTML by `yelp-build` from `yelp-tools` {versions["yelp-tools"]}.
-- Licence of the text (questions and articles): {LICENCE}. The out-of-scope questions in `offtopic.jsonl` were
-  written by the team.
+{sources_table}
+
+- The applications' packages are not installed: `bench/helpcentre.py` downloads them with `apt-get download`
+  into `bench/results/debs/` and extracts them there (`dpkg -x`); their pages are under
+  `bench/results/debs/x/usr/share/help/`. baobab and file-roller get `xml:lang="<lang>"` in place of
+  `"<app>-<lang>"` (a packaging slip that made yelp-build write the page chrome in English).
+- HTML by `yelp-build` from `yelp-tools` {versions["yelp-tools"]}.
+- The out-of-scope questions in `offtopic.jsonl` were written by the team.
 
 ## Files
 
 - `dev.jsonl`, `test.jsonl`: one question a line, the project's question format (`kb eval`):
   `{{"id", "lang", "question", "gold": [{{"doc_id"}}], "kind", "page", "doc_lang"}}`. Gold without a `quote` is the
   whole article: any passage of it counts. `kind` is `title`, `desc` or `keywords` ({keywords});
-  `page` is the GNOME page id, `doc_lang` the language of its article in the mixed corpus. Split by a stable
-  hash of the page id: all questions about one article are in the same split. Tune on dev, report test.
+  `page` is the page id: {page_ids};
+  `doc_lang` the language of its article in the mixed corpus. Split by a stable hash of the page id: all
+  questions about one article are in the same split. Tune on dev, report test.
 - `offtopic.jsonl`: {len(offtopic)} questions a desktop help cannot answer (cooking, tax, sports, medicine,
   gardening, law, travel, pets), {", ".join(f"{n} {lang}" for lang, n in sorted(off_langs.items()))}, with
   `"gold": []` like the out-of-scope rows of `bench/data/dev.jsonl`: they measure `out-of-scope not confident`.
@@ -316,17 +385,28 @@ edit `dev.jsonl` or `test.jsonl` by hand.
 
 The mixed corpus (`bench/results/helpcentre-mixed/corpus/`) has each of the {len(documents)} articles that
 `bench/helpcentre.py` keeps exactly once, in one language picked by a stable hash of the page id among the
-languages it was built in (Italian only has {italian} well-translated
-articles, so few are Italian; pages whose Spanish or French translation is stale are
-French/Polish or Polish only). The parallel corpus (`bench/results/helpcentre-parallel/corpus/`) has every
-article in every language it was built in: {parallel_files} files; `bench/results/helpcentre-parallel/dev.jsonl`
-and `test.jsonl` ask the same questions of it with every language version of the article as gold.
+languages it was built in (Italian only has {sum(italian.values())} well-translated articles:
+{", ".join(f"{n} {s}" for s, n in italian.items())}; so few are Italian; pages whose Spanish or French
+translation is stale are French/Polish or Polish only). The parallel corpus
+(`bench/results/helpcentre-parallel/corpus/`) has every article in every language it was built in: {len(parallel)}
+files; `bench/results/helpcentre-parallel/dev.jsonl` and `test.jsonl` ask the same questions of it with every
+language version of the article as gold.
 
 {by_split}
 - {len(questions)} questions in all; {cross} ({cross / max(len(questions), 1):.0%}) are asked in another language
   than the article's.
 
-Articles by language: {", ".join(f"{lang} {n}" for lang, n in sorted(doc_langs.items()))}.
+Articles of the mixed corpus by source and language:
+
+{cross_table(documents, "source", "lang")}
+
+Files of the parallel corpus by source and language:
+
+{cross_table(parallel, "source", "lang")}
+
+Questions by source and split:
+
+{cross_table(questions, "source", "split")}
 
 Questions by split and question language:
 
@@ -345,7 +425,7 @@ Left out:
   (nobody translated them yet, so they are not questions in that language), by language and kind:
   {", ".join(f"{k} {n}" for k, n in sorted(untranslated.items()))};
 - {sum(tally.skipped_ambiguous.values())} texts that are also a question about another page, so have no single
-  answer ({"; ".join(f'"{t}"' for t in tally.ambiguous_examples[:2]) or "none"});
+  answer ({"; ".join(f'"{t}"' for t in tally.ambiguous_examples[:3]) or "none"});
 - {sum(tally.skipped_duplicate.values())} repeated within a page (the same text in two languages, or as title
   and description), {sum(tally.skipped_short.values())} under {MIN_QUERY_CHARS} characters.
 
@@ -357,10 +437,11 @@ them), so they are the harder half.
 
 ```
 apt-get install -y gnome-user-docs yelp-tools
-python bench/helpcentre.py && python bench/helpcentre_questions.py
+python bench/helpcentre.py && python bench/helpcentre_questions.py   # the first run downloads the packages
 export KB_CORPUS_DIR=bench/results/helpcentre-mixed/corpus KB_INDEX_DIR=bench/results/helpcentre-mixed/index
 kb rebuild
 cat bench/data/helpcentre/dev.jsonl bench/data/helpcentre/offtopic.jsonl > bench/results/helpcentre-dev.jsonl
+cat bench/data/helpcentre/test.jsonl bench/data/helpcentre/offtopic.jsonl > bench/results/helpcentre-test.jsonl
 kb eval bench/results/helpcentre-dev.jsonl          # add --json for machine-readable output
 ```
 
@@ -371,18 +452,39 @@ For the parallel corpus, the same with `KB_CORPUS_DIR=bench/results/helpcentre-p
 """
 
 
+def package_versions(sources: set[str]) -> dict[str, str]:
+    """The version of every Debian package used: yelp-tools and gnome-user-docs (installed), the applications'
+    packages (downloaded by bench/helpcentre.py) for the applications in `sources`."""
+    versions = {p: deb_version(p) or "" for p in DEB_PACKAGES}
+    if not versions["gnome-user-docs"] or not GNOME_HELP.folder("C").is_dir():
+        raise SystemExit("missing Debian package gnome-user-docs\n  apt-get install -y gnome-user-docs")
+    apps = sorted(sources - {GNOME_HELP.name})
+    if apps:
+        versions.update(app_help(apps)[1])
+    return versions
+
+
+def check_unique_ids(files: list[str]) -> None:
+    """Two corpus files with one id would be one article to the knowledge base (the second is skipped)."""
+    first: dict[str, str] = {}
+    for file in files:
+        other = first.setdefault(doc_id(file), file)
+        if other != file:
+            raise SystemExit(f"{other} and {file} would both be article {doc_id(file)!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.parse_args(argv)
     started = time.perf_counter()
-    versions = {p: deb_version(p) or "" for p in DEB_PACKAGES}
-    if not versions["gnome-user-docs"] or not (HELP / "C" / "gnome-help").is_dir():
-        raise SystemExit("missing Debian package gnome-user-docs\n  apt-get install -y gnome-user-docs")
     pages = load_pages(SOURCE / "pages.jsonl")
+    sources = {source_of(page) for page in pages}
+    versions = package_versions(sources)
     check_same_source(pages)
 
     documents: list[dict[str, object]] = []
     parallel_files: list[str] = []
+    parallel_rows: list[dict[str, object]] = []
     mixed_gold: dict[str, tuple[list[str], str]] = {}
     parallel_gold: dict[str, tuple[list[str], str]] = {}
     for page, by_lang in pages.items():
@@ -390,13 +492,24 @@ def main(argv: list[str] | None = None) -> None:
         file = str(by_lang[lang]["file"])
         available = "/".join(sorted(by_lang))
         split = split_of(page)
+        source = source_of(page)
         documents.append(
-            {"doc_id": doc_id(file), "file": file, "lang": lang, "page": page, "split": split, "available": available}
+            {
+                "doc_id": doc_id(file),
+                "file": file,
+                "lang": lang,
+                "page": page,
+                "split": split,
+                "available": available,
+                "source": source,
+            }
         )
         mixed_gold[page] = [doc_id(file)], lang
         files = [str(by_lang[code]["file"]) for code in sorted(by_lang)]
         parallel_files += files
+        parallel_rows += [{"source": source, "lang": code} for code in sorted(by_lang)]
         parallel_gold[page] = [doc_id(f) for f in files], available
+    check_unique_ids(parallel_files)
     tally = Tally()
     mixed = all_questions(mixed_gold, tally)
     parallel = all_questions(parallel_gold, Tally())
@@ -412,17 +525,28 @@ def main(argv: list[str] | None = None) -> None:
     offtopic_lines = offtopic_path.read_text(encoding="utf-8").splitlines() if offtopic_path.exists() else []
     offtopic = [json.loads(line) for line in offtopic_lines if line.strip()]
     (DATA / "README.md").write_text(
-        readme(versions, documents, splits, len(parallel_files), tally, offtopic), encoding="utf-8"
+        readme(versions, documents, splits, parallel_rows, tally, offtopic), encoding="utf-8"
     )
 
     questions = [r for rows in splits.values() for r in rows]
-    print(f"gnome-user-docs {versions['gnome-user-docs']}, yelp-tools {versions['yelp-tools']}")
+    print(", ".join(f"{package} {version}" for package, version in versions.items()))
     print(f"mixed corpus: {len(documents)} articles ({_counts(d['lang'] for d in documents)}) in {MIXED / 'corpus'}")
     print(f"parallel corpus: {len(parallel_files)} files in {PARALLEL / 'corpus'}")
+    for source in dict.fromkeys(str(d["source"]) for d in documents):
+        mine = [d for d in documents if d["source"] == source]
+        files = [r for r in parallel_rows if r["source"] == source]
+        asked = [r for r in questions if source_of(str(r["page"])) == source]
+        print(
+            f"    {source}: {len(mine)} articles ({_counts(d['lang'] for d in mine)}), {len(files)} parallel files "
+            f"({_counts(r['lang'] for r in files)}), {len(asked)} questions "
+            f"({_counts(split_of(str(r['page'])) for r in asked)})"
+        )
     for name, rows in splits.items():
         print(f"{name}: {len(rows)} questions on {sum(d['split'] == name for d in documents)} articles")
         print(f"    by question language: {_counts(r['lang'] for r in rows)}")
         print(f"    by kind: {_counts(r['kind'] for r in rows)}")
+        cross = sum(r["lang"] != r["doc_lang"] for r in rows)
+        print(f"    cross-lingual: {cross} ({cross / max(len(rows), 1):.0%})")
     cross = sum(r["lang"] != r["doc_lang"] for r in questions)
     print(f"{len(questions)} questions, {cross} ({cross / max(len(questions), 1):.0%}) cross-lingual")
     skipped = sum(tally.skipped_untranslated.values())
@@ -433,7 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"skipped, under {MIN_QUERY_CHARS} characters: {sum(tally.skipped_short.values())}")
     print(f"pages without a .page file in a question language: {_counts(tally.missing_files.elements()) or 'none'}")
     ambiguous = sum(tally.skipped_ambiguous.values())
-    print(f"skipped, also a question about another page: {ambiguous} (e.g. {'; '.join(tally.ambiguous_examples[:2])})")
+    print(f"skipped, also a question about another page: {ambiguous} (e.g. {'; '.join(tally.ambiguous_examples[:3])})")
     keywords = sum(r["kind"] == "keywords" for r in questions)
     print(f"pages with <info><keywords>: {len(tally.keyword_pages)}, keyword questions: {keywords}")
     print(f"off-topic questions ({offtopic_path.name}): {len(offtopic)}")

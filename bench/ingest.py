@@ -3,7 +3,8 @@
 Usage: python bench/helpcentre.py        # once: the GNOME help pages in es/fr/pl/it as HTML
        python bench/ingest.py [--articles 200] [--sizes 1000 10000] [--queries 100]
 
-1. Rebuild rate: `--articles` pages from bench/results/helpcentre (the languages in turn; past its 715
+1. Rebuild rate: `--articles` GNOME help pages from bench/results/helpcentre (source "gnome-help" only, so
+   the figures stay comparable now that it also has applications' help; the languages in turn; past its 715
    pages, copies with an edition line added, so each is a new article) are indexed with a full
    rebuild, the model already loaded: reading, chunking, the model pass, translation discovery and
    writing. The same passages are then embedded once with plain `SentenceTransformer.encode`, in the
@@ -45,9 +46,10 @@ SOURCE = ROOT / "bench" / "results" / "helpcentre"
 
 
 def pick(source: Path, n: int) -> list[dict]:
-    """`n` pages, taking the languages in turn (each language's pages in name order); past the last
+    """`n` gnome-help pages, taking the languages in turn (each language's pages in name order); past the last
     page, copies (their "edition" counts up)."""
-    pages = [json.loads(line) for line in (source / "pages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    rows = [json.loads(line) for line in (source / "pages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    pages = [row for row in rows if row.get("source", "gnome-help") == "gnome-help"]
     by_lang: dict[str, list[dict]] = {}
     for page in sorted(pages, key=lambda p: p["file"]):
         by_lang.setdefault(page["lang"], []).append(page)

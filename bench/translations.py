@@ -3,9 +3,11 @@
 Usage: python bench/helpcentre.py && python bench/helpcentre_questions.py   # once: the corpora
        python bench/translations.py [--corpus DIR] [--index DIR]
 
-The parallel help-centre corpus (bench/results/helpcentre-parallel/corpus/<lang>/<page>.html) holds
-each GNOME help page in every language it is translated into, with no `translation_of` headers: two
-documents translate each other exactly when they are the same page (file name) in two languages.
+The parallel help-centre corpus (bench/results/helpcentre-parallel/corpus/<lang>/<page>.html, and
+<lang>/<app>/<page>.html for the applications' help) holds each GNOME help page in every language it is
+translated into, with no `translation_of` headers: two documents translate each other exactly when they
+are the same page (path below the language folder: page names such as "introduction" repeat across
+applications) in two languages.
 The index is rebuilt if needed (incremental); then `discover_translations` runs on its sentence
 vectors and is scored against those pairs. Pages are split in two halves by a hash of their name
 (dev: tune on it; test: report it). Also printed: how many true pairs reach the candidate step
@@ -31,6 +33,12 @@ from kb.translations import candidate_pairs, discover_translations  # noqa: E402
 PARALLEL = ROOT / "bench" / "results" / "helpcentre-parallel"
 
 
+def page_of(path: str) -> str:
+    """The page a corpus file is a language version of: "es/a11y.html" -> "a11y", "es/evince/bookmarks.html" ->
+    "evince/bookmarks" (for the GNOME help, the file name, as before the applications' help was added)."""
+    return Path(*Path(path).parts[1:]).with_suffix("").as_posix()
+
+
 def split_of(page: str) -> str:
     return "dev" if zlib.crc32(page.encode()) % 2 == 0 else "test"
 
@@ -48,7 +56,7 @@ def main() -> None:
     index = kb.index
     documents = [index.document(d) for d in sorted(index.documents)]
     vectors = [index.sentence_vectors(index.sentences_of_document(d.doc_id)) for d in documents]
-    page = {d.doc_id: Path(d.path).stem for d in documents}
+    page = {d.doc_id: page_of(d.path) for d in documents}
     truth = {
         tuple(sorted((a.doc_id, b.doc_id)))
         for a, b in itertools.combinations(documents, 2)
