@@ -52,7 +52,7 @@ class Settings:
     # the development set, in the gap between its out-of-scope questions (at most 0.700) and nearly
     # all of its answerable ones (0.731 and up; bench/eval).
     confident_score: float = 0.72
-    answer_points: int = 5
+    answer_points: int = 5  # the most points of an answer drawing on fewer passages (k) than this
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -168,9 +168,10 @@ class KnowledgeBase:
         ranking = Ranking(self.index, self.embedder.encode_query(text), _langs(languages))
         hits = language_evidence(ranking, ranking.top(k), self.settings.confident_score)
         query_lang = detect_language(text, allowed=self.languages())
-        return compose_answer(
-            question, query_lang, ranking, hits, self.settings.confident_score, self.settings.answer_points, notice
-        )
+        # One point at most per passage drawn from, so `k` is how much evidence the answer may show
+        # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
+        points = max(self.settings.answer_points, k)
+        return compose_answer(question, query_lang, ranking, hits, self.settings.confident_score, points, notice)
 
     def principles(self, limit: int = 10) -> list[Principle]:
         """The main points the corpus makes across articles and languages, most widely made first.

@@ -121,6 +121,14 @@ def test_answer_points_are_structured(kb: KnowledgeBase, question: str) -> None:
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
 
 
+def test_k_changes_how_much_evidence_an_answer_shows(kb: KnowledgeBase) -> None:
+    question = "Is customer experience about emotion or technology?"
+    few, many = kb.ask(question, k=2), kb.ask(question, k=14)
+    assert len(few.points) <= len(few.hits)  # a point per passage drawn from (2, and a language the hits missed)
+    assert len(many.points) > 5  # the old cap, whatever k was
+    assert len({c.chunk_id for c in many.citations}) > len({c.chunk_id for c in few.citations})
+
+
 def test_one_scoring_pass_serves_search_evidence_and_answer(kb: KnowledgeBase) -> None:
     from kb.search import Ranking, language_evidence
 
