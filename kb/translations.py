@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,8 +18,20 @@ ALIGNED = 0.5  # a sentence and its translation score at least this cosine, afte
 SHARE = 0.5  # translations: this share of the shorter document's sentences align one-to-one
 LENGTH_RATIO = 0.6  # ... and the shorter has at least this share of the longer one's sentences
 CANDIDATES = 2  # documents of each other language compared in full with each document (the most similar)
+# A translation keeps its numbers: at least this share of the two documents' numbers (as a multiset
+# of digit runs) are the same. Pages that differ only in them ("print 7 pages" / "print 11 pages")
+# align sentence by sentence as well as translations do (bench/translations.py).
+NUMBERS = 0.6
+_DIGITS = re.compile(r"\d+")
 BLOCK = 1024  # documents whose similarities are computed at once
-DISCOVERY = {"version": 2, "aligned": ALIGNED, "share": SHARE, "length_ratio": LENGTH_RATIO, "candidates": CANDIDATES}
+DISCOVERY = {
+    "version": 3,
+    "aligned": ALIGNED,
+    "share": SHARE,
+    "length_ratio": LENGTH_RATIO,
+    "candidates": CANDIDATES,
+    "numbers": NUMBERS,
+}
 
 
 def discover_translations(
@@ -35,7 +49,7 @@ def discover_translations(
         if min(len(a), len(b)) < LENGTH_RATIO * max(len(a), len(b)):
             continue
         share = _aligned_share(a, b)
-        if share >= SHARE:
+        if share >= SHARE and _same_numbers(documents[i].body, documents[j].body) >= NUMBERS:
             found.append((documents[i].doc_id, documents[j].doc_id, round(share, 3)))
     return found
 
@@ -85,6 +99,13 @@ def candidate_pairs(documents: list[Document], sentence_vectors: list[np.ndarray
                         i, j = usable[row], usable[columns[col]]
                         pairs.add((min(i, j), max(i, j)))
     return pairs
+
+
+def _same_numbers(a: str, b: str) -> float:
+    """Share of the two texts' numbers (digit runs, with repeats) that both have; 1.0 when neither has any."""
+    na, nb = Counter(_DIGITS.findall(a)), Counter(_DIGITS.findall(b))
+    both = sum((na | nb).values())
+    return sum((na & nb).values()) / both if both else 1.0
 
 
 def _aligned_share(a: np.ndarray, b: np.ndarray) -> float:

@@ -283,6 +283,22 @@ def test_translation_candidates_are_the_nearest_of_each_other_language() -> None
     assert all(docs[i].lang != docs[j].lang for i, j in pairs)  # never two articles of one language
 
 
+def test_pages_that_differ_in_their_numbers_are_not_translations() -> None:
+    """Sentences that align perfectly make a translation only if the numbers agree too ("print 7
+    pages" and "print 11 pages" are two pages, not one page in two languages)."""
+    from kb.translations import discover_translations
+    from kb.types import Document
+
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal((4, 16))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    es = Document(doc_id="es", title="t", lang="es", body="Imprima 7 páginas en 2 hojas. Pulse 3 veces.")
+    fr_same = Document(doc_id="fr", title="t", lang="fr", body="Imprimez 7 pages sur 2 feuilles. Cliquez 3 fois.")
+    fr_other = Document(doc_id="fr", title="t", lang="fr", body="Imprimez 11 pages sur 3 feuilles. Cliquez 6 fois.")
+    assert [p[:2] for p in discover_translations([es, fr_same], [v, v], [[2, 2], [2, 2]])] == [("es", "fr")]
+    assert discover_translations([es, fr_other], [v, v], [[2, 2], [2, 2]]) == []
+
+
 def test_an_article_title_asked_in_another_language_finds_the_article(kb: KnowledgeBase) -> None:
     """Titles are a retrieval field of their own (read as questions): a question that says what a
     title says, in English, finds that article (or its translation) first. Without the title field
