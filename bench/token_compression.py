@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase  # noqa: E402
-from kb.build import TOKEN_CODE_TEXTS  # noqa: E402
+from kb.build import learn_token_code  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
 from kb.store import TokenCode, distinct_tokens  # noqa: E402
@@ -119,10 +119,7 @@ def coded(vectors: np.ndarray, code: TokenCode) -> np.ndarray:
 
 def code_of(kb: KnowledgeBase, width: int, bits: int) -> TokenCode:
     """A codebook learned as kb/build.py `token_code` learns it, for sub-vectors of `width` dimensions."""
-    texts = TOKEN_CODE_TEXTS.read_text(encoding="utf-8").splitlines()
-    read = kb.embedder.read_passages(texts, [0] * len(texts), [[] for _ in texts])
-    assert read.tokens is not None
-    return TokenCode.train(np.concatenate([distinct_tokens(t) for t in read.tokens]), bits=bits, width=width)
+    return learn_token_code(kb.embedder, kb.settings, bits=bits, width=width)
 
 
 def pruned(vectors: np.ndarray, start: np.ndarray, similar: float) -> tuple[np.ndarray, np.ndarray]:

@@ -236,20 +236,15 @@ def token_code(embedder: Embedder, settings: Settings, progress: Progress | None
     """The codebook token vectors are stored in: learned once per model from TOKEN_CODE_TEXTS (read as
     passages are, distinct tokens only), then kept in the model cache. Deterministic (fixed seeds), so
     an incremental and a full rebuild store the same codes."""
-    texts = TOKEN_CODE_TEXTS.read_text(encoding="utf-8").splitlines()
-    key = hashlib.sha256(
-        json.dumps(
-            [asdict(embedder.identity), TOKEN_DEPTH, DISTINCT_TOKENS, CODE_DIMS, CODE_BITS, texts], default=str
-        ).encode()
-    ).hexdigest()[:16]
+    raw = TOKEN_CODE_TEXTS.read_bytes()
+    what = json.dumps([asdict(embedder.identity), TOKEN_DEPTH, DISTINCT_TOKENS, CODE_DIMS, CODE_BITS], default=str)
+    key = hashlib.sha256(what.encode() + raw).hexdigest()[:16]
     path = settings.model_cache_dir / f"token-code-{key}.npy"
     with contextlib.suppress(OSError, ValueError, KBError):
         return TokenCode(np.load(path, allow_pickle=False))
     if progress:
         progress(0, 1, "learning the token codebook (once per model)")
-    read = embedder.read_passages(texts, [0] * len(texts), [[] for _ in texts], settings.embed_batch_size)
-    assert read.tokens is not None
-    code = TokenCode.train(np.concatenate([distinct_tokens(t) for t in read.tokens]))
+    code = learn_token_code(embedder, settings)
     with contextlib.suppress(OSError):  # a read-only cache only costs learning it again next time
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -257,6 +252,16 @@ def token_code(embedder: Embedder, settings: Settings, progress: Progress | None
             np.save(f, code.centroids, allow_pickle=False)
         os.replace(tmp, path)
     return code
+
+
+def learn_token_code(
+    embedder: Embedder, settings: Settings, bits: int = CODE_BITS, width: int = CODE_DIMS
+) -> TokenCode:
+    """A codebook learned from the distinct token vectors of TOKEN_CODE_TEXTS, read as passages are."""
+    texts = TOKEN_CODE_TEXTS.read_text(encoding="utf-8").splitlines()
+    read = embedder.read_passages(texts, [0] * len(texts), [[] for _ in texts], settings.embed_batch_size)
+    assert read.tokens is not None
+    return TokenCode.train(np.concatenate([distinct_tokens(t) for t in read.tokens]), bits=bits, width=width)
 
 
 def embed_documents(

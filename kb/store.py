@@ -265,8 +265,13 @@ class TokenCode:
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Unit float32 vectors from codes (scores then keep the encoder's scale)."""
         out = self.reconstruct(codes)
-        out /= np.sqrt(np.maximum(np.einsum("ij,ij->i", out, out), 1e-24))[:, None]
+        out *= _inverse_norms(out)[:, None]
         return out
+
+
+def _inverse_norms(rows: np.ndarray) -> np.ndarray:
+    """1 / the length of each row (einsum: np.linalg.norm took twice as long on a question's candidates)."""
+    return 1.0 / np.sqrt(np.maximum(np.einsum("ij,ij->i", rows, rows), 1e-24))
 
 
 def _one_thread() -> None:
@@ -333,7 +338,7 @@ class TokenVectors:
         picked, starts = self._picked(rows)
         raw = self.code.reconstruct(self._codes[picked])
         cosines = raw @ np.asarray(query, dtype=np.float32).T
-        cosines *= (1.0 / np.sqrt(np.maximum(np.einsum("ij,ij->i", raw, raw), 1e-24)))[:, None]
+        cosines *= _inverse_norms(raw)[:, None]
         return cosines, starts
 
     def _picked(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
