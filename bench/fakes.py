@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,9 +33,12 @@ class FakeEmbedder:
         token_from: list[int],
         spans: list[list[tuple[int, int]]],
         batch_size: int | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> Encoded:
         vectors = self.encode_passages(texts, batch_size)
         dim = self.identity.dimension
+        if progress:
+            progress(1.0)
         return Encoded(
             vectors=vectors,
             sums=vectors,

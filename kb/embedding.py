@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from importlib.util import find_spec
@@ -199,12 +200,13 @@ class Embedder:
         token_from: list[int],
         spans: list[list[tuple[int, int]]],
         batch_size: int | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> Encoded:
         """Everything the index keeps of passages, from one pass of the model over each (`Encoder.encode`):
         their vectors and sums, the token vectors of each text from character `token_from[i]` on (a
         heading before it is read as context only), and one vector per character span in `spans[i]`
-        (its sentences)."""
-        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size, token_from, spans)
+        (its sentences). `progress` gets the share of the texts' tokens read, after each batch."""
+        return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size, token_from, spans, progress)
 
     def read_titles(self, titles: list[str], batch_size: int | None = None) -> np.ndarray:
         """(n, dim): each article title read as a question (the "query" prompt: help-centre titles are
@@ -251,6 +253,7 @@ class Embedder:
         batch_size: int,
         token_from: list[int] | None = None,
         spans: list[list[tuple[int, int]]] | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> Encoded:
         """`texts` read as `kind` ("query"/"passage"): see `Encoder.encode`. Offsets in `token_from` and
         `spans` are in the texts as given (the prompt's tokens are never included)."""
@@ -264,7 +267,7 @@ class Embedder:
         prompted = [prompt + t for t in texts]
         onnx = self._onnx_encoder()
         if onnx is not None:
-            return onnx.encode(prompted, batch_size, begin, shifted)
+            return onnx.encode(prompted, batch_size, begin, shifted, progress)
         import torch
 
         # The PyTorch fallback: vectors as sentence-transformers makes them (whatever the model's pooling),
@@ -284,7 +287,7 @@ class Embedder:
             return Encoded(vectors, vectors)
         if self._torch_tokens is None:
             self._torch_tokens = torch_encoder(self.model)
-        read = self._torch_tokens.encode(prompted, batch_size, begin, shifted)
+        read = self._torch_tokens.encode(prompted, batch_size, begin, shifted, progress)
         return replace(read, vectors=vectors)
 
     def _onnx_encoder(self) -> OnnxEncoder | None:

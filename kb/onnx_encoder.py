@@ -103,6 +103,7 @@ class Encoder:
         batch_size: int,
         token_from: list[int] | None = None,
         spans: list[list[tuple[int, int]]] | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> Encoded:
         """One pass of the model over each text; texts are batched by length so little time goes to padding.
 
@@ -117,9 +118,12 @@ class Encoder:
           normalized vector per span, the mean last-layer state of the span's tokens read in the whole
           text (late chunking, Günther et al. 2024: one pass instead of one per span). A span with no
           token (cut off by truncation) gets the text's vector.
+
+        `progress`, if given, gets the share of all tokens read after each batch.
         """
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        total_tokens, read_tokens = sum(len(e.ids) for e in encodings), 0
         dim = 0
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
         sums: list[np.ndarray] = [np.empty(0)] * len(texts)
@@ -145,6 +149,9 @@ class Encoder:
                     tokens[i] = self._content(encodings[i], states[r], token_from[i])
                 if spans is not None:
                     pooled_spans[i] = _span_means(encodings[i], hidden[r], spans[i], pooled[r])
+            read_tokens += int(mask.sum())
+            if progress:
+                progress(read_tokens / max(total_tokens, 1))
         return Encoded(
             vectors=_stack(out, dim),
             sums=_stack(sums, dim),

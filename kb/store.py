@@ -186,10 +186,10 @@ def distinct_tokens(tokens: np.ndarray, similar: float = DISTINCT_TOKENS) -> np.
     cosine `similar` or more."""
     if len(tokens) < 2:
         return tokens
-    near = (tokens @ tokens.T) >= similar
-    kept = np.zeros(len(tokens), dtype=bool)
-    for i in range(len(tokens)):
-        kept[i] = not near[i, kept].any()
+    near = np.tril((tokens @ tokens.T) >= similar, -1)  # row i: the rows before it that are that close
+    kept = np.ones(len(tokens), dtype=bool)
+    for i in np.flatnonzero(near.any(axis=1)):  # in order; a row with no close row before it is kept
+        kept[i] = not (near[i] & kept).any()
     return tokens[kept]
 
 
@@ -349,13 +349,15 @@ class TokenVectors:
         picked = np.repeat(self._start[rows] - starts, counts) + np.arange(int(counts.sum()), dtype=np.int64)
         return picked, starts
 
-    def norm_range(self) -> tuple[float, float]:
-        """Smallest and largest norm of the stored vectors as reconstructed, before they are made unit
-        again: how far the code is from the vectors it stores ((0, 0) when there are none)."""
+    def norm_range(self, sample: int = 65536) -> tuple[float, float]:
+        """Smallest and largest norm of (an even sample of at most `sample` of) the stored vectors as
+        reconstructed, before they are made unit again: how far the code is from the vectors it
+        stores ((0, 0) when there are none). A sample finds codes read with the wrong codebook, and
+        keeps this check from decoding a large index whole at every rebuild."""
         if not len(self._codes):
             return 0.0, 0.0
-        parts = [self.code.reconstruct(self._codes[i : i + 65536]) for i in range(0, len(self._codes), 65536)]
-        norms = np.concatenate([np.linalg.norm(p, axis=1) for p in parts])
+        rows = np.unique(np.linspace(0, len(self._codes) - 1, min(sample, len(self._codes))).astype(np.int64))
+        norms = 1.0 / _inverse_norms(self.code.reconstruct(self._codes[rows]))
         return float(norms.min()), float(norms.max())
 
 

@@ -340,7 +340,7 @@ def test_progress_counts_files_then_articles(
 ) -> None:
     import kb.build
 
-    monkeypatch.setattr(kb.build, "MIN_GROUP", 1)  # five articles: a step for each
+    monkeypatch.setattr(kb.build, "GROUP_PASSAGES", 1)  # five articles: a group, and a step, for each
     calls: list[tuple[int, int, str]] = []
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder(), progress=lambda done, total, stage: calls.append((done, total, stage)))

@@ -71,6 +71,15 @@ def test_onnx_batches_do_not_change_vectors(pair: tuple[Embedder, Embedder]) -> 
     assert max(float(np.abs(a - b).max()) for a, b in zip(batched_spans, single_spans, strict=True)) < 1e-4
 
 
+def test_reading_passages_reports_its_progress(pair: tuple[Embedder, Embedder]) -> None:
+    """A rebuild's progress within a group of articles: the share of tokens read, after every batch."""
+    for embedder in pair:
+        lines = corpus_lines()[:40]
+        shares: list[float] = []
+        embedder.read_passages(lines, [0] * len(lines), [[] for _ in lines], batch_size=8, progress=shares.append)
+        assert len(shares) == 5 and shares == sorted(shares) and shares[0] > 0 and shares[-1] == 1.0
+
+
 def test_onnx_tokens_match_pytorch(pair: tuple[Embedder, Embedder]) -> None:
     onnx, torch_ = pair
     for text in QUERIES + ["", "x " * 3000, "Jak mierzyć sukces?" * 200]:
