@@ -9,9 +9,13 @@ translated into, with no `translation_of` headers: two documents translate each 
 are the same page (path below the language folder: page names such as "introduction" repeat across
 applications) in two languages.
 The index is rebuilt if needed (incremental); then `discover_translations` runs on its sentence
-vectors and is scored against those pairs. Pages are split in two halves by a hash of their name
-(dev: tune on it; test: report it). Also printed: how many true pairs reach the candidate step
-(compared in full at all) and how long discovery takes next to the rebuild's embedding time.
+vectors. What is scored is what search uses: the works (each group of documents linked by
+discovered pairs), every two documents of a work being a translation pair. Pages are split in two
+halves by a hash of their name (dev: tune on it; test: report it). Also printed: how many true
+pairs reach the candidate step (compared in full at all) and how long discovery takes next to the
+rebuild's embedding time.
+With `--mixed DIR` (default: the mixed help-centre corpus, each page in one language), the pairs
+found there too: none are translations, but for near-copies (two applications' identical pages).
 """
 
 from __future__ import annotations
@@ -29,14 +33,33 @@ from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.build import rebuild  # noqa: E402
 from kb.translations import candidate_pairs, discover_translations  # noqa: E402
+from kb.types import Document  # noqa: E402
 
 PARALLEL = ROOT / "bench" / "results" / "helpcentre-parallel"
+MIXED = ROOT / "bench" / "results" / "helpcentre-mixed"
 
 
 def page_of(path: str) -> str:
     """The page a corpus file is a language version of: "es/a11y.html" -> "a11y", "es/evince/bookmarks.html" ->
     "evince/bookmarks" (for the GNOME help, the file name, as before the applications' help was added)."""
     return Path(*Path(path).parts[1:]).with_suffix("").as_posix()
+
+
+def works(pairs: list[tuple[str, str, float]], documents: list[Document]) -> set[tuple[str, str]]:
+    """Every two documents (in order) of each work the discovered pairs make, as the index groups them."""
+    parent = {d.doc_id: d.doc_id for d in documents}
+
+    def root(x: str) -> str:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b, _ in pairs:
+        parent[root(a)] = root(b)
+    members: dict[str, list[str]] = {}
+    for d in documents:
+        members.setdefault(root(d.doc_id), []).append(d.doc_id)
+    return {tuple(sorted(p)) for group in members.values() for p in itertools.combinations(group, 2)}  # type: ignore[misc]
 
 
 def split_of(page: str) -> str:
@@ -47,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=PARALLEL / "corpus")
     parser.add_argument("--index", type=Path, default=PARALLEL / "index")
+    parser.add_argument("--mixed", type=Path, default=MIXED)
     args = parser.parse_args()
     print(f"machine: {describe()}")
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
@@ -64,7 +88,7 @@ def main() -> None:
     }
     started = time.perf_counter()
     passages = [[len(index.chunk(r).sentences) for r in index.rows_of_document(d.doc_id)] for d in documents]
-    found = {tuple(sorted((a, b))) for a, b, _ in discover_translations(documents, vectors, passages)}
+    found = works(discover_translations(documents, vectors, passages), documents)
     seconds = time.perf_counter() - started
     ids = [d.doc_id for d in documents]
     candidates = {tuple(sorted((ids[i], ids[j]))) for i, j in candidate_pairs(documents, vectors)}
@@ -79,6 +103,20 @@ def main() -> None:
             f"| {split} | {len(true)} | {len(candidates & true)} | {len(got)} | {len(right)} | "
             f"{len(right) / max(len(true), 1):.3f} | {len(right) / max(len(got), 1):.3f} |"
         )
+    if (args.mixed / "index").is_dir():
+        mixed = KnowledgeBase.open(
+            settings=Settings.from_env(corpus_dir=args.mixed / "corpus", index_dir=args.mixed / "index")
+        )
+        docs = [mixed.index.document(d) for d in sorted(mixed.index.documents)]
+        pairs = discover_translations(
+            docs,
+            [mixed.index.sentence_vectors(mixed.index.sentences_of_document(d.doc_id)) for d in docs],
+            [[len(mixed.index.chunk(r).sentences) for r in mixed.index.rows_of_document(d.doc_id)] for d in docs],
+        )
+        named = {d.doc_id: page_of(d.path) for d in docs}
+        print(f"\nmixed corpus ({len(docs)} pages, each in one language): {len(pairs)} pairs found")
+        for a, b, share in pairs:
+            print(f"  {named[a]} ~ {named[b]} ({share})")
 
 
 if __name__ == "__main__":

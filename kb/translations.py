@@ -25,7 +25,7 @@ NUMBERS = 0.6
 _DIGITS = re.compile(r"\d+")
 BLOCK = 1024  # documents whose similarities are computed at once
 DISCOVERY = {
-    "version": 3,
+    "version": 4,
     "aligned": ALIGNED,
     "share": SHARE,
     "length_ratio": LENGTH_RATIO,
@@ -37,21 +37,58 @@ DISCOVERY = {
 def discover_translations(
     documents: list[Document], sentence_vectors: list[np.ndarray], passages: list[Sequence[int]]
 ) -> list[tuple[str, str, float]]:
-    """(doc_a, doc_b, share of aligned sentences) for every pair of documents in different languages
-    that translate each other: they have a similar number of sentences, and most sentences of the
-    shorter one have a mutual best match in the other. `sentence_vectors[i]` holds the normalized
-    sentence vectors of `documents[i]`, `passages[i]` how many of them each of its passages holds.
+    """(doc_a, doc_b, share of aligned sentences): the pairs of documents in different languages that
+    make them translations of each other (with the `translation_of` headers, each group of linked
+    documents is one work). A pair qualifies when the two have a similar number of sentences, a
+    share of the shorter one's sentences have a mutual best match in the other, and their numbers
+    agree; the qualifying pairs then join works best aligned first, never two documents of one
+    language in a work. `sentence_vectors[i]` holds the normalized sentence vectors of
+    `documents[i]`, `passages[i]` how many of them each of its passages holds.
     """
     own = [_own_parts(v, counts) for v, counts in zip(sentence_vectors, passages, strict=True)]
-    found = []
+    scored = []
     for i, j in sorted(candidate_pairs(documents, sentence_vectors)):
         a, b = own[i], own[j]
         if min(len(a), len(b)) < LENGTH_RATIO * max(len(a), len(b)):
             continue
         share = _aligned_share(a, b)
         if share >= SHARE and _same_numbers(documents[i].body, documents[j].body) >= NUMBERS:
-            found.append((documents[i].doc_id, documents[j].doc_id, round(share, 3)))
-    return found
+            scored.append((share, i, j))
+    return [
+        (documents[i].doc_id, documents[j].doc_id, round(share, 3)) for share, i, j in _into_works(scored, documents)
+    ]
+
+
+def _into_works(scored: list[tuple[float, int, int]], documents: list[Document]) -> list[tuple[float, int, int]]:
+    """The pairs (share, i, j) that join works (best share first) or agree with them, skipping any
+    that would put two documents of one language in one work. A page and its near-copy (two
+    applications' identical "license" pages) both align with a translation; only the better aligned
+    is its translation (bench/translations.py: precision 0.93 -> 0.99 on the parallel help centre)."""
+    parent = list(range(len(documents)))
+    languages = [{d.lang} for d in documents]
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    def join(a: int, b: int) -> None:
+        parent[b] = a
+        languages[a] |= languages[b]
+
+    index = {d.doc_id: n for n, d in enumerate(documents)}
+    for n, d in enumerate(documents):  # declared translations are works already
+        if d.translation_of in index and root(n) != root(index[d.translation_of]):
+            join(root(index[d.translation_of]), root(n))
+    joined = []
+    for share, i, j in sorted(scored, key=lambda t: (-t[0], t[1], t[2])):
+        a, b = root(i), root(j)
+        if a == b:  # already one work (declared, or through a third language): agrees with it
+            joined.append((share, i, j))
+        elif not languages[a] & languages[b]:
+            join(a, b)
+            joined.append((share, i, j))
+    return sorted(joined, key=lambda t: (t[1], t[2]))
 
 
 def _own_parts(vectors: np.ndarray, passages: Sequence[int]) -> np.ndarray:

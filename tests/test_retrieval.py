@@ -313,3 +313,30 @@ def test_an_article_title_asked_in_another_language_finds_the_article(kb: Knowle
     for doc_id, question in titles.items():
         first = kb.search(question, k=5)[0]
         assert first.doc_id in {doc_id, *kb.index.translations(doc_id)}, (question, first.doc_id)
+
+
+def test_a_page_and_its_near_copy_are_not_both_translations_of_one_page() -> None:
+    """Two applications' near-identical pages both align with the Spanish page; a work holds one
+    document per language, so only the better aligned French page becomes its translation (and a
+    declared `translation_of` counts: an Italian page declared a translation of the Spanish one
+    leaves no room for a second Italian page)."""
+    from kb.translations import discover_translations
+    from kb.types import Document
+
+    rng = np.random.default_rng(2)
+    v = rng.standard_normal((4, 16))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    near = v + 0.35 * rng.standard_normal((4, 16))  # the other application's page, reworded a little
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    es = Document(doc_id="es", title="t", lang="es", body="Licencia.")
+    fr = Document(doc_id="fr", title="t", lang="fr", body="Licence.")
+    fr_copy = Document(doc_id="fr-copy", title="t", lang="fr", body="Licence.")
+    it = Document(doc_id="it", title="t", lang="it", body="Licenza.", translation_of="es")
+    it_copy = Document(doc_id="it-copy", title="t", lang="it", body="Licenza.")
+    passages = [[2, 2]] * 5
+    documents = [es, fr_copy, fr, it, it_copy]
+    found = discover_translations(documents, [v, near, v, v, v], passages)
+    works = {"es": 0, "fr": 0, "it": 0, "fr-copy": 1, "it-copy": 1}  # the copies may pair with each other
+    assert ("es", "fr") in [p[:2] for p in found] and all(works[a] == works[b] for a, b, _ in found)
+    alone = discover_translations([es, fr_copy], [v, near], passages[:2])  # without the better page, the copy is it
+    assert [p[:2] for p in alone] == [("es", "fr-copy")]
