@@ -273,7 +273,8 @@ def embed_documents(
 
     Articles go to the model in groups of about GROUP_PASSAGES passages, their texts sorted by
     length across the group; progress is "articles done / total", counted within a group by the
-    share of its tokens read, so the time left follows from it.
+    share of its tokens read (its last article counts when its records are made), so the time
+    left follows from it.
     """
     # A passage must fit the model with its heading, prompt and special tokens.
     chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
@@ -288,7 +289,7 @@ def embed_documents(
 
     def embed_group() -> None:
         done, size = len(records), len(group)
-        records.update(_embed_group(group, embedder, settings, code, lambda share: show(done + int(share * size))))
+        records.update(_embed_group(group, embedder, settings, code, lambda share: show(done + min(size - 1, int(share * size)))))
         show(len(records))
         group.clear()
 
