@@ -289,7 +289,8 @@ def embed_documents(
 
     def embed_group() -> None:
         done, size = len(records), len(group)
-        records.update(_embed_group(group, embedder, settings, code, lambda share: show(done + min(size - 1, int(share * size)))))
+        step = lambda share: show(done + min(size - 1, int(share * size)))  # noqa: E731
+        records.update(_embed_group(group, embedder, settings, code, step))
         show(len(records))
         group.clear()
 

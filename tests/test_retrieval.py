@@ -340,3 +340,26 @@ def test_a_page_and_its_near_copy_are_not_both_translations_of_one_page() -> Non
     assert ("es", "fr") in [p[:2] for p in found] and all(works[a] == works[b] for a, b, _ in found)
     alone = discover_translations([es, fr_copy], [v, near], passages[:2])  # without the better page, the copy is it
     assert [p[:2] for p in alone] == [("es", "fr-copy")]
+
+
+def test_passages_in_the_questions_language_lose_a_little_unless_their_article_is_translated(
+    kb: KnowledgeBase,
+) -> None:
+    """The question's own language starts ahead (shared tokens, the vectors' language): its passages
+    lose OWN_LANGUAGE, except those of an article with translations (002 pl / 004 fr), whose
+    versions compete among themselves. Other languages' scores do not move."""
+    from kb.search import OWN_LANGUAGE, Ranking
+
+    question = "Czy doświadczenie klienta dotyczy emocji czy technologii?"
+    query = kb.embedder.encode_query(question)
+    plain = {h.chunk_id: h for h in Ranking(kb.index, query).top(40)}
+    polish = {h.chunk_id: h for h in Ranking(kb.index, query, query_lang="pl").top(40)}
+    spanish = {h.chunk_id: h for h in Ranking(kb.index, query, query_lang="es").top(40)}
+    assert {h.lang for h in plain.values()} >= {"es", "pl", "fr"}
+    for chunk_id, hit in plain.items():
+        if chunk_id in polish:  # Polish passages are all of 002, which has a French translation
+            assert polish[chunk_id].score == pytest.approx(hit.score, abs=1e-6)
+        if chunk_id in spanish:
+            lost = OWN_LANGUAGE if hit.lang == "es" else 0.0  # the Spanish article (000) is not translated
+            assert spanish[chunk_id].score == pytest.approx(hit.score - lost, abs=1e-6)
+    assert kb.index.translations("002") and not kb.index.translations("000")
