@@ -63,13 +63,16 @@ def test_dev_set_quality_floor(kb: KnowledgeBase) -> None:
     Measured with one model pass per passage (sentence and context vectors pooled from it): hit@5
     0.927, MRR 0.862, in-scope confident 0.945. Embedding sentences and contexts separately gave
     0.964 / 0.868 / 0.982 here (2 of 55 questions) but did worse on the 1,387-question help-centre
-    dev set (hit@5 0.703 against 0.733; bench/late_chunking.py, README).
+    dev set (hit@5 0.703 against 0.733; bench/late_chunking.py, README). The `confident`
+    threshold is set on the help-centre dev set (0.73): here in-scope confident 0.945 -> 0.909
+    with out-of-scope still all not confident (and on the check set 0.956 -> 0.911, off-topic
+    0.833 -> 1.000).
     """
     report = evaluate(kb, load_questions(DEV, kb))
     assert report.metrics["hit@5"] >= 0.9
     assert report.metrics["mrr@10"] >= 0.84
     assert report.metrics["out-of-scope not confident"] == 1.0
-    assert report.metrics["in-scope confident"] >= 0.92
+    assert report.metrics["in-scope confident"] >= 0.9
     assert min(report.parallel.values()) == 1.0  # every paragraph of 002 finds its counterpart in 004 and back
     check = evaluate(kb, load_questions(CHECK, kb), parallel=False)  # written before the settings were chosen
     assert check.metrics["hit@5"] >= 0.9  # 0.933
