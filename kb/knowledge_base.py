@@ -15,7 +15,7 @@ from .corpus import corpus_hashes
 from .embedding import Embedder
 from .errors import REBUILD_HINT, KBError
 from .index import Index
-from .language import detect_language
+from .language import detect_language, ranking_language
 from .principles import find_principles
 from .search import Ranking, language_evidence
 from .store import FORMAT_VERSION, read_manifest
@@ -159,18 +159,17 @@ class KnowledgeBase:
         self._check_k(k)
         text, _ = self._query(query)
         vectors = self.embedder.encode_query(text)
-        return Ranking(self.index, vectors, _langs(languages), detect_language(text)).top(k)
+        return Ranking(self.index, vectors, _langs(languages), ranking_language(text)).top(k)
 
     def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
         """An extractive answer: the best evidence sentences of the top-k passages (and of the best
         passage of each language they miss), cited. One scoring pass serves all of it."""
         self._check_k(k)
         text, notice = self._query(question)
-        lang = detect_language(text)  # its passages lose a little (search.OWN_LANGUAGE)
-        ranking = Ranking(self.index, self.embedder.encode_query(text), _langs(languages), lang)
+        # the question's own language loses a little in ranking (search.OWN_LANGUAGE)
+        ranking = Ranking(self.index, self.embedder.encode_query(text), _langs(languages), ranking_language(text))
         hits = language_evidence(ranking, ranking.top(k), self.settings.confident_score)
-        # shown with the answer: one of the corpus's languages, if any is likely
-        query_lang = lang if lang in self.languages() else detect_language(text, allowed=self.languages())
+        query_lang = detect_language(text, allowed=self.languages())
         # One point at most per passage drawn from, so `k` is how much evidence the answer may show
         # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
         points = max(self.settings.answer_points, k)

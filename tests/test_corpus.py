@@ -80,6 +80,23 @@ def test_short_questions_get_their_language_or_unknown_rather_than_a_wrong_guess
     assert detect_language("¿Cómo medir el éxito?") == "es"  # four words: langdetect alone
 
 
+def test_the_language_ranking_corrects_for_is_named_only_when_lingua_is_confident() -> None:
+    """Search takes a little off passages in the question's own language (search.OWN_LANGUAGE); a
+    wrong language would move the wrong passages, so lingua must be confident, else "unknown"."""
+    import json
+
+    from kb.language import ranking_language
+
+    path = Path(__file__).parent.parent / "bench" / "data" / "helpcentre" / "dev.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    got = [ranking_language(r["question"]) for r in rows]
+    named = sum(g != "unknown" for g in got) / len(rows)
+    wrong = sum(g not in (r["lang"], "unknown") for g, r in zip(got, rows, strict=True)) / len(rows)
+    assert named >= 0.8 and wrong <= 0.05, (named, wrong)
+    assert ranking_language("Jak mierzyć sukces w obsłudze klienta?") == "pl"
+    assert ranking_language("") == ranking_language("12 34") == ranking_language("NPS") == "unknown"
+
+
 def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
