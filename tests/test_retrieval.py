@@ -363,3 +363,21 @@ def test_passages_in_the_questions_language_lose_a_little_unless_their_article_i
             lost = OWN_LANGUAGE if hit.lang == "es" else 0.0  # the Spanish article (000) is not translated
             assert spanish[chunk_id].score == pytest.approx(hit.score - lost, abs=1e-6)
     assert kb.index.translations("002") and not kb.index.translations("000")
+
+
+def test_sentences_that_match_out_of_order_do_not_make_a_translation() -> None:
+    """A translation keeps its sentence order; an article on the same topic matches sentences here
+    and there. Six sentences that all match, in order, are a translation; the same six shuffled
+    are not."""
+    from kb.translations import discover_translations
+    from kb.types import Document
+
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal((6, 16))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    es = Document(doc_id="es", title="t", lang="es", body="Uno. Dos. Tres. Cuatro. Cinco. Seis.")
+    fr = Document(doc_id="fr", title="t", lang="fr", body="Un. Deux. Trois. Quatre. Cinq. Six.")
+    passages = [[1] * 6, [1] * 6]
+    assert [p[:2] for p in discover_translations([es, fr], [v, v], passages)] == [("es", "fr")]
+    shuffled = v[[3, 5, 1, 4, 0, 2]]  # longest run in order: 2 of 6
+    assert discover_translations([es, fr], [v, shuffled], passages) == []
