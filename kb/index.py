@@ -185,10 +185,17 @@ class Index:
         found = self._documents[chunk.doc_id].section_at(offset)
         return found or ((chunk.heading,) if chunk.heading else ())
 
-    def sentence_span(self, sentence_row: int) -> tuple[int, int]:
-        """Body offsets (start, end) of a sentence row in its document."""
+    def sentence_span(self, sentence_row: int, min_words: int = 0) -> tuple[int, int]:
+        """Body offsets (start, end) of a sentence row in its document. With `min_words`, a sentence
+        of fewer words runs on to the end of the next sentence of its passage, if it has one."""
         row = int(self._sentence_chunk[sentence_row])
-        return self._chunks[row].sentences[sentence_row - int(self._first_sentence[row])]
+        chunk = self._chunks[row]
+        k = sentence_row - int(self._first_sentence[row])
+        start, end = chunk.sentences[k]
+        words = len(chunk.text[start - chunk.start : end - chunk.start].split())
+        if words < min_words and k + 1 < len(chunk.sentences):
+            end = chunk.sentences[k + 1][1]
+        return start, end
 
     # -- vectors -------------------------------------------------------------------------------
 

@@ -381,3 +381,21 @@ def test_sentences_that_match_out_of_order_do_not_make_a_translation() -> None:
     assert [p[:2] for p in discover_translations([es, fr], [v, v], passages)] == [("es", "fr")]
     shuffled = v[[3, 5, 1, 4, 0, 2]]  # longest run in order: 2 of 6
     assert discover_translations([es, fr], [v, shuffled], passages) == []
+
+
+def test_a_short_cited_sentence_runs_on_through_the_next_one(kb: KnowledgeBase) -> None:
+    """A point of a few words ("Queremos vivir experiencias.") says little alone: a cited sentence
+    of fewer than MIN_POINT_WORDS words is quoted with the next sentence of its passage, unless it
+    ends the passage. Every quote is still the body's text at its offsets."""
+    from kb.answer import MIN_POINT_WORDS
+
+    body = kb.document("000").body
+    short = body.index("Queremos vivir experiencias.")
+    answer = kb.ask("¿Por qué la gente quiere compartir sus experiencias?", k=10)
+    quoted = [c for main in answer.citations for c in (main, *main.parallels)]
+    assert any(c.doc_id == "000" and c.start == short and c.end > short + 30 for c in quoted)
+    for c in quoted:
+        assert kb.document(c.doc_id).body[c.start : c.end] == c.quote
+        chunk = kb.index.chunk(kb.index.row_of(c.chunk_id))
+        if len(c.quote.split()) < MIN_POINT_WORDS:
+            assert c.end == chunk.sentences[-1][1]  # the last sentence of its passage: nothing to run on to
