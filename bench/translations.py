@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.build import rebuild  # noqa: E402
-from kb.translations import candidate_pairs, discover_translations  # noqa: E402
+from kb.translations import candidate_pairs, discover_translations, works  # noqa: E402
 from kb.types import Document  # noqa: E402
 
 PARALLEL = ROOT / "bench" / "results" / "helpcentre-parallel"
@@ -45,20 +45,11 @@ def page_of(path: str) -> str:
     return Path(*Path(path).parts[1:]).with_suffix("").as_posix()
 
 
-def works(pairs: list[tuple[str, str, float]], documents: list[Document]) -> set[tuple[str, str]]:
+def work_pairs(pairs: list[tuple[str, str, float]], documents: list[Document]) -> set[tuple[str, str]]:
     """Every two documents (in order) of each work the discovered pairs make, as the index groups them."""
-    parent = {d.doc_id: d.doc_id for d in documents}
-
-    def root(x: str) -> str:
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for a, b, _ in pairs:
-        parent[root(a)] = root(b)
     members: dict[str, list[str]] = {}
-    for d in documents:
-        members.setdefault(root(d.doc_id), []).append(d.doc_id)
+    for doc_id, work in works([d.doc_id for d in documents], [(a, b) for a, b, _ in pairs]).items():
+        members.setdefault(work, []).append(doc_id)
     return {tuple(sorted(p)) for group in members.values() for p in itertools.combinations(group, 2)}  # type: ignore[misc]
 
 
@@ -88,7 +79,7 @@ def main() -> None:
     }
     started = time.perf_counter()
     passages = [[len(index.chunk(r).sentences) for r in index.rows_of_document(d.doc_id)] for d in documents]
-    found = works(discover_translations(documents, vectors, passages), documents)
+    found = work_pairs(discover_translations(documents, vectors, passages), documents)
     seconds = time.perf_counter() - started
     ids = [d.doc_id for d in documents]
     candidates = {tuple(sorted((ids[i], ids[j]))) for i, j in candidate_pairs(documents, vectors)}

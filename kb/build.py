@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -276,34 +276,42 @@ def embed_documents(
     share of its tokens read (its last article counts when its records are made), so the time
     left follows from it.
     """
-    # A passage must fit the model with its heading, prompt and special tokens.
-    chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
+    total = len(documents)
     records: dict[str, DocumentRecord] = {}
-    group: list[tuple[Document, list[Chunk]]] = []
-    shown, passages = [-1], 0
+    shown = -1
 
-    def show(done: int) -> None:
-        if done != shown[0]:
-            shown[0] = done
-            progress(done, len(documents), "embedding")
-
-    def embed_group() -> None:
-        done, size = len(records), len(group)
-        step = lambda share: show(done + min(size - 1, int(share * size)))  # noqa: E731
-        records.update(_embed_group(group, embedder, settings, code, step))
-        show(len(records))
-        group.clear()
+    def show(done: int) -> None:  # each count once (a batch may not finish another article)
+        nonlocal shown
+        if done != shown:
+            shown = done
+            progress(done, total, "embedding")
 
     show(0)
-    for doc in documents:
-        group.append((doc, chunk_document(doc, embedder.count_tokens, chunk_limit)))
-        passages += len(group[-1][1])
-        if passages >= GROUP_PASSAGES:
-            embed_group()
-            passages = 0
-    if group:
-        embed_group()
+    for group in _chunked_groups(documents, embedder, settings):
+        done, size = len(records), len(group)
+        step = lambda share, done=done, size=size: show(done + min(size - 1, int(share * size)))  # noqa: E731
+        records.update(_embed_group(group, embedder, settings, code, step))
+        show(len(records))
     return records
+
+
+def _chunked_groups(
+    documents: list[Document], embedder: Embedder, settings: Settings
+) -> Iterator[list[tuple[Document, list[Chunk]]]]:
+    """The documents with their chunks, in groups of at least GROUP_PASSAGES passages (the last: the rest)."""
+    # A passage must fit the model with its heading, prompt and special tokens.
+    chunk_limit = min(settings.max_chunk_tokens, embedder.identity.max_tokens // 2)
+    group: list[tuple[Document, list[Chunk]]] = []
+    passages = 0
+    for doc in documents:
+        chunks = chunk_document(doc, embedder.count_tokens, chunk_limit)
+        group.append((doc, chunks))
+        passages += len(chunks)
+        if passages >= GROUP_PASSAGES:
+            yield group
+            group, passages = [], 0
+    if group:
+        yield group
 
 
 def _embed_group(

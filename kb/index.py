@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import KBError
 from .store import DocumentRecord, Manifest, StoredVersion, TokenCode, read_version
+from .translations import works
 from .types import Chunk, Document, Skipped
 from .vectors import VectorSearch
 
@@ -314,21 +315,10 @@ class Index:
         return [d for d in self._members[self._works[doc_id]] if d != doc_id]
 
     def _group_translations(self) -> dict[str, str]:
-        """Union of `translation_of` headers and translations discovered at build time (manifest)."""
+        """Works from the `translation_of` headers and the translations discovered at build time (manifest)."""
         docs = self._documents
-        links = [(d.doc_id, d.translation_of) for d in docs.values() if d.translation_of in docs]
-        links += [(a, b) for a, b, _ in self.manifest.translations if {a, b} <= docs.keys()]
-        parent = {doc_id: doc_id for doc_id in docs}
-
-        def root(x: str) -> str:
-            while parent[x] != x:
-                x = parent[x]
-            return x
-
-        for a, b in links:
-            ra, rb = root(a), root(b)
-            parent[max(ra, rb)] = min(ra, rb)
-        return {doc_id: root(doc_id) for doc_id in docs}
+        links = [(d.doc_id, d.translation_of) for d in docs.values()]
+        return works(docs, links + [(a, b) for a, b, _ in self.manifest.translations])
 
     # -- whole documents and health ----------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -58,6 +58,24 @@ def discover_translations(
     return [
         (documents[i].doc_id, documents[j].doc_id, round(share, 3)) for share, i, j in _into_works(scored, documents)
     ]
+
+
+def works(doc_ids: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The work of each document: documents linked (by `translation_of` headers or discovered pairs),
+    directly or through others, form one work, named by its smallest document id. Links to unknown
+    documents are ignored."""
+    parent = {doc_id: doc_id for doc_id in doc_ids}
+
+    def root(x: str) -> str:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in links:
+        if a in parent and b in parent:
+            ra, rb = root(a), root(b)
+            parent[max(ra, rb)] = min(ra, rb)
+    return {doc_id: root(doc_id) for doc_id in parent}
 
 
 def _into_works(scored: list[tuple[float, int, int]], documents: list[Document]) -> list[tuple[float, int, int]]:
