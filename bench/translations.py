@@ -8,7 +8,7 @@ The parallel help-centre corpus (bench/results/helpcentre-parallel/corpus/<lang>
 translated into, with no `translation_of` headers: two documents translate each other exactly when they
 are the same page (path below the language folder: page names such as "introduction" repeat across
 applications) in two languages.
-The index is rebuilt if needed (incremental); then `discover_translations` runs on its sentence
+The index is rebuilt if needed (incremental); then `discover_translations` runs on its passage
 vectors. What is scored is what search uses: the works (each group of documents linked by
 discovered pairs), every two documents of a work being a translation pair. Pages are split in two
 halves by a hash of their name (dev: tune on it; test: report it). Also printed: how many true
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.build import rebuild  # noqa: E402
-from kb.translations import candidate_pairs, discover_translations, works  # noqa: E402
+from kb.translations import Layout, candidate_pairs, discover_translations, works  # noqa: E402
 from kb.types import Document  # noqa: E402
 
 PARALLEL = ROOT / "bench" / "results" / "helpcentre-parallel"
@@ -70,7 +70,7 @@ def main() -> None:
     kb = KnowledgeBase.open(settings=settings)
     index = kb.index
     documents = [index.document(d) for d in sorted(index.documents)]
-    vectors = [index.sentence_vectors(index.sentences_of_document(d.doc_id)) for d in documents]
+    layouts = [Layout.of(index.record(d.doc_id)) for d in documents]
     page = {d.doc_id: page_of(d.path) for d in documents}
     truth = {
         tuple(sorted((a.doc_id, b.doc_id)))
@@ -78,11 +78,11 @@ def main() -> None:
         if page[a.doc_id] == page[b.doc_id] and a.lang != b.lang
     }
     started = time.perf_counter()
-    passages = [[len(index.chunk(r).sentences) for r in index.rows_of_document(d.doc_id)] for d in documents]
-    found = work_pairs(discover_translations(documents, vectors, passages), documents)
+    found = work_pairs(discover_translations(layouts), documents)
     seconds = time.perf_counter() - started
     ids = [d.doc_id for d in documents]
-    candidates = {tuple(sorted((ids[i], ids[j]))) for i, j in candidate_pairs(documents, vectors)}
+    compared = candidate_pairs(documents, [layout.passages for layout in layouts])
+    candidates = {tuple(sorted((ids[i], ids[j]))) for i, j in compared}
     print(f"discovery: {seconds:.2f} s for {len(documents)} documents, {len(candidates)} pairs compared in full\n")
     print("| split | true pairs | reach the candidate step | found | right | recall | precision |")
     print("|---|---|---|---|---|---|---|")
@@ -99,11 +99,7 @@ def main() -> None:
             settings=Settings.from_env(corpus_dir=args.mixed / "corpus", index_dir=args.mixed / "index")
         )
         docs = [mixed.index.document(d) for d in sorted(mixed.index.documents)]
-        pairs = discover_translations(
-            docs,
-            [mixed.index.sentence_vectors(mixed.index.sentences_of_document(d.doc_id)) for d in docs],
-            [[len(mixed.index.chunk(r).sentences) for r in mixed.index.rows_of_document(d.doc_id)] for d in docs],
-        )
+        pairs = discover_translations([Layout.of(mixed.index.record(d.doc_id)) for d in docs])
         named = {d.doc_id: page_of(d.path) for d in docs}
         print(f"\nmixed corpus ({len(docs)} pages, each in one language): {len(pairs)} pairs found")
         for a, b, share in pairs:

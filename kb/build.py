@@ -36,7 +36,7 @@ from .store import (
     write_lock,
     write_version,
 )
-from .translations import DISCOVERY, discover_translations
+from .translations import DISCOVERY, Layout, discover_translations
 from .types import Chunk, Document, ModelIdentity, Skipped
 
 CHUNKER_VERSION = 3
@@ -144,11 +144,7 @@ def rebuild(
         todo = [d for d in scan.documents if reused.get(d.doc_id) is None]
         fresh = embed_documents(todo, embedder, settings, report_progress, code)
         records = [reused.get(d.doc_id) or fresh[d.doc_id] for d in scan.documents]
-        translations = discover_translations(
-            scan.documents,
-            [r.sentence_vectors for r in records],
-            [[len(c.sentences) for c in r.chunks] for r in records],
-        )
+        translations = discover_translations([Layout.of(r) for r in records])
         manifest = replace(manifest, translations=tuple(translations))
         written = write_version(settings.index_dir, records, manifest)
         report_progress(1, 1, "done")

@@ -119,7 +119,7 @@ class Manifest:
     documents: dict[str, DocumentEntry]
     skipped: tuple[Skipped, ...]
     translation_discovery: dict[str, Any]
-    translations: tuple[tuple[str, str, float], ...]  # discovered (doc_a, doc_b, aligned share)
+    translations: tuple[tuple[str, str, float], ...]  # discovered (doc_a, doc_b, share of aligned passages)
     vector_index: IndexSpec
     reading: dict[str, Any]  # how files were read (reader version, size limits): a change re-reads them
     # Filled in by `write_version`:

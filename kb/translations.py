@@ -1,62 +1,101 @@
-"""Which documents translate each other, discovered by aligning their sentence vectors (no metadata needed)."""
+"""Which documents translate each other, discovered by aligning their passages (no metadata needed)."""
 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from .store import DocumentRecord, TokenVectors
 from .types import Document
 
-# Measured on a help centre with every article in up to four languages (bench/translations.py,
-# tuned on its dev half, reported on both halves). Sentence vectors are pooled from their passage's
-# model pass, so the sentences of one passage share most of their direction: that shared part is
-# removed before sentences are aligned (raw vectors aligned 36 % of the true pairs at 0.88).
-ALIGNED = 0.5  # a sentence and its translation score at least this cosine, after the passage's part is removed
-SHARE = 0.35  # translations: this share of the shorter document's sentences align one-to-one, in order
-LENGTH_RATIO = 0.7  # ... and the shorter has at least this share of the longer one's sentences
-CANDIDATES = 2  # documents of each other language compared in full with each document (the most similar)
+# Measured on a help centre with every article in up to four languages (bench/translations.py: tuned
+# on its dev half, reported on both halves) and on the same help centre with every article in one
+# language (where every pair found is wrong, or a near-copy).
+#
+# Passages align when each is the other's best match and their cosine stands out from both
+# passages' NEIGHBOURS best matches in the other's language across the corpus (the margin criterion
+# of bitext mining, Artetxe & Schwenk 2019): a generic passage ("Click OK.") resembles many and
+# aligns with none. No fixed cosine told a free Polish translation (0.84) from a page on the topic.
+NEIGHBOURS = 8
+MARGIN = 1.0  # cosine over the mean of the two passages' NEIGHBOURS best cosines in the other language
+# ... and their lengths keep the proportion of the two documents (within this factor), as a
+# translation's paragraphs do (Gale & Church 1993): pages on one topic may share a step word for
+# word, not the proportions of the rest.
+LENGTH_TOLERANCE = 1.3
+PASSAGE_SHARE = 0.5  # translations: this share of the longer document's passages align, in order
+# ... and their words agree: the mean over each document's word pieces of the best cosine to one of
+# the other's (both ways; the token vectors of the word match, which line words up across
+# languages). Pages on one topic share their subject's words, not every word.
+WORDS = 0.6
+CANDIDATES = 10  # documents of each other language compared in full with each document (the most similar)
 # A translation keeps its numbers: at least this share of the two documents' numbers (as a multiset
 # of digit runs) are the same. Pages that differ only in them ("print 7 pages" / "print 11 pages")
-# align sentence by sentence as well as translations do (bench/translations.py).
+# align as well as translations do (bench/translations.py).
 NUMBERS = 0.6
 _DIGITS = re.compile(r"\d+")
-BLOCK = 1024  # documents whose similarities are computed at once
+BLOCK = 1024  # documents (or passages) whose similarities are computed at once
 DISCOVERY = {
-    "version": 5,
-    "aligned": ALIGNED,
-    "share": SHARE,
-    "length_ratio": LENGTH_RATIO,
+    "version": 6,
+    "neighbours": NEIGHBOURS,
+    "margin": MARGIN,
+    "length_tolerance": LENGTH_TOLERANCE,
+    "passage_share": PASSAGE_SHARE,
+    "words": WORDS,
     "candidates": CANDIDATES,
     "numbers": NUMBERS,
 }
 
 
-def discover_translations(
-    documents: list[Document], sentence_vectors: list[np.ndarray], passages: list[Sequence[int]]
-) -> list[tuple[str, str, float]]:
-    """(doc_a, doc_b, share of aligned sentences): the pairs of documents in different languages that
+@dataclass(frozen=True)
+class Layout:
+    """What discovery reads of one document: its passages' vectors, lengths and token vectors."""
+
+    document: Document
+    passages: np.ndarray  # (passages, dim), normalized
+    lengths: Sequence[int]  # characters of each passage
+    tokens: TokenVectors | np.ndarray  # its passages' token vectors: as stored, or decoded (tokens, dim)
+
+    @classmethod
+    def of(cls, record: DocumentRecord) -> Layout:
+        lengths = [c.end - c.start for c in record.chunks]
+        return cls(record.document, record.chunk_vectors, lengths, record.token_vectors)
+
+    def token_matrix(self) -> np.ndarray:
+        if isinstance(self.tokens, np.ndarray):
+            return self.tokens
+        parts = self.tokens.per_chunk()
+        return np.concatenate(parts) if parts else np.zeros((0, self.passages.shape[1]), dtype=np.float32)
+
+
+def discover_translations(layouts: Sequence[Layout]) -> list[tuple[str, str, float]]:
+    """(doc_a, doc_b, share of aligned passages): the pairs of documents in different languages that
     make them translations of each other (with the `translation_of` headers, each group of linked
-    documents is one work). A pair qualifies when the two have a similar number of sentences, a
-    share of the shorter one's sentences have a mutual best match in the other, and their numbers
-    agree; the qualifying pairs then join works best aligned first, never two documents of one
-    language in a work. `sentence_vectors[i]` holds the normalized sentence vectors of
-    `documents[i]`, `passages[i]` how many of them each of its passages holds.
+    documents is one work). A pair qualifies when a share of their passages align one to one, in
+    order, in proportion to their lengths (`_aligned_passages`), their words agree (`_word_agreement`)
+    and their numbers too; the qualifying pairs then join works, best agreeing words first, never
+    two documents of one language in a work.
     """
-    own = [_own_parts(v, counts) for v, counts in zip(sentence_vectors, passages, strict=True)]
+    documents = [layout.document for layout in layouts]
+    usable = [i for i, layout in enumerate(layouts) if len(layout.passages)]
+    near = dict(zip(usable, _neighbour_cosines([layouts[i] for i in usable]), strict=True))
+    tokens = functools.lru_cache(maxsize=256)(lambda i: layouts[i].token_matrix())  # decoded a few at a time
     scored = []
-    for i, j in sorted(candidate_pairs(documents, sentence_vectors)):
-        a, b = own[i], own[j]
-        if min(len(a), len(b)) < LENGTH_RATIO * max(len(a), len(b)):
+    for i, j in sorted(candidate_pairs(documents, [layout.passages for layout in layouts])):
+        a, b = layouts[i], layouts[j]
+        share = _aligned_passages(a, b, near[i][b.document.lang], near[j][a.document.lang])
+        if share < PASSAGE_SHARE or _same_numbers(a.document.body, b.document.body) < NUMBERS:
             continue
-        share = _aligned_share(a, b)
-        if share >= SHARE and _same_numbers(documents[i].body, documents[j].body) >= NUMBERS:
-            scored.append((share, i, j))
+        words = _word_agreement(tokens(i), tokens(j))
+        if words >= WORDS:
+            scored.append((words, share, i, j))
     return [
-        (documents[i].doc_id, documents[j].doc_id, round(share, 3)) for share, i, j in _into_works(scored, documents)
+        (documents[i].doc_id, documents[j].doc_id, round(share, 3)) for _, share, i, j in _into_works(scored, documents)
     ]
 
 
@@ -78,8 +117,10 @@ def works(doc_ids: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str,
     return {doc_id: root(doc_id) for doc_id in parent}
 
 
-def _into_works(scored: list[tuple[float, int, int]], documents: list[Document]) -> list[tuple[float, int, int]]:
-    """The pairs (share, i, j) that join works (best share first) or agree with them, skipping any
+def _into_works(
+    scored: list[tuple[float, float, int, int]], documents: list[Document]
+) -> list[tuple[float, float, int, int]]:
+    """The pairs (score, tie-breaker, i, j) that join works (best first) or agree with them, skipping any
     that would put two documents of one language in one work. A page and its near-copy (two
     applications' identical "license" pages) both align with a translation; only the better aligned
     is its translation (bench/translations.py: precision 0.93 -> 0.99 on the parallel help centre)."""
@@ -100,43 +141,29 @@ def _into_works(scored: list[tuple[float, int, int]], documents: list[Document])
         if d.translation_of in index and root(n) != root(index[d.translation_of]):
             join(root(index[d.translation_of]), root(n))
     joined = []
-    for share, i, j in sorted(scored, key=lambda t: (-t[0], t[1], t[2])):
+    for score, tie, i, j in sorted(scored, key=lambda t: (-t[0], -t[1], t[2], t[3])):
         a, b = root(i), root(j)
         if a == b:  # already one work (declared, or through a third language): agrees with it
-            joined.append((share, i, j))
+            joined.append((score, tie, i, j))
         elif not languages[a] & languages[b]:
             join(a, b)
-            joined.append((share, i, j))
-    return sorted(joined, key=lambda t: (t[1], t[2]))
+            joined.append((score, tie, i, j))
+    return sorted(joined, key=lambda t: (t[2], t[3]))
 
 
-def _own_parts(vectors: np.ndarray, passages: Sequence[int]) -> np.ndarray:
-    """Each sentence vector less the mean of its passage's sentences (a passage of one sentence: as
-    is), normalized: what the sentence says of its own."""
-    out = np.array(vectors, dtype=np.float32, copy=True)
-    first = 0
-    for count in passages:
-        if count > 1:
-            out[first : first + count] -= out[first : first + count].mean(axis=0)
-        first += count
-    if first != len(out):
-        raise ValueError(f"{len(out)} sentence vectors, but the passages hold {first} sentences")
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
-def candidate_pairs(documents: list[Document], sentence_vectors: list[np.ndarray]) -> set[tuple[int, int]]:
+def candidate_pairs(documents: list[Document], passage_vectors: list[np.ndarray]) -> set[tuple[int, int]]:
     """Pairs (i, j), i < j, of documents compared in full: for each document and each other language,
-    the CANDIDATES documents of that language most similar to it on average (mean sentence vector).
+    the CANDIDATES documents of that language most similar to it on average (mean passage vector).
 
     Taking the nearest documents of any language first and dropping same-language ones after left
     the true partner out for 3 pairs in 4 on a help centre in four languages (its median rank was 74:
     the articles of one's own language are nearer than any translation). Rows are compared a block
     at a time, so memory stays small on a large corpus.
     """
-    usable = [i for i, v in enumerate(sentence_vectors) if len(v)]
+    usable = [i for i, v in enumerate(passage_vectors) if len(v)]
     if len(usable) < 2:
         return set()
-    means = np.stack([sentence_vectors[i].mean(axis=0) for i in usable])
+    means = np.stack([passage_vectors[i].mean(axis=0) for i in usable])
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
     by_language: dict[str, list[int]] = {}
     for row, i in enumerate(usable):
@@ -164,14 +191,51 @@ def _same_numbers(a: str, b: str) -> float:
     return sum((na & nb).values()) / both if both else 1.0
 
 
-def _aligned_share(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of the shorter document's sentences aligned in order: mutual best matches at cosine
-    ALIGNED or more, of which the most that keep the same order in both documents (a translation
-    keeps its sentence order; an article on the same topic matches sentences here and there)."""
-    sims = a @ b.T
-    best_in_b, best_in_a = sims.argmax(axis=1), sims.argmax(axis=0)
-    mutual = [int(j) for i, j in enumerate(best_in_b) if best_in_a[j] == i and sims[i, j] >= ALIGNED]
-    return _longest_increasing(mutual) / min(len(a), len(b))
+def _neighbour_cosines(layouts: Sequence[Layout]) -> list[dict[str, np.ndarray]]:
+    """Per document and other corpus language: each of its passages' mean cosine to its NEIGHBOURS
+    most similar passages of that language (any document)."""
+    by_language: dict[str, list[int]] = {}
+    for n, layout in enumerate(layouts):
+        by_language.setdefault(layout.document.lang, []).append(n)
+    stacked = {lang: np.concatenate([layouts[n].passages for n in docs]) for lang, docs in by_language.items()}
+    out: list[dict[str, np.ndarray]] = [{} for _ in layouts]
+    for lang, docs in by_language.items():
+        owner = np.concatenate([[n] * len(layouts[n].passages) for n in docs])
+        for other, vectors in stacked.items():
+            if other == lang:
+                continue
+            k = min(NEIGHBOURS, len(vectors))
+            blocks = (stacked[lang][start : start + BLOCK] @ vectors.T for start in range(0, len(owner), BLOCK))
+            means = np.concatenate([-np.partition(-sims, k - 1, axis=1)[:, :k].mean(axis=1) for sims in blocks])
+            for n in docs:
+                out[n][other] = means[owner == n]
+    return out
+
+
+def _aligned_passages(a: Layout, b: Layout, near_a: np.ndarray, near_b: np.ndarray) -> float:
+    """Share of the longer document's passages aligned in order: mutual best matches by margin (cosine
+    over the mean of the two passages' neighbour cosines, `near_a` / `near_b`) of at least MARGIN, whose
+    length ratio is within LENGTH_TOLERANCE of the two documents' ratio."""
+    margin = (a.passages @ b.passages.T) / ((near_a[:, None] + near_b[None, :]) / 2)
+    best_in_b, best_in_a = margin.argmax(axis=1), margin.argmax(axis=0)
+    la, lb = np.asarray(a.lengths, dtype=np.float64), np.asarray(b.lengths, dtype=np.float64)
+    ratio = la.sum() / max(lb.sum(), 1.0)
+    aligned = [
+        int(j)
+        for i, j in enumerate(best_in_b)
+        if best_in_a[j] == i
+        and margin[i, j] >= MARGIN
+        and 1 / LENGTH_TOLERANCE <= la[i] / max(lb[j], 1.0) / ratio <= LENGTH_TOLERANCE
+    ]
+    return _longest_increasing(aligned) / max(len(la), len(lb))
+
+
+def _word_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean of the two documents' mean best cosine of each of their token vectors to the other's."""
+    if not len(a) or not len(b):
+        return 0.0
+    cosines = a @ b.T
+    return float((cosines.max(axis=1).mean() + cosines.max(axis=0).mean()) / 2)
 
 
 def _longest_increasing(values: list[int]) -> int:

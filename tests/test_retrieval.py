@@ -259,6 +259,14 @@ def test_ask_gives_evidence_in_every_language_that_has_it(kb: KnowledgeBase) -> 
         assert all(c.lang == lang and kb.document(c.doc_id).body[c.start : c.end] == c.quote for c in citations)
 
 
+def _layout(document: object, vectors: np.ndarray) -> object:
+    """Discovery's view of a synthetic document: a passage per row of `vectors`, each of the same
+    length, its token vectors the same rows."""
+    from kb.translations import Layout
+
+    return Layout(document, vectors, [40] * len(vectors), vectors)  # type: ignore[arg-type]
+
+
 def test_translation_candidates_are_the_nearest_of_each_other_language() -> None:
     """Each article is compared in full with its nearest articles of every other language, however
     many articles of its own language are nearer (taking the nearest of any language first left the
@@ -295,8 +303,8 @@ def test_pages_that_differ_in_their_numbers_are_not_translations() -> None:
     es = Document(doc_id="es", title="t", lang="es", body="Imprima 7 páginas en 2 hojas. Pulse 3 veces.")
     fr_same = Document(doc_id="fr", title="t", lang="fr", body="Imprimez 7 pages sur 2 feuilles. Cliquez 3 fois.")
     fr_other = Document(doc_id="fr", title="t", lang="fr", body="Imprimez 11 pages sur 3 feuilles. Cliquez 6 fois.")
-    assert [p[:2] for p in discover_translations([es, fr_same], [v, v], [[2, 2], [2, 2]])] == [("es", "fr")]
-    assert discover_translations([es, fr_other], [v, v], [[2, 2], [2, 2]]) == []
+    assert [p[:2] for p in discover_translations([_layout(es, v), _layout(fr_same, v)])] == [("es", "fr")]
+    assert discover_translations([_layout(es, v), _layout(fr_other, v)]) == []
 
 
 def test_an_article_title_asked_in_another_language_finds_the_article(kb: KnowledgeBase) -> None:
@@ -333,12 +341,11 @@ def test_a_page_and_its_near_copy_are_not_both_translations_of_one_page() -> Non
     fr_copy = Document(doc_id="fr-copy", title="t", lang="fr", body="Licence.")
     it = Document(doc_id="it", title="t", lang="it", body="Licenza.", translation_of="es")
     it_copy = Document(doc_id="it-copy", title="t", lang="it", body="Licenza.")
-    passages = [[2, 2]] * 5
     documents = [es, fr_copy, fr, it, it_copy]
-    found = discover_translations(documents, [v, near, v, v, v], passages)
+    found = discover_translations([_layout(d, x) for d, x in zip(documents, [v, near, v, v, v], strict=True)])
     works = {"es": 0, "fr": 0, "it": 0, "fr-copy": 1, "it-copy": 1}  # the copies may pair with each other
     assert ("es", "fr") in [p[:2] for p in found] and all(works[a] == works[b] for a, b, _ in found)
-    alone = discover_translations([es, fr_copy], [v, near], passages[:2])  # without the better page, the copy is it
+    alone = discover_translations([_layout(es, v), _layout(fr_copy, near)])  # the copy, alone, is it
     assert [p[:2] for p in alone] == [("es", "fr-copy")]
 
 
@@ -365,10 +372,9 @@ def test_passages_in_the_questions_language_lose_a_little_unless_their_article_i
     assert kb.index.translations("002") and not kb.index.translations("000")
 
 
-def test_sentences_that_match_out_of_order_do_not_make_a_translation() -> None:
-    """A translation keeps its sentence order; an article on the same topic matches sentences here
-    and there. Six sentences that all match, in order, are a translation; the same six shuffled
-    are not."""
+def test_passages_that_match_out_of_order_do_not_make_a_translation() -> None:
+    """A translation keeps its order; an article on the same topic matches passages here and there.
+    Six passages that all match, in order, are a translation; the same six shuffled are not."""
     from kb.translations import discover_translations
     from kb.types import Document
 
@@ -377,10 +383,9 @@ def test_sentences_that_match_out_of_order_do_not_make_a_translation() -> None:
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     es = Document(doc_id="es", title="t", lang="es", body="Uno. Dos. Tres. Cuatro. Cinco. Seis.")
     fr = Document(doc_id="fr", title="t", lang="fr", body="Un. Deux. Trois. Quatre. Cinq. Six.")
-    passages = [[1] * 6, [1] * 6]
-    assert [p[:2] for p in discover_translations([es, fr], [v, v], passages)] == [("es", "fr")]
+    assert [p[:2] for p in discover_translations([_layout(es, v), _layout(fr, v)])] == [("es", "fr")]
     shuffled = v[[3, 5, 1, 4, 0, 2]]  # longest run in order: 2 of 6
-    assert discover_translations([es, fr], [v, shuffled], passages) == []
+    assert discover_translations([_layout(es, v), _layout(fr, shuffled)]) == []
 
 
 def test_a_short_cited_sentence_runs_on_through_the_next_one(kb: KnowledgeBase) -> None:
@@ -399,3 +404,79 @@ def test_a_short_cited_sentence_runs_on_through_the_next_one(kb: KnowledgeBase) 
         chunk = kb.index.chunk(kb.index.row_of(c.chunk_id))
         if len(c.quote.split()) < MIN_POINT_WORDS:
             assert c.end == chunk.sentences[-1][1]  # the last sentence of its passage: nothing to run on to
+
+
+HELP_PAGES = {
+    "es-password": (
+        "es",
+        "Cambiar su contraseña",
+        [
+            "Es recomendable cambiar la contraseña de vez en cuando, sobre todo si cree que alguien más la conoce.",
+            "Abra la vista de Actividades y empiece a escribir Usuarios. Pulse en Usuarios para abrir el panel.",
+            "Pulse en la etiqueta junto a Contraseña. Si va a cambiar la contraseña de otro usuario, primero "
+            "tendrá que desbloquear el panel.",
+            "Introduzca su contraseña actual y después la nueva. Vuelva a escribir la nueva contraseña en el "
+            "campo Verificar nueva contraseña.",
+            "Pulse Cambiar y la nueva contraseña quedará guardada. La próxima vez que inicie sesión tendrá que usarla.",
+        ],
+    ),
+    "pl-password": (  # a free translation of es-password: sentences merged, split and reworded
+        "pl",
+        "Zmiana hasła",
+        [
+            "Warto co jakiś czas zmieniać hasło, zwłaszcza gdy istnieje podejrzenie, że ktoś inny je poznał.",
+            "Otwórz ekran podglądu i zacznij pisać Użytkownicy. Kliknij Użytkownicy, aby otworzyć panel.",
+            "Kliknij etykietę obok pola Hasło. Zmiana hasła innego użytkownika wymaga wcześniejszego "
+            "odblokowania panelu.",
+            "Wpisz obecne hasło, a następnie nowe, i powtórz nowe hasło w polu Potwierdzenie nowego hasła.",
+            "Po kliknięciu przycisku Zmień nowe hasło zostanie zapisane; przy następnym logowaniu trzeba go używać.",
+        ],
+    ),
+    "pl-autologin": (  # same topic, the same second step word for word, otherwise another page
+        "pl",
+        "Automatyczne logowanie",
+        [
+            "Można tak ustawić komputer, aby po uruchomieniu od razu logował użytkownika bez pytania o hasło.",
+            "Otwórz ekran podglądu i zacznij pisać Użytkownicy. Kliknij Użytkownicy, aby otworzyć panel.",
+            "Wybierz konto użytkownika, które ma być logowane automatycznie. Do zmiany ustawień innych kont "
+            "potrzebne są uprawnienia administratora.",
+            "Przełącz Automatyczne logowanie na włączone. Przy następnym uruchomieniu komputera pulpit pojawi "
+            "się bez ekranu logowania.",
+            "Każdy, kto ma dostęp do komputera, będzie mógł wtedy korzystać z plików tego konta, dlatego na "
+            "laptopach nie jest to zalecane.",
+        ],
+    ),
+    "fr-forgotten": (  # same topic and steps, another page
+        "fr",
+        "Mot de passe oublié",
+        [
+            "Si vous avez oublié votre mot de passe, un administrateur peut le réinitialiser pour vous.",
+            "Ouvrez la vue d'ensemble des Activités et commencez à saisir Utilisateurs. Cliquez sur "
+            "Utilisateurs pour ouvrir le panneau.",
+            "Cliquez sur Déverrouiller dans le coin supérieur droit et saisissez le mot de passe de l'administrateur.",
+            "Sélectionnez le compte dont le mot de passe a été oublié, puis choisissez Définir un mot de passe "
+            "maintenant.",
+            "Communiquez le nouveau mot de passe à son propriétaire et demandez-lui de le changer dès sa "
+            "prochaine connexion.",
+        ],
+    ),
+}
+
+
+def test_a_free_translation_is_found_and_pages_on_the_same_topic_are_not(tmp_path: Path) -> None:
+    """Real model, help pages written for this test: the Polish page translates the Spanish one
+    freely (its passages' cosines to the Spanish ones are lower than many a help page's to another);
+    a Polish and a French page on the same topic share a step with it word for word. Discovery links
+    the translation and nothing else: passages align by how much they stand out from their
+    neighbours and in proportion to their lengths, and its words must agree with the page's. (The
+    sentence alignment before linked the French page, through the Polish translation.)"""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for doc_id, (lang, title, paragraphs) in HELP_PAGES.items():
+        body = "\n\n".join([title, *paragraphs])
+        (corpus / f"{doc_id}.txt").write_text(f"---\nid: {doc_id}\ntitle: {title}\nlang: {lang}\n---\n{body}\n")
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings)
+    index = KnowledgeBase.open(settings=settings).index
+    assert [pair[:2] for pair in index.manifest.translations] == [("es-password", "pl-password")]
+    assert not index.translations("pl-autologin") and not index.translations("fr-forgotten")
