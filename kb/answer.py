@@ -32,11 +32,14 @@ def compose_answer(
     query_lang: str,
     ranking: Ranking,
     hits: list[Hit],
-    confident_score: float,
+    confident: bool,
     max_points: int,
     notice: str = "",
 ) -> Answer:
-    """Each hit's best sentence (as scored by `ranking`), near-duplicates merged into one point, citations numbered."""
+    """Each hit's best sentence (as scored by `ranking`), near-duplicates merged into one point, citations numbered.
+
+    `confident`: whether the question's best-ranked passage clears the threshold (as `search` ranks
+    it), decided by the caller."""
     index = ranking.index
     candidates: list[_Candidate] = []
     for hit in hits:
@@ -79,7 +82,6 @@ def compose_answer(
             cited.append(citation)
         if cited:
             points.append(Point(text=cited[0].quote, citations=tuple(cited)))
-    confident = bool(hits) and max(h.score for h in hits) >= confident_score
     lines = [f"- {p.text} {p.markers}" for p in points]
     text = NOTHING if not points else "\n".join(lines if confident else [NOT_CLEAR, *lines])
     return Answer(

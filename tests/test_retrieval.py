@@ -480,3 +480,26 @@ def test_a_free_translation_is_found_and_pages_on_the_same_topic_are_not(tmp_pat
     index = KnowledgeBase.open(settings=settings).index
     assert [pair[:2] for pair in index.manifest.translations] == [("es-password", "pl-password")]
     assert not index.translations("pl-autologin") and not index.translations("fr-forgotten")
+
+
+def test_confident_and_the_first_hit_do_not_depend_on_k(kb: KnowledgeBase) -> None:
+    """Whether an answer is `confident` is decided on the best-ranked passage, as `search` ranks it,
+    and that passage is the same whether 1, 5 or 10 hits are asked for (before, `ask` with k = 1
+    fetched 4 candidates and found a better passage through its per-language evidence for 10 of
+    these questions; the threshold is set on the ranking's best)."""
+    import json
+
+    from .conftest import ROOT
+
+    threshold = kb.settings.confident_score
+    questions = [json.loads(line)["question"] for line in (ROOT / "bench" / "data" / "dev.jsonl").open()]
+    outcomes = set()
+    for question in questions:
+        best = kb.search(question, k=10)[0]
+        assert kb.search(question, k=1)[0].chunk_id == best.chunk_id, question
+        for k in (1, 5):
+            answer = kb.ask(question, k=k)
+            assert answer.confident == (best.score >= threshold), (question, k)
+            assert max(h.score for h in answer.hits) >= best.score - 1e-6
+        outcomes.add(best.score >= threshold)
+    assert outcomes == {True, False}
