@@ -503,3 +503,61 @@ def test_confident_and_the_first_hit_do_not_depend_on_k(kb: KnowledgeBase) -> No
             assert max(h.score for h in answer.hits) >= best.score - 1e-6
         outcomes.add(best.score >= threshold)
     assert outcomes == {True, False}
+
+
+def test_greetings_calls_to_action_and_syndication_notices_are_never_points(kb: KnowledgeBase) -> None:
+    """The bundled articles end with a greeting ("Bienvenido a la experiencia de cliente en la era
+    digital."), a call to download free kits and a notice of where the post first appeared. They
+    matched many principle questions and were cited as points; an answer never cites them now. The
+    same cue words inside an article are instructions and stay answerable text."""
+    from kb.boilerplate import is_boilerplate
+
+    index = kb.index
+    flagged = {
+        (d, s)
+        for d in index.documents
+        for r in index.rows_of_document(d).tolist()
+        for s, e in index.chunk(r).sentences
+        if is_boilerplate(index.document(d).body[s:e])
+    }
+    assert {d for d, _ in flagged} == {"000", "002", "004"} and len(flagged) == 5
+    questions = [
+        "Is customer experience about emotion or technology?",
+        "What role do leaders play in CX?",
+        "What is customer experience?",
+        "How does technology change customer experience?",
+        "Should customer experiences be online or offline?",
+        "Is the digital customer a new kind of customer?",
+        "Wie gewinnen Unternehmen das Vertrauen des digitalen Kunden?",
+        "Qu'est-ce que l'expérience client ?",
+    ]
+    for question in questions:
+        answer = kb.ask(question)
+        assert answer.points
+        for citation in answer.citations:
+            for c in (citation, *citation.parallels):
+                assert not any(d == c.doc_id and c.start <= s < c.end for d, s in flagged), (question, c.quote)
+
+
+def test_boilerplate_cues_in_several_languages() -> None:
+    from kb.boilerplate import is_boilerplate
+
+    for sentence in (
+        "Welcome to the new help centre!",
+        "Bienvenue dans l'expérience client à l'ère du numérique.",
+        "Scarica oggi la guida gratuita.",
+        "Subscribe to our newsletter.",
+        "This article first appeared on Example Weekly.",
+        "Questo articolo è stato pubblicato per la prima volta su un altro sito.",
+        "Napisane przez Jana Kowalskiego",
+        "Escrito por María López, 12 de mayo.",
+    ):
+        assert is_boilerplate(sentence), sentence
+    for sentence in (
+        "Download the file, then open it in the viewer.",
+        "Pulse Descargar para guardar el documento.",
+        "The welcome screen shows your recent files.",
+        "Los clientes valoran la experiencia gratuita de hoy.",
+        "Pobieranie pliku trwa kilka sekund.",
+    ):
+        assert not is_boilerplate(sentence), sentence
