@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -47,6 +48,7 @@ class FakeEmbedder:
                 np.array([self._vec(t[a:b]) for a, b in s], dtype=np.float32).reshape(len(s), dim)
                 for t, s in zip(texts, spans, strict=True)
             ],
+            token_spans=[_word_spans(t, f, s) for t, f, s in zip(texts, token_from, spans, strict=True)],
         )
 
     def read_titles(self, titles: list[str], batch_size: int | None = None) -> np.ndarray:
@@ -65,3 +67,10 @@ class FakeEmbedder:
 
     def truncate_query(self, text: str) -> tuple[str, bool]:
         return text, False
+
+
+def _word_spans(text: str, begin: int, spans: list[tuple[int, int]]) -> np.ndarray:
+    """The span each word of text[begin:] (a fake token each, as `_tokens` makes them) starts in."""
+    starts = np.array([a for a, _ in spans], dtype=np.int64)
+    words = [begin + m.start() for m in re.finditer(r"\S+", text[begin:])]
+    return np.maximum(np.searchsorted(starts, np.array(words, dtype=np.int64), side="right") - 1, 0)

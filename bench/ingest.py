@@ -103,7 +103,11 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
                 chunk_vectors=jitter(r.chunk_vectors),
                 sentence_vectors=jitter(r.sentence_vectors),
                 context_vectors=jitter(r.context_vectors),
-                token_vectors=TokenVectors.encode(list(map(jitter, r.token_vectors.per_chunk())), r.token_vectors.code),
+                token_vectors=TokenVectors.encode(
+                    list(map(jitter, r.token_vectors.per_chunk())),
+                    r.token_vectors.sentences_per_chunk(),
+                    r.token_vectors.code,
+                ),
                 title_vector=jitter(r.title_vector.reshape(1, dim))[0],
             )
         )

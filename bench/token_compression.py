@@ -49,9 +49,10 @@ def float_tokens(kb: KnowledgeBase) -> tuple[np.ndarray, np.ndarray]:
     chunks = kb.index.chunks()
     texts = [embedding_text(c, kb.document(c.doc_id).title) for c in chunks]
     begins = [len(t) - len(c.text) for t, c in zip(texts, chunks, strict=True)]
-    read = kb.embedder.read_passages(texts, begins, [[] for _ in chunks])
-    assert read.tokens is not None
-    tokens = [distinct_tokens(t) for t in read.tokens]  # what a rebuild keeps
+    spans = [[(b + s - c.start, b + e - c.start) for s, e in c.sentences] for b, c in zip(begins, chunks, strict=True)]
+    read = kb.embedder.read_passages(texts, begins, spans)
+    assert read.tokens is not None and read.token_spans is not None
+    tokens = [t[distinct_tokens(t, s)] for t, s in zip(read.tokens, read.token_spans, strict=True)]  # as a rebuild
     counts = [len(t) for t in tokens]
     stored = kb.index.token_vectors(np.arange(len(chunks)))[2]
     if counts != stored.tolist():

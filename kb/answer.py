@@ -44,12 +44,12 @@ def compose_answer(
     index = ranking.index
     candidates: list[_Candidate] = []
     for hit in hits:
-        scored = ranking.scored(index.row_of(hit.chunk_id))
-        if scored.sentence_row < 0 or _boilerplate(index, hit, scored.sentence_row):
+        sentence_row, sentence_score = ranking.point(index.row_of(hit.chunk_id))
+        if sentence_row < 0 or _boilerplate(index, hit, sentence_row):
             continue
-        vector = index.sentence_vectors(np.array([scored.sentence_row]))[0]
-        score = 0.5 * hit.score + 0.5 * scored.sentence_score
-        candidates.append(_Candidate(hit, scored.sentence_row, score, vector))
+        vector = index.sentence_vectors(np.array([sentence_row]))[0]
+        score = 0.5 * hit.score + 0.5 * sentence_score
+        candidates.append(_Candidate(hit, sentence_row, score, vector))
     candidates.sort(key=lambda c: -c.score)
 
     groups: list[list[_Candidate]] = []

@@ -79,6 +79,7 @@ def chunking_settings(settings: Settings) -> dict[str, object]:
         "token_depth": TOKEN_DEPTH,
         "passes": PASSES,
         "distinct_tokens": DISTINCT_TOKENS,
+        "distinct_within": "sentence",
     }
 
 
@@ -259,7 +260,7 @@ def learn_token_code(
     texts = TOKEN_CODE_TEXTS.read_text(encoding="utf-8").splitlines()
     read = embedder.read_passages(texts, [0] * len(texts), [[] for _ in texts], settings.embed_batch_size)
     assert read.tokens is not None
-    return TokenCode.train(np.concatenate([distinct_tokens(t) for t in read.tokens]), bits=bits, width=width)
+    return TokenCode.train(np.concatenate([t[distinct_tokens(t)] for t in read.tokens]), bits=bits, width=width)
 
 
 def embed_documents(
@@ -332,7 +333,8 @@ def _embed_group(
     spans = [[(b + s - c.start, b + e - c.start) for s, e in c.sentences] for b, c in zip(begins, chunks, strict=True)]
     read = embedder.read_passages(texts, begins, spans, settings.embed_batch_size, progress)
     title_vectors = embedder.read_titles([d.title for d, _ in group], settings.embed_batch_size)
-    assert read.tokens is not None and read.spans is not None
+    assert read.tokens is not None and read.spans is not None and read.token_spans is not None
+    kept = [distinct_tokens(t, s) for t, s in zip(read.tokens, read.token_spans, strict=True)]
     dim = embedder.identity.dimension
     records: dict[str, DocumentRecord] = {}
     first = 0
@@ -346,7 +348,9 @@ def _embed_group(
             context_vectors=np.array([pooled(read.sums[r : min(r + 2, rows.stop)]) for r in rows], np.float32).reshape(
                 len(own), dim
             ),
-            token_vectors=TokenVectors.encode([distinct_tokens(t) for t in read.tokens[rows.start : rows.stop]], code),
+            token_vectors=TokenVectors.encode(
+                [read.tokens[r][kept[r]] for r in rows], [read.token_spans[r][kept[r]] for r in rows], code
+            ),
             title_vector=title_vectors[n],
         )
         first += len(own)

@@ -259,7 +259,10 @@ class Embedder:
         `spans` are in the texts as given (the prompt's tokens are never included)."""
         if not texts:
             empty = np.zeros((0, self.identity.dimension), dtype=np.float32)
-            return Encoded(empty, empty, None if token_from is None else [], None if spans is None else [])
+            both = token_from is not None and spans is not None
+            return Encoded(
+                empty, empty, None if token_from is None else [], None if spans is None else [], [] if both else None
+            )
         prompt = self.identity.prompts.get(kind, "")
         shift = len(prompt)
         begin = None if token_from is None else [shift + f for f in token_from]

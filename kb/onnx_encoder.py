@@ -48,6 +48,8 @@ class Encoded:
     sums: np.ndarray  # (n, dim) sums of the last-layer token states behind `vectors`
     tokens: list[np.ndarray] | None = None  # per text: (word pieces, dim) normalized token-layer states
     spans: list[np.ndarray] | None = None  # per text: (spans, dim) normalized span vectors
+    # with both: per text, the span each of its `tokens` lies in (the last span starting before it)
+    token_spans: list[np.ndarray] | None = None
 
 
 def pooled(sums: np.ndarray) -> np.ndarray:
@@ -118,6 +120,7 @@ class Encoder:
           normalized vector per span, the mean last-layer state of the span's tokens read in the whole
           text (late chunking, Günther et al. 2024: one pass instead of one per span). A span with no
           token (cut off by truncation) gets the text's vector.
+        - with both, `token_spans`: per text, the number of the span each of its `tokens` lies in.
 
         `progress`, if given, gets the share of all tokens read after each batch.
         """
@@ -128,6 +131,7 @@ class Encoder:
         out: list[np.ndarray] = [np.empty(0)] * len(texts)
         sums: list[np.ndarray] = [np.empty(0)] * len(texts)
         tokens: list[np.ndarray] = [np.empty(0)] * len(texts)
+        token_spans: list[np.ndarray] = [np.empty(0)] * len(texts)
         pooled_spans: list[np.ndarray] = [np.empty(0)] * len(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -146,7 +150,12 @@ class Encoder:
             for r, i in enumerate(rows):
                 out[i], sums[i] = pooled[r], total[r]
                 if token_from is not None:
-                    tokens[i] = self._content(encodings[i], states[r], token_from[i])
+                    tokens[i], starts = self._content(encodings[i], states[r], token_from[i])
+                    if spans is not None:
+                        # a word piece's span starts at the space before it (see `_content`)
+                        span_starts = np.array([a for a, _ in spans[i]], dtype=np.int64)
+                        within = np.searchsorted(span_starts, starts + 1, side="right") - 1
+                        token_spans[i] = np.maximum(within, 0).astype(np.int64)
                 if spans is not None:
                     pooled_spans[i] = _span_means(encodings[i], hidden[r], spans[i], pooled[r])
             read_tokens += int(mask.sum())
@@ -157,9 +166,12 @@ class Encoder:
             sums=_stack(sums, dim),
             tokens=tokens if token_from is not None else None,
             spans=pooled_spans if spans is not None else None,
+            token_spans=token_spans if token_from is not None and spans is not None else None,
         )
 
-    def _content(self, encoding: Any, states: np.ndarray, begin: int) -> np.ndarray:
+    def _content(self, encoding: Any, states: np.ndarray, begin: int) -> tuple[np.ndarray, np.ndarray]:
+        """The normalized states of the word pieces from character `begin` on that hold a letter or
+        digit, and where each starts (a character offset)."""
         # A word piece's span includes the space before it ("▁ho" of "query: hola" starts at the space).
         keep = [
             t
@@ -169,7 +181,8 @@ class Encoder:
             if not special and start >= begin - 1 and self._word(token_id)
         ]
         picked = states[keep].astype(np.float32)
-        return picked / np.maximum(np.linalg.norm(picked, axis=1, keepdims=True), 1e-12)
+        starts = np.array([encoding.offsets[t][0] for t in keep], dtype=np.int64)
+        return picked / np.maximum(np.linalg.norm(picked, axis=1, keepdims=True), 1e-12), starts
 
     def _word(self, token_id: int) -> bool:
         """Does this token hold a letter or digit? ("?", "¿", "," and a bare "▁" do not.)"""

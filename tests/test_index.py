@@ -33,7 +33,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     index = Index.load(built.index_dir)
     m = index.manifest
-    assert m.format_version == FORMAT_VERSION == 8 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.format_version == FORMAT_VERSION == 9 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m.documents) == {"000", "001", "002", "003", "004"}
     assert all(len(d.sha256) == 64 for d in m.documents.values())
@@ -46,6 +46,7 @@ def test_manifest_contents(built: Settings) -> None:
         "contexts.faiss",
         "tokens.npy",
         "token_counts.npy",
+        "token_sentences.npy",
         "token_code.npy",
         "titles.npy",
     }
@@ -267,7 +268,7 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    older = "format 7, not the supported 8 .*token vectors two and a half times the size.*run `kb rebuild`"
+    older = "format 8, not the supported 9 .*without the sentence each token vector was read in.*run `kb rebuild`"
     with pytest.raises(KBError, match=older):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())
@@ -295,16 +296,17 @@ def test_token_codes_keep_the_direction_of_vectors_they_were_not_learned_from() 
     code = TokenCode.train(vectors[:5000])
     assert TokenCode.train(vectors[:5000]).digest == code.digest  # learned the same way every time
     per_chunk = [vectors[5000:5200], vectors[5200:5200], vectors[5200:]]  # a chunk without tokens too
-    stored = TokenVectors.encode(per_chunk, code)
+    stored = TokenVectors.encode(per_chunk, [np.arange(len(c)) % 3 for c in per_chunk], code)
     decoded = stored.per_chunk()
     assert [len(d) for d in decoded] == [200, 0, 800]
+    assert [s.tolist() for s in stored.sentences_per_chunk()] == [(np.arange(len(c)) % 3).tolist() for c in per_chunk]
     assert stored.arrays[0].shape == (1000, 96)  # 96 bytes a vector instead of 1,536 as float32
     both = np.concatenate(decoded)
     assert np.allclose(np.linalg.norm(both, axis=1), 1.0, atol=1e-5)
     cosines = (both * vectors[5000:]).sum(axis=1)
     assert cosines.mean() >= 0.95 and cosines.min() >= 0.85
     with pytest.raises(KBError, match="unit vectors expected"):  # what no encoder produces is refused
-        TokenVectors.encode([vectors[:10] * 127], code)
+        TokenVectors.encode([vectors[:10] * 127], [np.zeros(10)], code)
 
 
 def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> None:
@@ -318,8 +320,8 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
     records = [index.record(doc_id) for doc_id in index.documents]
 
     def in_code(record, code):  # type: ignore[no-untyped-def]
-        codes, counts, _ = record.token_vectors.arrays
-        return replace(record, token_vectors=TokenVectors(codes, counts, code))
+        codes, counts, sentences, _ = record.token_vectors.arrays
+        return replace(record, token_vectors=TokenVectors(codes, counts, sentences, code))
 
     other = TokenCode(index.token_code.centroids[:, ::-1])  # the same centroids, numbered otherwise
     with pytest.raises(KBError, match="different codes"):
@@ -390,9 +392,12 @@ def test_a_passage_keeps_only_distinct_token_vectors() -> None:
     base = rng.standard_normal((12, 32))
     tokens = np.concatenate([base, base[[0, 4, 4]] + 0.05 * rng.standard_normal((3, 32))])
     tokens = (tokens / np.linalg.norm(tokens, axis=1, keepdims=True)).astype(np.float32)
-    kept = distinct_tokens(tokens)
+    kept = tokens[distinct_tokens(tokens)]
     assert len(kept) == 12 and np.array_equal(kept, tokens[:12])  # the three near-copies go
     sims = kept @ kept.T
     assert (sims[~np.eye(len(kept), dtype=bool)] < DISTINCT_TOKENS).all()
     assert all((kept @ t).max() >= DISTINCT_TOKENS for t in tokens[12:])
-    assert distinct_tokens(tokens[:1]).shape == (1, 32) and distinct_tokens(tokens[:0]).shape == (0, 32)
+    assert distinct_tokens(tokens[:1]).tolist() == [True] and distinct_tokens(tokens[:0]).shape == (0,)
+    # within sentences: a near-copy in another sentence than the vector it is near stays
+    sentences = np.array([0] * 12 + [0, 1, 0])  # the copy of row 0 and the first copy of row 4 (sentence 0)
+    assert np.flatnonzero(~distinct_tokens(tokens, sentences)).tolist() == [12, 14]
