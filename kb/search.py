@@ -107,7 +107,7 @@ class Ranking:
     def point(self, row: int) -> tuple[int, float]:
         """The sentence of chunk `row` an answer cites (row, its cosine to the question), -1 if it has none.
 
-        Not the sentence `Scored` names (the one most like the question, which scores the passage):
+        Not simply the sentence most like the question (the one that scores the passage, `_meaning`):
         the sentences of one passage share their passage's direction, so this one is chosen on what
         each sentence says on its own and on the question's words in it too."""
         if row not in self._points:
