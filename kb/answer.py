@@ -40,7 +40,7 @@ def compose_answer(
     """Each hit's best sentence (as scored by `ranking`), near-duplicates merged into one point, citations numbered.
 
     `confident`: whether the question's best-ranked passage clears the threshold (as `search` ranks
-    it), decided by the caller."""
+    it), decided by the caller; an answer without a point is never confident."""
     index = ranking.index
     candidates: list[_Candidate] = []
     for hit in hits:
@@ -83,6 +83,7 @@ def compose_answer(
             cited.append(citation)
         if cited:
             points.append(Point(text=cited[0].quote, citations=tuple(cited)))
+    confident = confident and bool(points)
     lines = [f"- {p.text} {p.markers}" for p in points]
     text = NOTHING if not points else "\n".join(lines if confident else [NOT_CLEAR, *lines])
     return Answer(

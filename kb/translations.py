@@ -40,6 +40,7 @@ CANDIDATES = 10  # documents of each other language compared in full with each d
 NUMBERS = 0.6
 _DIGITS = re.compile(r"\d+")
 BLOCK = 1024  # documents (or passages) whose similarities are computed at once
+TOKEN_BLOCK = 4096  # token vectors of each document compared at once (64 MB of cosines)
 DISCOVERY = {
     "version": 6,
     "neighbours": NEIGHBOURS,
@@ -84,14 +85,14 @@ def discover_translations(layouts: Sequence[Layout]) -> list[tuple[str, str, flo
     documents = [layout.document for layout in layouts]
     usable = [i for i, layout in enumerate(layouts) if len(layout.passages)]
     near = dict(zip(usable, _neighbour_cosines([layouts[i] for i in usable]), strict=True))
-    tokens = functools.lru_cache(maxsize=256)(lambda i: layouts[i].token_matrix())  # decoded a few at a time
+    tokens = functools.lru_cache(maxsize=1)(lambda i: layouts[i].token_matrix())  # pairs come sorted by i
     scored = []
     for i, j in sorted(candidate_pairs(documents, [layout.passages for layout in layouts])):
         a, b = layouts[i], layouts[j]
         share = _aligned_passages(a, b, near[i][b.document.lang], near[j][a.document.lang])
         if share < PASSAGE_SHARE or _same_numbers(a.document.body, b.document.body) < NUMBERS:
             continue
-        words = _word_agreement(tokens(i), tokens(j))
+        words = _word_agreement(tokens(i), b.token_matrix())
         if words >= WORDS:
             scored.append((words, share, i, j))
     return [
@@ -200,15 +201,16 @@ def _neighbour_cosines(layouts: Sequence[Layout]) -> list[dict[str, np.ndarray]]
     stacked = {lang: np.concatenate([layouts[n].passages for n in docs]) for lang, docs in by_language.items()}
     out: list[dict[str, np.ndarray]] = [{} for _ in layouts]
     for lang, docs in by_language.items():
-        owner = np.concatenate([[n] * len(layouts[n].passages) for n in docs])
+        rows = sum(len(layouts[n].passages) for n in docs)
         for other, vectors in stacked.items():
             if other == lang:
                 continue
             k = min(NEIGHBOURS, len(vectors))
-            blocks = (stacked[lang][start : start + BLOCK] @ vectors.T for start in range(0, len(owner), BLOCK))
+            blocks = (stacked[lang][start : start + BLOCK] @ vectors.T for start in range(0, rows, BLOCK))
             means = np.concatenate([-np.partition(-sims, k - 1, axis=1)[:, :k].mean(axis=1) for sims in blocks])
-            for n in docs:
-                out[n][other] = means[owner == n]
+            ends = np.cumsum([len(layouts[n].passages) for n in docs])[:-1]
+            for n, part in zip(docs, np.split(means, ends), strict=True):
+                out[n][other] = part
     return out
 
 
@@ -216,7 +218,7 @@ def _aligned_passages(a: Layout, b: Layout, near_a: np.ndarray, near_b: np.ndarr
     """Share of the longer document's passages aligned in order: mutual best matches by margin (cosine
     over the mean of the two passages' neighbour cosines, `near_a` / `near_b`) of at least MARGIN, whose
     length ratio is within LENGTH_TOLERANCE of the two documents' ratio."""
-    margin = (a.passages @ b.passages.T) / ((near_a[:, None] + near_b[None, :]) / 2)
+    margin = (a.passages @ b.passages.T) / np.maximum((near_a[:, None] + near_b[None, :]) / 2, 1e-3)
     best_in_b, best_in_a = margin.argmax(axis=1), margin.argmax(axis=0)
     la, lb = np.asarray(a.lengths, dtype=np.float64), np.asarray(b.lengths, dtype=np.float64)
     ratio = la.sum() / max(lb.sum(), 1.0)
@@ -231,11 +233,18 @@ def _aligned_passages(a: Layout, b: Layout, near_a: np.ndarray, near_b: np.ndarr
 
 
 def _word_agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean of the two documents' mean best cosine of each of their token vectors to the other's."""
+    """Mean of the two documents' mean best cosine of each of their token vectors to the other's
+    (computed TOKEN_BLOCK × TOKEN_BLOCK at a time: two long articles hold hundreds of thousands)."""
     if not len(a) or not len(b):
         return 0.0
-    cosines = a @ b.T
-    return float((cosines.max(axis=1).mean() + cosines.max(axis=0).mean()) / 2)
+    best_a = np.full(len(a), -1.0, dtype=np.float32)
+    best_b = np.full(len(b), -1.0, dtype=np.float32)
+    for i in range(0, len(a), TOKEN_BLOCK):
+        for j in range(0, len(b), TOKEN_BLOCK):
+            cosines = a[i : i + TOKEN_BLOCK] @ b[j : j + TOKEN_BLOCK].T
+            np.maximum(best_a[i : i + TOKEN_BLOCK], cosines.max(axis=1), out=best_a[i : i + TOKEN_BLOCK])
+            np.maximum(best_b[j : j + TOKEN_BLOCK], cosines.max(axis=0), out=best_b[j : j + TOKEN_BLOCK])
+    return float((best_a.mean() + best_b.mean()) / 2)
 
 
 def _longest_increasing(values: list[int]) -> int:

@@ -551,6 +551,9 @@ def test_boilerplate_cues_in_several_languages() -> None:
         "Questo articolo è stato pubblicato per la prima volta su un altro sito.",
         "Napisane przez Jana Kowalskiego",
         "Escrito por María López, 12 de mayo.",
+        "Autor: Jan Kowalski",
+        "Auteur : Jean Dupont",
+        "Willkommen bei unserem Hilfezentrum.",
     ):
         assert is_boilerplate(sentence), sentence
     for sentence in (
@@ -559,6 +562,14 @@ def test_boilerplate_cues_in_several_languages() -> None:
         "The welcome screen shows your recent files.",
         "Los clientes valoran la experiencia gratuita de hoy.",
         "Pobieranie pliku trwa kilka sekund.",
+        "Try restarting the computer now.",
+        "Contacts are now synced automatically.",
+        "Download and install updates; the computer will now restart.",
+        "Welcome screen: choose your language now.",
+        "Descargas: la carpeta ahora se llama Descargas.",
+        "This article explains how to set up your first printer.",
+        "Este artículo explica cómo configurar por primera vez la impresora.",
+        "Contacta con tu administrador si el problema persiste.",
     ):
         assert not is_boilerplate(sentence), sentence
 
