@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .boilerplate import EDGE, is_boilerplate
 from .index import Index
 from .search import Ranking
 from .types import Answer, Citation, Hit, Point
@@ -45,7 +44,7 @@ def compose_answer(
     candidates: list[_Candidate] = []
     for hit in hits:
         sentence_row, sentence_score = ranking.point(index.row_of(hit.chunk_id))
-        if sentence_row < 0 or _boilerplate(index, hit, sentence_row):
+        if sentence_row < 0:  # no sentence, or only boilerplate
             continue
         vector = index.sentence_vectors(np.array([sentence_row]))[0]
         score = 0.5 * hit.score + 0.5 * sentence_score
@@ -96,16 +95,6 @@ def compose_answer(
         hits=hits,
         notice=notice,
     )
-
-
-def _boilerplate(index: Index, hit: Hit, sentence_row: int) -> bool:
-    """Is the sentence a greeting, call to action, syndication notice or byline at its article's edge?"""
-    rows = index.rows_of_document(hit.doc_id)
-    row = index.row_of(hit.chunk_id)
-    if len(rows) > 2 * EDGE and rows[EDGE - 1] < row < rows[-EDGE]:
-        return False
-    start, end = index.sentence_span(sentence_row, 0)
-    return is_boilerplate(index.document(hit.doc_id).body[start:end])
 
 
 def _balance(index: Index, groups: list[list[_Candidate]], cand: _Candidate) -> None:

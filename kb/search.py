@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .boilerplate import EDGE, is_boilerplate
 from .index import Index
 from .types import Hit, Query
 
@@ -105,7 +106,8 @@ class Ranking:
         return min(scored, key=lambda s: (-s.score, s.row), default=None)
 
     def point(self, row: int) -> tuple[int, float]:
-        """The sentence of chunk `row` an answer cites (row, its cosine to the question), -1 if it has none.
+        """The sentence of chunk `row` an answer cites (row, its cosine to the question); -1 if it has
+        none but boilerplate (a greeting, a call to action… at the article's edge: kb/boilerplate.py).
 
         Not simply the sentence most like the question (the one that scores the passage, `_meaning`):
         the sentences of one passage share their passage's direction, so this one is chosen on what
@@ -121,9 +123,22 @@ class Ranking:
             own = vectors - vectors.mean(axis=0) if len(sentences) > 1 else vectors
             own /= np.maximum(np.linalg.norm(own, axis=1, keepdims=True), 1e-12)
             words = index.sentence_word_matches(row, self.query.tokens)
-            best = int(np.argmax(cosines + POINT_WORDS * words + POINT_OWN * (own @ q)))
-            self._points[row] = (int(sentences[best]), float(cosines[best]))
+            choice = cosines + POINT_WORDS * words + POINT_OWN * (own @ q)
+            choice[self._boilerplate(row, sentences)] = -np.inf
+            best = int(np.argmax(choice))
+            self._points[row] = (int(sentences[best]), float(cosines[best])) if choice[best] > -np.inf else (-1, -1.0)
         return self._points[row]
+
+    def _boilerplate(self, row: int, sentences: np.ndarray) -> np.ndarray:
+        """Which of chunk `row`'s sentences speak to the reader about the page (checked in the first
+        and last EDGE passages of its article only)."""
+        index = self.index
+        doc_id = index.doc_id_of(row)
+        rows = index.rows_of_document(doc_id)
+        if len(rows) > 2 * EDGE and rows[EDGE - 1] < row < rows[-EDGE]:
+            return np.zeros(len(sentences), dtype=bool)
+        body = index.document(doc_id).body
+        return np.array([is_boilerplate(body[slice(*index.sentence_span(int(s)))]) for s in sentences.tolist()])
 
     def hit(self, s: Scored, rank: int) -> Hit:
         chunk = self.index.chunk(s.row)

@@ -500,7 +500,6 @@ def test_confident_and_the_first_hit_do_not_depend_on_k(kb: KnowledgeBase) -> No
         for k in (1, 5):
             answer = kb.ask(question, k=k)
             assert answer.confident == (best.score >= threshold), (question, k)
-            assert max(h.score for h in answer.hits) >= best.score - 1e-6
         outcomes.add(best.score >= threshold)
     assert outcomes == {True, False}
 
