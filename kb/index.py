@@ -236,13 +236,13 @@ class Index:
         cosines, starts = self._tokens.cosines(rows, query_tokens)
         return cosines, starts, self._tokens.counts[rows].astype(np.int64)
 
-    def sentence_word_matches(self, row: int, query_tokens: np.ndarray) -> np.ndarray:
-        """Per sentence of chunk `row`: the mean over `query_tokens` of the best cosine to one of the
-        token vectors read in that sentence (0 for a sentence none of the chunk's kept vectors is of)."""
+    def sentence_word_matches(self, row: int, cosines: np.ndarray) -> np.ndarray:
+        """Per sentence of chunk `row`: the mean over the question's tokens of the best cosine to one of
+        the token vectors read in that sentence (0 for a sentence none of the chunk's kept vectors is
+        of). `cosines`: the chunk's token vectors against the question's (`token_cosines`)."""
         n = len(self._chunks[row].sentences)
         matches = np.zeros(n, dtype=np.float32)
-        cosines, _, _ = self.token_cosines(query_tokens, np.array([row]))
-        if not len(cosines) or not len(query_tokens):
+        if not cosines.size:
             return matches
         numbers = self._tokens.sentences_of(row)
         for k in np.unique(numbers[numbers < n]):

@@ -71,6 +71,7 @@ class Ranking:
         self._neutral_query = index.neutral(query.vector)
         self._scored: dict[int, Scored] = {}
         self._points: dict[int, tuple[int, float]] = {}
+        self._token_cosines: dict[int, np.ndarray] = {}  # per chunk row word-matched: its tokens × the question's
 
     def scored(self, row: int) -> Scored:
         """The score of a chunk row (computed now if no one asked before)."""
@@ -122,7 +123,9 @@ class Ranking:
             cosines = vectors @ q
             own = vectors - vectors.mean(axis=0) if len(sentences) > 1 else vectors
             own /= np.maximum(np.linalg.norm(own, axis=1, keepdims=True), 1e-12)
-            words = index.sentence_word_matches(row, self.query.tokens)
+            if row not in self._token_cosines:
+                self._word_match(np.array([row]))
+            words = index.sentence_word_matches(row, self._token_cosines.get(row, np.zeros((0, 0), np.float32)))
             choice = cosines + POINT_WORDS * words + POINT_OWN * (own @ q)
             choice[self._boilerplate(row, sentences)] = -np.inf
             best = int(np.argmax(choice))
@@ -218,6 +221,8 @@ class Ranking:
         if not len(query_tokens):
             return np.zeros(len(rows), dtype=np.float32)
         cosines, starts, counts = self.index.token_cosines(query_tokens, rows)  # (candidate tokens, question tokens)
+        for row, start, count in zip(rows.tolist(), starts.tolist(), counts.tolist(), strict=True):
+            self._token_cosines[row] = cosines[start : start + count]  # the answer's choice of sentence reads them
         if not len(cosines):
             return np.zeros(len(rows), dtype=np.float32)
         best = np.maximum.reduceat(cosines, np.minimum(starts, len(cosines) - 1), axis=0)  # (rows, question tokens)
