@@ -36,7 +36,7 @@ def compose_answer(
     max_points: int,
     notice: str = "",
 ) -> Answer:
-    """Each hit's best sentence (as scored by `ranking`), near-duplicates merged into one point, citations numbered.
+    """Each hit's sentence as `ranking.point` chooses it, near-duplicates merged into one point, citations numbered.
 
     `confident`: whether the question's best-ranked passage clears the threshold (as `search` ranks
     it), decided by the caller; an answer without a point is never confident."""
