@@ -18,7 +18,7 @@ from .config import Settings
 from .corpus import CorpusScan, corpus_hashes, load_corpus
 from .embedding import Embedder
 from .errors import KBError
-from .index import Index
+from .index import Index, open_store
 from .onnx_encoder import TOKEN_DEPTH, pooled
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
@@ -32,9 +32,6 @@ from .store import (
     TokenCode,
     TokenVectors,
     distinct_tokens,
-    read_manifest,
-    write_lock,
-    write_version,
 )
 from .translations import DISCOVERY, Layout, discover_translations
 from .types import Chunk, Document, ModelIdentity, Skipped
@@ -101,8 +98,9 @@ def rebuild(
     embedder = embedder or Embedder(settings.model, settings)
     report_progress = progress or (lambda done, total, what: None)
     reading = {"readers": READERS_VERSION, "libraries": reader_libraries(), "limits": asdict(settings.limits)}
-    with write_lock(settings.index_dir):
-        current = read_manifest(settings.index_dir)  # None: no usable index (missing, corrupted, older format)
+    store = open_store(settings, write=True)
+    with store.lock():
+        current = store.manifest()  # None: no usable index (missing, corrupted, older format)
         unchanged = current is not None and current.reading == reading and _files_unchanged(settings, current)
         if not full and current is not None and unchanged and _same_settings(current, embedder.identity, settings):
             # Nothing changed: decided from file hashes and the manifest, without reading a file or the model.
@@ -137,7 +135,7 @@ def rebuild(
         same_vectors = current is not None and (current.model, current.chunking) == (manifest.model, manifest.chunking)
         if not full and same_vectors:
             with contextlib.suppress(KBError):
-                previous = Index.load(settings.index_dir)
+                previous = Index.load(store)
         code = token_code(embedder, settings, report_progress)
         if previous is not None and previous.token_code.digest != code.digest:
             previous = None  # its token vectors are in another code (learned elsewhere): embed everything
@@ -147,7 +145,7 @@ def rebuild(
         records = [reused.get(d.doc_id) or fresh[d.doc_id] for d in scan.documents]
         translations = discover_translations([Layout.of(r) for r in records])
         manifest = replace(manifest, translations=tuple(translations))
-        written = write_version(settings.index_dir, records, manifest)
+        written = store.write(records, manifest)
         report_progress(1, 1, "done")
         embedded_chunks = sum(len(fresh[d.doc_id].chunks) for d in todo)
         return _report(scan, written, len(todo), embedded_chunks, started, changed=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,11 @@ class Settings:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 256
+    # Where index versions live: "faiss" (files in index_dir, searched in-process) or "pgvector"
+    # (PostgreSQL + pgvector at database_url; without a URL, a server the project starts under index_dir).
+    vector_store: str = "faiss"
+    database_url: str = field(default="", repr=False)  # may hold a password: never printed
+    database_reader: str = "kb_reader"  # the read-only role a rebuild lets read each version it writes
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000

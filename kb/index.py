@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import Settings
 from .errors import KBError
-from .store import DocumentRecord, Manifest, StoredVersion, TokenCode, read_version
+from .store import DocumentRecord, FileStore, Manifest, Store, StoredVersion, TokenCode, read_version
 from .translations import works
 from .types import Chunk, Document, Skipped
 from .vectors import VectorSearch
@@ -91,9 +92,10 @@ class Index:
             self._members.setdefault(self._works[doc_id], []).append(doc_id)
 
     @classmethod
-    def load(cls, index_dir: Path) -> Index:
-        """The current version in `index_dir` (KBError when missing, corrupted or of another format)."""
-        return cls(read_version(index_dir))
+    def load(cls, where: Path | Store) -> Index:
+        """The current version in an index directory or a store (KBError when missing, corrupted or
+        of another format)."""
+        return cls(where.read() if not isinstance(where, Path) else read_version(where))
 
     # -- documents and chunks ------------------------------------------------------------------
 
@@ -252,11 +254,11 @@ class Index:
     def nearest(self, query_vector: np.ndarray, n: int, languages: Iterable[str] | None = None) -> np.ndarray:
         """Chunk rows worth scoring for a query: the nearest `n` chunks, the chunks of the nearest
         3n sentences, and both chunks of the nearest `n` contexts (optionally only in `languages`)."""
-        languages = None if languages is None else list(languages)
-        rows = self.rows_in(languages)
-        _, chunk_rows = self._passages.search(query_vector, n, rows)
-        _, sentence_rows = self._sentences.search(query_vector, 3 * n, self.sentence_rows_in(languages))
-        _, context_rows = self._contexts.search(query_vector, n, rows)
+        langs = None if languages is None else tuple(sorted(set(languages)))
+        rows = self.rows_in(langs)
+        _, chunk_rows = self._passages.search(query_vector, n, rows, langs)
+        _, sentence_rows = self._sentences.search(query_vector, 3 * n, self.sentence_rows_in(langs), langs)
+        _, context_rows = self._contexts.search(query_vector, n, rows, langs)
         following = self._next[context_rows]
         following = following[following >= 0]
         found = np.concatenate([chunk_rows, self._sentence_chunk[sentence_rows], context_rows, following])
@@ -362,6 +364,19 @@ class Index:
             token_norms=m.token_norms,
             skipped=m.skipped,
         )
+
+
+def open_store(settings: Settings, write: bool = False) -> Store:
+    """The store `settings` name: files in `index_dir` (FAISS), or PostgreSQL + pgvector
+    (`KB_VECTOR_STORE=pgvector`: the server at `KB_DATABASE_URL`, else one the project starts under
+    `index_dir`). `write`: for a rebuild (a local server's writer role; readers get the read-only one)."""
+    if settings.vector_store == "faiss":
+        return FileStore(settings.index_dir)
+    if settings.vector_store == "pgvector":
+        from .pgstore import PgStore
+
+        return PgStore.of(settings, write)
+    raise KBError(f"KB_VECTOR_STORE={settings.vector_store!r} is not a vector store; use faiss or pgvector")
 
 
 def _union(by_language: dict[str, np.ndarray], languages: Iterable[str]) -> np.ndarray:

@@ -14,11 +14,11 @@ from .config import Settings
 from .corpus import corpus_hashes
 from .embedding import Embedder
 from .errors import REBUILD_HINT, KBError
-from .index import Index
+from .index import Index, open_store
 from .language import detect_language, ranking_language
 from .principles import find_principles
 from .search import Ranking, language_evidence
-from .store import FORMAT_VERSION, read_manifest
+from .store import FORMAT_VERSION
 from .types import Answer, Document, Hit, Principle, Skipped
 
 MAX_K = 1000
@@ -75,12 +75,13 @@ class KnowledgeBase:
             corpus_dir=Path(corpus_dir) if corpus_dir else None,
             model=model,
         )
-        index = Index.load(settings.index_dir)
+        store = open_store(settings)
+        index = Index.load(store)
         embedder = embedder or Embedder(settings.model, settings)
         built_with = index.manifest.model
         if built_with != embedder.identity:
             raise KBError(
-                f"the index in {settings.index_dir} was built with model {built_with.name!r} "
+                f"the index in {store.where} was built with model {built_with.name!r} "
                 f"({built_with.source_sha256[:12]}), not the configured {embedder.identity.name!r} "
                 f"({embedder.identity.source_sha256[:12]}); {REBUILD_HINT} "
                 "(or set KB_MODEL to the model it was built with)"
@@ -127,9 +128,10 @@ class KnowledgeBase:
 
     @staticmethod
     def current_version(index_dir: str | Path | None = None) -> str:
-        """The version name of the usable index in `index_dir` (default ./index or KB_INDEX_DIR), or ""
+        """The version name of the usable index in `index_dir` (default ./index or KB_INDEX_DIR; or the
+        database KB_VECTOR_STORE and KB_DATABASE_URL name), or ""
         when there is none (missing, corrupted, or of an older format). Cheap: reads the manifest only."""
-        manifest = read_manifest(Settings.from_env(index_dir=index_dir).index_dir)
+        manifest = open_store(Settings.from_env(index_dir=index_dir)).manifest()
         return manifest.version if manifest else ""
 
     def check_stale(self) -> str:
@@ -215,7 +217,7 @@ class KnowledgeBase:
             model=m.model.name,
             built_at=m.built_at,
             version=m.version,
-            index_dir=str(self.settings.index_dir),
+            index_dir=open_store(self.settings).where,
             format_version=health.format_version,
             sentences=health.sentences,
             token_vectors=health.token_vectors,

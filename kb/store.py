@@ -41,13 +41,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .errors import REBUILD_HINT, KBError
 from .types import Chunk, Document, IndexSpec, ModelIdentity, Skipped
-from .vectors import VectorIndex
+from .vectors import VectorIndex, VectorSearch
 
 # 5: typed manifest with skipped files and token-norm health. Format 4 indexes could hold token
 # vectors that an incremental rebuild had written without their scales (hundreds of times too
@@ -394,22 +394,113 @@ class TokenVectors:
         return float(norms.min()), float(norms.max())
 
 
-def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
-    """Write `records` (in order) as a complete new version, make it current, return its manifest."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    dim = manifest.model.dimension
-    now = datetime.now(timezone.utc)
-    version = f"v-{now.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"  # sorts by creation time
+class TokenStore(Protocol):
+    """What the loaded index needs of the token vectors: `TokenVectors` (in memory or memory-mapped),
+    or a database's, fetched for the chunks asked about."""
+
+    code: TokenCode
+    counts: np.ndarray  # per chunk, how many token vectors it has
+
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def cosines(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def sentences_of(self, row: int) -> np.ndarray: ...
+
+    def chunks(self, first: int, stop: int) -> TokenVectors: ...
+
+
+class Store(Protocol):
+    """Where index versions live: a directory (`FileStore`) or a PostgreSQL database (`kb.pgstore.PgStore`).
+
+    Readers open the current version whole; a writer adds a complete version and makes it current at
+    once, under `lock`, so a reader never sees a version half-written."""
+
+    @property
+    def where(self) -> str:
+        """Where the versions are, for messages (never a password)."""
+        ...
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held by the one rebuild that may run (KBError when another holds it)."""
+        ...
+
+    def manifest(self) -> Manifest | None:
+        """The current version's manifest, or None when there is no usable index."""
+        ...
+
+    def read(self) -> StoredVersion:
+        """The current version (KBError when missing, corrupted or of another format)."""
+        ...
+
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+        """`records` as a complete new version, made current; its manifest."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileStore:
+    """Versions as directories of files in `index_dir` (the layout above); FAISS searches them in-process."""
+
+    index_dir: Path
+
+    @property
+    def where(self) -> str:
+        return str(self.index_dir)
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        return write_lock(self.index_dir)
+
+    def manifest(self) -> Manifest | None:
+        return read_manifest(self.index_dir)
+
+    def read(self) -> StoredVersion:
+        return read_version(self.index_dir)
+
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+        return write_version(self.index_dir, records, manifest)
+
+
+def prepare_version(records: Sequence[DocumentRecord], manifest: Manifest) -> tuple[Manifest, TokenVectors]:
+    """The manifest of a new version of `records` (its name, counts and token health; files still
+    empty), and all their token vectors; KBError for what must never be published. Every store
+    writes what this returns."""
     if not records:
         raise KBError("an index needs at least one document")
+    now = datetime.now(timezone.utc)
+    version = f"v-{now.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"  # sorts by creation time
     tokens = TokenVectors.concat([r.token_vectors for r in records], records[0].token_vectors.code)
-    codes, counts, token_sentences, centroids = tokens.arrays
     norms = tokens.norm_range()
-    if len(codes) and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
+    if tokens.counts.sum() and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
         # never publish vectors no encoder produced
         raise KBError(
             f"refusing to write token vectors with norms {norms[0]:.3f}–{norms[1]:.3f} (a bug); {REBUILD_HINT} --full"
         )
+    chunks = [c for r in records for c in r.chunks]
+    manifest = replace(
+        manifest,
+        counts=Counts(
+            documents=len(records),
+            chunks=len(chunks),
+            sentences=sum(len(c.sentences) for c in chunks),
+            tokens=int(tokens.counts.sum()),
+            chunks_per_language=dict(Counter(c.lang for c in chunks)),
+        ),
+        token_norms=(round(norms[0], 6), round(norms[1], 6)),
+        format_version=FORMAT_VERSION,
+        version=version,
+        files={},
+    )
+    return manifest, tokens
+
+
+def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+    """Write `records` (in order) as a complete new version, make it current, return its manifest."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    dim = manifest.model.dimension
+    manifest, tokens = prepare_version(records, manifest)
+    version = manifest.version
+    codes, counts, token_sentences, centroids = tokens.arrays
     tmp = index_dir / f".tmp-{version}"
     tmp.mkdir()
     chunks = [c for r in records for c in r.chunks]
@@ -430,20 +521,7 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
     for name, array in zip((*TOKEN_FILES, TITLE_FILE), arrays, strict=True):
         np.save(tmp / name, array, allow_pickle=False)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True))
-    manifest = replace(
-        manifest,
-        counts=Counts(
-            documents=len(records),
-            chunks=len(chunks),
-            sentences=sum(len(c.sentences) for c in chunks),
-            tokens=len(codes),
-            chunks_per_language=dict(Counter(c.lang for c in chunks)),
-        ),
-        token_norms=(round(norms[0], 6), round(norms[1], 6)),
-        format_version=FORMAT_VERSION,
-        version=version,
-        files=listing,
-    )
+    manifest = replace(manifest, files=listing)
     manifest_bytes = manifest.to_json()
     _write_durable(tmp / MANIFEST, manifest_bytes)
     _fsync_dir(tmp)
@@ -513,16 +591,17 @@ def _chunk(line: bytes) -> Chunk:
 
 @dataclass(frozen=True)
 class StoredVersion:
-    """A verified version as read from disk: typed records, float32 vectors (memory-mapped)."""
+    """A verified version as a store read it: typed records; vectors memory-mapped (files) or
+    fetched when asked for (a database)."""
 
-    path: Path
+    path: Path  # the version's directory (files), or its name (a database)
     manifest: Manifest
     documents: list[Document]
     chunks: ChunkRecords
-    chunk_vectors: VectorIndex
-    sentence_vectors: VectorIndex
-    context_vectors: VectorIndex
-    tokens: TokenVectors
+    chunk_vectors: VectorSearch
+    sentence_vectors: VectorSearch
+    context_vectors: VectorSearch
+    tokens: TokenStore
     titles: np.ndarray  # (documents, dim), in the order of `documents`
 
 
@@ -587,34 +666,59 @@ def _read_version(index_dir: Path) -> StoredVersion:
     passages, sentences, contexts = (
         VectorIndex.read(version_dir / name, manifest.files[name].kind, manifest.vector_index) for name in VECTOR_FILES
     )
+    codes, counts, token_sentences, centroids = (_load_array(version_dir / name) for name in TOKEN_FILES)
+    if (
+        token_sentences.shape != (len(codes),)
+        or centroids.ndim != 3
+        or int(counts.sum()) != len(codes)
+        or codes.shape[1:] != (-(-centroids.shape[0] * (centroids.shape[1].bit_length() - 1) // 8),)
+        or centroids.shape[0] * centroids.shape[2] != manifest.model.dimension
+    ):
+        raise KBError(f"the token vectors in {version_dir} do not match their codebook; {REBUILD_HINT} --full")
+    tokens = TokenVectors(codes, counts, token_sentences, TokenCode(centroids))
+    titles = _load_array(version_dir / TITLE_FILE)
+    return assemble_version(
+        version_dir,
+        manifest,
+        data["documents.jsonl"],
+        data["chunks.jsonl"],
+        (passages, sentences, contexts),
+        tokens,
+        titles,
+    )
+
+
+def assemble_version(
+    path: Path,
+    manifest: Manifest,
+    documents_jsonl: bytes,
+    chunks_jsonl: bytes,
+    vector_sets: tuple[VectorSearch, VectorSearch, VectorSearch],
+    tokens: TokenStore,
+    titles: np.ndarray,
+) -> StoredVersion:
+    """A `StoredVersion` from what a store read: the records parsed, every count checked against them."""
     try:
         documents = [
             Document(
                 **{**d, "sections": tuple(tuple(s) for s in d.get("sections", ())), "pages": tuple(d.get("pages", ()))}
             )
-            for d in _read_jsonl(data["documents.jsonl"])
+            for d in _read_jsonl(documents_jsonl)
         ]
-        chunks = ChunkRecords(data["chunks.jsonl"])
+        chunks = ChunkRecords(chunks_jsonl)
     except (ValueError, KeyError, TypeError) as exc:
-        raise KBError(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
-    codes, counts, token_sentences, centroids = (_load_array(version_dir / name) for name in TOKEN_FILES)
-    titles = _load_array(version_dir / TITLE_FILE)
-    n_sentences = int(chunks.sentence_counts.sum())
+        raise KBError(f"the records in {path} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
+    passages, sentences, contexts = vector_sets
     if (
-        len(counts) != len(chunks)
-        or int(counts.sum()) != len(codes)
-        or token_sentences.shape != (len(codes),)
-        or centroids.ndim != 3
-        or codes.shape[1:] != (-(-centroids.shape[0] * (centroids.shape[1].bit_length() - 1) // 8),)
-        or centroids.shape[0] * centroids.shape[2] != manifest.model.dimension
+        len(tokens.counts) != len(chunks)
+        or int(tokens.counts.sum()) != manifest.counts.tokens
         or len(passages) != len(chunks)
-        or len(sentences) != n_sentences
+        or len(sentences) != int(chunks.sentence_counts.sum())
         or len(contexts) != len(chunks)
         or titles.shape != (len(documents), manifest.model.dimension)
     ):
-        raise KBError(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
-    tokens = TokenVectors(codes, counts, token_sentences, TokenCode(centroids))
-    return StoredVersion(version_dir, manifest, documents, chunks, passages, sentences, contexts, tokens, titles)
+        raise KBError(f"the vectors in {path} do not match its chunks; {REBUILD_HINT} --full")
+    return StoredVersion(path, manifest, documents, chunks, passages, sentences, contexts, tokens, titles)
 
 
 def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:

@@ -18,7 +18,7 @@ EXACT_FILTER_MAX = 4096
 
 
 class VectorSearch(Protocol):
-    """What search and answers need from a set of vectors (a remote engine could provide it: docs/scaling.md)."""
+    """What search and answers need from a set of vectors: `VectorIndex` (FAISS) or a database table (kb/pgstore.py)."""
 
     def __len__(self) -> int: ...
 
@@ -26,8 +26,11 @@ class VectorSearch(Protocol):
         """Stored vectors, (n, dim): all of them, or those of `rows`."""
         ...
 
-    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows), best first, optionally restricted to `rows`."""
+    def search(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None = None, languages: tuple[str, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows), best first, optionally restricted to `rows`, which are the rows in
+        `languages` (a set that keeps its rows' languages filters by those, in its index scan)."""
         ...
 
 
@@ -101,8 +104,11 @@ class VectorIndex:
             return np.zeros((0, self.index.d), dtype=np.float32)
         return self.index.reconstruct_n(0, len(self))
 
-    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows) for one query vector, optionally restricted to `rows` (sorted, unique)."""
+    def search(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None = None, languages: tuple[str, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows) for one query vector, optionally restricted to `rows` (sorted, unique;
+        `languages` is not needed: the rows say it)."""
         import faiss
 
         k = min(k, len(self) if rows is None else len(rows))

