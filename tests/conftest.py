@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,27 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def kb(real_settings: Settings) -> KnowledgeBase:
+def faiss_kb(real_settings: Settings) -> KnowledgeBase:
     return KnowledgeBase.open(settings=real_settings)
+
+
+@pytest.fixture(scope="session")
+def pg_settings(real_settings: Settings, faiss_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The same corpus and model on the pgvector store: a PostgreSQL server the project starts itself."""
+    settings = replace(real_settings, vector_store="pgvector", index_dir=tmp_path_factory.mktemp("pg") / "index")
+    rebuild(settings, embedder=faiss_kb.embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def pg_kb(pg_settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase.open(settings=pg_settings)
+
+
+@pytest.fixture(scope="session", params=["faiss", "pgvector"])
+def kb(request: pytest.FixtureRequest) -> KnowledgeBase:
+    """The bundled corpus indexed with the real model; every test of the API runs on both stores."""
+    return request.getfixturevalue("faiss_kb" if request.param == "faiss" else "pg_kb")
 
 
 @pytest.fixture

