@@ -6,14 +6,14 @@ Layout of the database (the same records and vectors as the files of kb/store.py
     kb.current(name)                       the one version readers open (a single row)
     "kb_<version>".documents(n, record, title)
         n: the document's number; record: its `Document` as JSON; title: its title vector
-    "kb_<version>".chunks(n, lang, record, passage, context, token_count, tokens, token_sentences)
-        n: the chunk's row; record: its `Chunk` as JSON; passage / context: its vectors; tokens: its
-        token vectors' product-quantization codes (token_count x code size bytes); token_sentences:
-        the sentence each was read in (uint16, little-endian)
-    "kb_<version>".sentences(n, lang, embedding)
-        n: the sentence row (every chunk's sentences, chunk after chunk)
+    "kb_<version>".chunks(n, record, token_count, tokens, token_sentences)
+        n: the chunk's row; record: its `Chunk` as JSON; tokens: its token vectors' product-quantization
+        codes (token_count x code size bytes); token_sentences: the sentence each was read in (uint16)
+    "kb_<version>".passages(n, lang, embedding)     row n: chunk n's vector
+    "kb_<version>".contexts(n, lang, embedding)     row n: chunk n read with the next chunk of its document
+    "kb_<version>".sentences(n, lang, embedding)    every chunk's sentences, chunk after chunk
 
-Vector sets larger than `Settings.exact_search_max` get an HNSW index (inner product: the vectors
+Vector sets larger than `EXACT_MAX` rows get an HNSW index (inner product: the vectors
 are unit length, so it ranks as cosine); smaller ones are scanned exactly. A language filter is a
 `WHERE lang = ANY(...)` that the index scan applies as it walks (`hnsw.iterative_scan`).
 
@@ -54,11 +54,19 @@ from .types import IndexSpec
 
 WRITER, READER = "kb_writer", "kb_reader"  # the roles of a server the project starts
 DATABASE = "kb"
+VECTOR_TABLES = ("passages", "contexts", "sentences")  # a narrow table each: rows stay in line (under 2 kB)
 REBUILD_LOCK = 0x6B62_7265_6275_696C  # the advisory lock one rebuild holds ("kbrebuil")
 # A rebuild's last step waits at most this long for readers of a version it drops (they hold it a
 # query at a time); past it, the version is dropped by a later rebuild.
 DROP_WAIT = "5s"
+# The server scans a vector set exactly up to this many rows (FAISS: `Settings.exact_search_max`); its
+# scan costs ~0.55 us a row (10k passages: 5.4 ms, against 0.3 ms in FAISS), more than an HNSW walk
+# past a few thousand rows (bench/engine.py).
+EXACT_MAX = 5000
 SEARCH_SETTINGS = (
+    # psycopg prepares a statement run 5 times; its generic plan, not knowing the LIMIT or the
+    # filter, scanned every row (6 ms a search at 10k passages instead of 1-3)
+    "SET plan_cache_mode = force_custom_plan",
     # a filtered search walks on until k rows pass the filter (or this many were visited)
     "SET hnsw.iterative_scan = relaxed_order",
     "SET hnsw.max_scan_tuples = 50000",
@@ -153,9 +161,9 @@ def describe(url: str) -> str:
 class PgVectors:
     """One vector column of a version's table, searched by the server (`VectorSearch`)."""
 
-    def __init__(self, db: Database, schema: str, table: str, column: str, count: int, dim: int) -> None:
+    def __init__(self, db: Database, schema: str, table: str, count: int, dim: int) -> None:
         self._db, self._count, self._dim = db, count, dim
-        self._table = (schema, table, column)
+        self._table = (schema, table)
 
     def __len__(self) -> int:
         return self._count
@@ -163,18 +171,18 @@ class PgVectors:
     def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
         from psycopg import sql
 
-        schema, table, column = self._table
+        schema, table = self._table
         if rows is None:
-            query = sql.SQL("SELECT {} FROM {}.{} ORDER BY n").format(
-                sql.Identifier(column), sql.Identifier(schema), sql.Identifier(table)
+            query = sql.SQL("SELECT embedding FROM {}.{} ORDER BY n").format(
+                sql.Identifier(schema), sql.Identifier(table)
             )
             return _matrix([r[0] for r in self._db.rows(query)], self._dim)
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return np.zeros((0, self._dim), dtype=np.float32)
         wanted = np.unique(rows)
-        query = sql.SQL("SELECT {} FROM {}.{} WHERE n = ANY(%s) ORDER BY n").format(
-            sql.Identifier(column), sql.Identifier(schema), sql.Identifier(table)
+        query = sql.SQL("SELECT embedding FROM {}.{} WHERE n = ANY(%s) ORDER BY n").format(
+            sql.Identifier(schema), sql.Identifier(table)
         )
         found = _matrix([r[0] for r in self._db.rows(query, [wanted.tolist()])], self._dim)
         if len(found) != len(wanted):
@@ -189,16 +197,17 @@ class PgVectors:
         k = min(k, self._count if rows is None else len(rows))
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        schema, table, column = self._table
+        schema, table = self._table
         vector = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
         where = sql.SQL("WHERE lang = ANY(%s)") if languages is not None else sql.SQL("")
-        statement = sql.SQL("SELECT n, ({col} <#> %s) * -1 FROM {s}.{t} {where} ORDER BY {col} <#> %s LIMIT %s").format(
-            col=sql.Identifier(column), s=sql.Identifier(schema), t=sql.Identifier(table), where=where
+        # the distance once a row (ORDER BY its alias), walked by the HNSW index where there is one
+        statement = sql.SQL("SELECT n, embedding <#> %s AS distance FROM {}.{} {} ORDER BY distance LIMIT %s").format(
+            sql.Identifier(schema), sql.Identifier(table), where
         )
-        params = [vector, *([list(languages)] if languages is not None else []), vector, k]
+        params = [vector, *([list(languages)] if languages is not None else []), k]
         found = self._db.rows(statement, params)
         ids = np.array([r[0] for r in found], dtype=np.int64)
-        scores = np.array([r[1] for r in found], dtype=np.float32)
+        scores = -np.array([r[1] for r in found], dtype=np.float32)  # <#> is the negative inner product
         order = np.argsort(-scores, kind="stable")  # an iterative scan returns rows in nearly, not exactly, that order
         return scores[order], ids[order]
 
@@ -324,9 +333,9 @@ class PgStore:
         code = TokenCode(np.frombuffer(code_bytes, dtype="<f4").reshape(shape))
         n_sentences = manifest.counts.sentences
         vector_sets = (
-            PgVectors(self._db, schema, "chunks", "passage", len(chunks), dim),
-            PgVectors(self._db, schema, "sentences", "embedding", n_sentences, dim),
-            PgVectors(self._db, schema, "chunks", "context", len(chunks), dim),
+            PgVectors(self._db, schema, "passages", len(chunks), dim),
+            PgVectors(self._db, schema, "sentences", n_sentences, dim),
+            PgVectors(self._db, schema, "contexts", len(chunks), dim),
         )
         return assemble_version(
             Path(name),
@@ -418,87 +427,108 @@ def _write_version(
     ):
         connection.execute(statement)
     connection.execute(sql.SQL("CREATE SCHEMA {}").format(s))
-    connection.execute(
-        sql.SQL("CREATE TABLE {}.documents (n int4 PRIMARY KEY, record text NOT NULL, title {} NOT NULL)").format(
-            s, vector
-        )
-    )
-    connection.execute(
-        sql.SQL(
-            "CREATE TABLE {}.chunks (n int4 PRIMARY KEY, lang text NOT NULL, record text NOT NULL, "
-            "passage {v} NOT NULL, context {v} NOT NULL, token_count int4 NOT NULL, tokens bytea NOT NULL, "
-            "token_sentences bytea NOT NULL)"
-        ).format(s, v=vector)
-    )
-    connection.execute(
-        sql.SQL("CREATE TABLE {}.sentences (n int4 PRIMARY KEY, lang text NOT NULL, embedding {} NOT NULL)").format(
-            s, vector
-        )
-    )
+    for table, columns in (
+        ("documents", "n int4 PRIMARY KEY, record text NOT NULL, title {v} NOT NULL"),
+        (
+            "chunks",
+            "n int4 PRIMARY KEY, record text NOT NULL, token_count int4 NOT NULL, tokens bytea NOT NULL, "
+            "token_sentences bytea NOT NULL",
+        ),
+        *((name, "n int4 PRIMARY KEY, lang text NOT NULL, embedding {v} NOT NULL") for name in VECTOR_TABLES),
+    ):
+        create = sql.SQL("CREATE TABLE {}.{} (" + columns + ")")
+        connection.execute(create.format(s, sql.Identifier(table), v=vector))
     with connection.cursor() as cursor:
-        with cursor.copy(sql.SQL("COPY {}.documents (n, record, title) FROM STDIN (FORMAT BINARY)").format(s)) as copy:
-            copy.set_types(["int4", "text", "vector"])
-            for n, record in enumerate(records):
-                document = json.dumps(asdict(record.document), ensure_ascii=False)
-                copy.write_row((n, document, np.asarray(record.title_vector, dtype=np.float32)))
-        columns = "n, lang, record, passage, context, token_count, tokens, token_sentences"
-        with cursor.copy(sql.SQL(f"COPY {{}}.chunks ({columns}) FROM STDIN (FORMAT BINARY)").format(s)) as copy:
-            copy.set_types(["int4", "text", "text", "vector", "vector", "int4", "bytea", "bytea"])
-            row = 0
-            for record in records:
-                codes, counts, sentences, _ = record.token_vectors.arrays
-                at = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-                for i, chunk in enumerate(record.chunks):
-                    copy.write_row(
-                        (
-                            row,
-                            chunk.lang,
-                            json.dumps(asdict(chunk), ensure_ascii=False),
-                            np.asarray(record.chunk_vectors[i], dtype=np.float32),
-                            np.asarray(record.context_vectors[i], dtype=np.float32),
-                            int(counts[i]),
-                            np.ascontiguousarray(codes[at[i] : at[i + 1]], dtype=np.uint8).tobytes(),
-                            np.asarray(sentences[at[i] : at[i + 1]], dtype="<u2").tobytes(),
-                        )
+
+        def copy_rows(table: str, columns: str, types: list[str], rows: Iterator[tuple[Any, ...]]) -> None:
+            with cursor.copy(
+                sql.SQL("COPY {}.{} (" + columns + ") FROM STDIN (FORMAT BINARY)").format(s, sql.Identifier(table))
+            ) as copy:
+                copy.set_types(types)
+                for row in rows:
+                    copy.write_row(row)
+
+        copy_rows(
+            "documents",
+            "n, record, title",
+            ["int4", "text", "vector"],
+            (
+                (n, json.dumps(asdict(r.document), ensure_ascii=False), np.asarray(r.title_vector, dtype=np.float32))
+                for n, r in enumerate(records)
+            ),
+        )
+        copy_rows(
+            "chunks",
+            "n, record, token_count, tokens, token_sentences",
+            ["int4", "text", "int4", "bytea", "bytea"],
+            _chunk_rows(records),
+        )
+        for table, part, per in (
+            ("passages", "chunk_vectors", _chunk_langs),
+            ("contexts", "context_vectors", _chunk_langs),
+            ("sentences", "sentence_vectors", _sentence_langs),
+        ):
+            copy_rows(
+                table,
+                "n, lang, embedding",
+                ["int4", "text", "vector"],
+                (
+                    (n, lang, np.asarray(v, dtype=np.float32))
+                    for n, (lang, v) in enumerate(
+                        pair for r in records for pair in zip(per(r), getattr(r, part), strict=True)
                     )
-                    row += 1
-        with cursor.copy(
-            sql.SQL("COPY {}.sentences (n, lang, embedding) FROM STDIN (FORMAT BINARY)").format(s)
-        ) as copy:
-            copy.set_types(["int4", "text", "vector"])
-            row = 0
-            for record in records:
-                langs = [c.lang for c in record.chunks for _ in c.sentences]
-                for lang, sentence_vector in zip(langs, record.sentence_vectors, strict=True):
-                    copy.write_row((row, lang, np.asarray(sentence_vector, dtype=np.float32)))
-                    row += 1
+                ),
+            )
     spec: IndexSpec = manifest.vector_index
     sizes = {
-        "passage": manifest.counts.chunks,
-        "context": manifest.counts.chunks,
-        "embedding": manifest.counts.sentences,
+        "passages": manifest.counts.chunks,
+        "contexts": manifest.counts.chunks,
+        "sentences": manifest.counts.sentences,
     }
     connection.execute("SET LOCAL maintenance_work_mem = '1GB'")
-    for table, column in (("chunks", "passage"), ("chunks", "context"), ("sentences", "embedding")):
-        if sizes[column] > spec.exact_max:  # smaller sets are scanned exactly, as FAISS does
+    for table in VECTOR_TABLES:
+        if sizes[table] > min(spec.exact_max, EXACT_MAX):  # smaller sets are scanned exactly
+            index = "CREATE INDEX ON {}.{} USING hnsw (embedding vector_ip_ops) WITH (m = {}, ef_construction = {})"
             connection.execute(
-                sql.SQL(
-                    "CREATE INDEX ON {}.{} USING hnsw ({} vector_ip_ops) WITH (m = {}, ef_construction = {})"
-                ).format(
-                    s,
-                    sql.Identifier(table),
-                    sql.Identifier(column),
-                    sql.Literal(spec.hnsw_m),
-                    sql.Literal(spec.ef_construction),
+                sql.SQL(index).format(
+                    s, sql.Identifier(table), sql.Literal(spec.hnsw_m), sql.Literal(spec.ef_construction)
                 )
             )
-    connection.execute(sql.SQL("ANALYZE {}.chunks").format(s))
-    connection.execute(sql.SQL("ANALYZE {}.sentences").format(s))
+        connection.execute(sql.SQL("ANALYZE {}.{}").format(s, sql.Identifier(table)))
     if connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
         role = sql.Identifier(reader)
         connection.execute(sql.SQL("GRANT USAGE ON SCHEMA kb, {} TO {}").format(s, role))
         connection.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, role))
         connection.execute(sql.SQL("GRANT SELECT ON kb.versions, kb.current TO {}").format(role))
+
+
+def _chunk_langs(record: DocumentRecord) -> list[str]:
+    return [c.lang for c in record.chunks]
+
+
+def _sentence_langs(record: DocumentRecord) -> list[str]:
+    return [c.lang for c in record.chunks for _ in c.sentences]
+
+
+def _chunk_rows(records: Sequence[DocumentRecord]) -> Iterator[tuple[Any, ...]]:
+    """Per chunk: its row, record, and token vectors (codes, and each one's sentence as uint16)."""
+    import json
+    from dataclasses import asdict
+
+    row = 0
+    for record in records:
+        codes, counts, sentences, _ = record.token_vectors.arrays
+        at = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        for i, chunk in enumerate(record.chunks):
+            span = slice(int(at[i]), int(at[i + 1]))
+            yield (
+                row,
+                json.dumps(asdict(chunk), ensure_ascii=False),
+                int(counts[i]),
+                np.ascontiguousarray(codes[span], dtype=np.uint8).tobytes(),
+                np.asarray(sentences[span], dtype="<u2").tobytes(),
+            )
+            row += 1
 
 
 def _drop_old_versions(connection: Any) -> None:

@@ -1,0 +1,208 @@
+"""PostgreSQL + pgvector at 100k and 1M passages: build time, search and ask p50/p95, recall@10 against exact,
+filtered search, app-process RSS (and the FAISS files at the sizes that fit the machine, for comparison).
+
+Usage: python bench/helpcentre.py && python bench/helpcentre_questions.py   # once: the help centre
+       python bench/engine.py [--sizes 100000 1000000] [--questions 200] [--faiss-max 200000]
+
+The passages are the mixed help centre's (bench/results/helpcentre-mixed: 441 articles, 1,872 passages
+in es/fr/it/pl), copied until there are `size` passages; each copy's passage, sentence, context and
+title vectors are moved by a little noise and renormalized (as bench/ingest.py does), its token vectors
+are the original's codes. Each size is written by the store a rebuild uses (`kb.pgstore.PgStore`, a
+server the project starts under a temporary index directory). Then a fresh process, as an app server
+would, opens the knowledge base and asks the help centre's real development questions: `search` (k=10),
+`search` restricted to one language, and `ask`, question embedding included; it reports its RSS.
+Recall@10 is the passage set's top 10 through the server's HNSW index against an exact scan of the
+same vectors, for real question vectors, unfiltered and filtered to Italian (2.7 % of the passages,
+the hardest filter) and Spanish (32 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.machine import describe  # noqa: E402
+from kb import KnowledgeBase, Settings  # noqa: E402
+from kb.index import open_store  # noqa: E402
+from kb.store import DocumentEntry, DocumentRecord, FileStore  # noqa: E402
+
+SOURCE = ROOT / "bench" / "results" / "helpcentre-mixed"
+QUESTIONS = ROOT / "bench" / "results" / "helpcentre-dev.jsonl"
+
+APP = """
+import json, resource, sys, time
+import numpy as np
+from kb import KnowledgeBase
+questions = json.loads(sys.argv[1])
+started = time.perf_counter()
+kb = KnowledgeBase.open(allow_stale=True)
+kb.embedder.warm_up()
+opened = time.perf_counter() - started
+kb.search("warm up", k=10)
+times = {"search": [], "search_pl": [], "ask": []}
+for q in questions:
+    for name, call in (("search", lambda: kb.search(q, k=10)), ("search_pl", lambda: kb.search(q, k=10, languages=["pl"])),
+                       ("ask", lambda: kb.ask(q))):
+        kb.embedder._query_cache.clear()  # every call reads its question with the model
+        t = time.perf_counter(); call(); times[name].append(time.perf_counter() - t)
+status = {l.split(":")[0]: int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("Vm")}
+rss = [status["VmRSS"], status["VmHWM"]]
+print(json.dumps({"open_s": opened, "times": times, "rss_mib": rss}))
+"""
+
+
+class Copies(Sequence[DocumentRecord]):
+    """`n` records: the base records, then noisy copies of them, made when asked for (the same each time)."""
+
+    def __init__(self, base: list[DocumentRecord], n: int) -> None:
+        self.base, self.n = base, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> DocumentRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[DocumentRecord]: ...
+
+    def __getitem__(self, i: int | slice) -> DocumentRecord | Sequence[DocumentRecord]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.n))]
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        r = self.base[i % len(self.base)]
+        if i < len(self.base):
+            return r
+        rng = np.random.default_rng(i)
+
+        def jitter(m: np.ndarray) -> np.ndarray:
+            m = m + rng.normal(0, 0.02, m.shape).astype(np.float32)
+            return (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+        doc_id = f"{r.document.doc_id}-copy{i // len(self.base)}"
+        return DocumentRecord(
+            document=replace(r.document, doc_id=doc_id, path=f"copies/{doc_id}.html", translation_of=""),
+            chunks=tuple(replace(c, doc_id=doc_id, chunk_id=f"{doc_id}#{j}") for j, c in enumerate(r.chunks)),
+            chunk_vectors=jitter(r.chunk_vectors),
+            sentence_vectors=jitter(r.sentence_vectors),
+            context_vectors=jitter(r.context_vectors),
+            token_vectors=r.token_vectors,
+            title_vector=jitter(r.title_vector),
+        )
+
+    def __iter__(self) -> Iterator[DocumentRecord]:
+        return (self[i] for i in range(self.n))
+
+
+def p50_p95(seconds: list[float]) -> str:
+    return f"{np.percentile(seconds, 50) * 1000:.1f} / {np.percentile(seconds, 95) * 1000:.1f} ms"
+
+
+def app_process(settings: Settings, questions: list[str]) -> dict:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KB_VECTOR_STORE": settings.vector_store,
+        "KB_INDEX_DIR": str(settings.index_dir),
+        "KB_CORPUS_DIR": str(settings.index_dir / "no-corpus"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", APP, json.dumps(questions)], env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def recall(settings: Settings, passages: np.ndarray, langs: np.ndarray, queries: np.ndarray) -> dict[str, float]:
+    """Recall@10 of the store's passage search against an exact scan, unfiltered and for two languages."""
+    stored = open_store(settings).read()
+    found: dict[str, list[float]] = {"all": [], "it": [], "es": []}
+    for q in queries:
+        scores = passages @ q
+        for name in found:
+            rows = np.arange(len(passages)) if name == "all" else np.flatnonzero(langs == name)
+            exact = set(rows[np.argsort(-scores[rows])[:10]].tolist())
+            filt = None if name == "all" else (name,)
+            _, got = stored.chunk_vectors.search(q, 10, None if filt is None else rows, filt)
+            found[name].append(len(exact & set(got.tolist())) / 10)
+    return {name: float(np.mean(v)) for name, v in found.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument(
+        "--faiss-max", type=int, default=200_000, help="also write and time the FAISS files up to this size"
+    )
+    args = parser.parse_args()
+    if not (SOURCE / "index").is_dir() or not QUESTIONS.is_file():
+        raise SystemExit("run python bench/helpcentre.py && python bench/helpcentre_questions.py first")
+    print(f"machine: {describe()}")
+    source = KnowledgeBase.open(settings=Settings.from_env(corpus_dir=SOURCE / "corpus", index_dir=SOURCE / "index"))
+    base = [source.index.record(d) for d in source.index.documents]
+    per_doc = sum(len(r.chunks) for r in base) / len(base)
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rng = np.random.default_rng(0)
+    picked = [
+        rows[i]["question"] for i in sorted(rng.choice(len(rows), size=min(args.questions, len(rows)), replace=False))
+    ]
+    queries = np.stack([source.embedder.encode_query(q).vector for q in picked[:100]])
+    for size in args.sizes:
+        records = Copies(base, max(1, round(size / per_doc)))
+        documents = {
+            r.document.doc_id: DocumentEntry(r.document.path, r.document.content_hash, r.document.lang) for r in records
+        }
+        with tempfile.TemporaryDirectory(prefix="kb-engine-") as tmp:
+            pg = Settings.from_env(index_dir=Path(tmp) / "pg", vector_store="pgvector")
+            manifest = replace(source.index.manifest, documents=documents, translations=(), vector_index=pg.index_spec)
+            store = open_store(pg, write=True)
+            started = time.perf_counter()
+            written = store.write(records, manifest)
+            built = time.perf_counter() - started
+            n = written.counts.chunks
+            print(f"\n{n:,} passages ({len(records):,} articles, {written.counts.sentences:,} sentences)")
+            print(
+                f"  pgvector build (COPY + 3 HNSW indexes, m={pg.hnsw_m}, ef_construction={pg.hnsw_ef_construction}): {built:.0f} s"
+            )
+            passages = np.concatenate([r.chunk_vectors for r in records])
+            langs = np.array([c.lang for r in records for c in r.chunks])
+            print(
+                "  recall@10 against exact (all / it 2.7 % / es 32 %): "
+                + " / ".join(f"{v:.3f}" for v in recall(pg, passages, langs, queries).values())
+            )
+            del passages
+            runs = [("pgvector", pg)]
+            if size <= args.faiss_max:
+                faiss = Settings.from_env(index_dir=Path(tmp) / "faiss")
+                started = time.perf_counter()
+                FileStore(faiss.index_dir).write(records, manifest)
+                print(f"  faiss build (files, HNSW m={faiss.hnsw_m}): {time.perf_counter() - started:.0f} s")
+                runs.append(("faiss", faiss))
+            for name, settings in runs:
+                result = app_process(settings, picked)
+                t = result["times"]
+                print(
+                    f"  {name:8s} app process: open {result['open_s']:.1f} s; search p50/p95 {p50_p95(t['search'])}; "
+                    f"search in Polish {p50_p95(t['search_pl'])}; ask {p50_p95(t['ask'])}; "
+                    f"RSS {result['rss_mib'][0]:.0f} MiB (peak {result['rss_mib'][1]:.0f})"
+                )
+
+
+if __name__ == "__main__":
+    main()
