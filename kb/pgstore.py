@@ -65,6 +65,7 @@ DROP_WAIT = "5s"
 EXACT_MAX = 5000
 EXACT_FILTER_MAX = 4096  # a language filter passing at most this many rows (or under 5 %) is scored exactly
 EF_SEARCH_MAX = 1000  # pgvector's limit
+POOL_SIZE = 4  # connections an app process keeps to the server (questions of several sessions at once)
 SEARCH_SETTINGS = (
     # psycopg prepares a statement run 5 times; its generic plan, not knowing the LIMIT or the
     # filter, scanned every row (6 ms a search at 10k passages instead of 1-3)
@@ -76,7 +77,7 @@ SEARCH_SETTINGS = (
 
 
 class Database:
-    """One connection to the server, opened on first use and again after it is lost.
+    """Up to POOL_SIZE connections to the server, opened when needed and again after they are lost.
 
     Every statement takes its values as parameters; names (schemas, roles) go through
     `psycopg.sql.Identifier`. Errors become KBError with what to do, never with a password.
@@ -84,28 +85,41 @@ class Database:
 
     def __init__(self, url: str, where: str, setup: Sequence[str] = ()) -> None:
         self._url, self.where, self._setup = url, where, tuple(setup)
-        self._connection: Any = None
-        self._lock = threading.Lock()  # app sessions are threads; one statement at a time on the connection
+        self._idle: list[Any] = []  # connections not in use, the most recent last
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(POOL_SIZE)  # app sessions are threads; at most this many at once
 
     def rows(
         self, query: Any, params: Sequence[Any] = (), local: Sequence[tuple[str, str]] = ()
     ) -> list[tuple[Any, ...]]:
         """All rows of one statement; with `local` (setting, value) pairs, in a transaction that sets them."""
-        with self._lock, self._errors():
-            connection = self._connect()
-            if not local:
-                return connection.execute(query, params, binary=True).fetchall()
-            with connection.transaction():
-                for name, value in local:
-                    connection.execute("SELECT set_config(%s, %s, true)", [name, value])
-                return connection.execute(query, params, binary=True).fetchall()
+        with self._slots, self._errors():
+            connection = self._take()
+            try:
+                if not local:
+                    found = connection.execute(query, params, binary=True).fetchall()
+                else:
+                    with connection.transaction():
+                        for name, value in local:
+                            connection.execute("SELECT set_config(%s, %s, true)", [name, value])
+                        found = connection.execute(query, params, binary=True).fetchall()
+            except BaseException:
+                connection.close()  # in an unknown state: never reused
+                raise
+            with self._lock:
+                self._idle.append(connection)
+            return found
 
-    def _connect(self) -> Any:
-        if self._connection is None or self._connection.closed:
-            self._connection = connect(self._url, self.where, autocommit=True)
-            for statement in self._setup:
-                self._connection.execute(statement)
-        return self._connection
+    def _take(self) -> Any:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.closed:
+                    return connection
+        connection = connect(self._url, self.where, autocommit=True)
+        for statement in self._setup:
+            connection.execute(statement)
+        return connection
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -118,16 +132,18 @@ class Database:
                 f"the index version being read was removed from {self.where} by newer rebuilds; reload"
             ) from None
         except psycopg.OperationalError as exc:
-            self.close()  # the next statement reconnects
+            self.close()  # the others are likely lost too (a restart): the next statement reconnects
             raise KBError(f"lost the connection to {self.where} ({_reason(exc)}); try again") from None
         except psycopg.Error as exc:
             raise KBError(f"{self.where} refused a query ({_reason(exc)})") from None
 
     def close(self) -> None:
-        if self._connection is not None:
+        """Close the idle connections."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
             with contextlib.suppress(Exception):
-                self._connection.close()
-        self._connection = None
+                connection.close()
 
 
 def connect(url: str, where: str, autocommit: bool = False) -> Any:

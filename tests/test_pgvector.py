@@ -321,3 +321,15 @@ def test_the_scaling_recipe_runs_as_written(faiss_kb: KnowledgeBase, tmp_path: P
     _, err = refused.communicate(timeout=600)
     assert refused.returncode != 0 and "does not let this role write" in err and "change-me" not in err
     assert not (tmp_path / "unused" / "pgdata").exists()  # no local server was started
+
+
+def test_sessions_asking_at_once_get_the_answers_they_get_alone(fake_pg: Settings) -> None:
+    """App sessions are threads sharing one KnowledgeBase; its connections serve them together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    kb = KnowledgeBase.open(settings=fake_pg, embedder=FakeEmbedder())
+    questions = [f"{word} del cliente" for word in ("experiencia", "emoción", "tecnología", "lealtad", "éxito")] * 4
+    alone = [[h.chunk_id for h in kb.search(q, k=5, languages=["es", "fr"])] for q in questions]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: [h.chunk_id for h in kb.search(q, k=5, languages=["es", "fr"])], questions))
+    assert together == alone
