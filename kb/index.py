@@ -7,7 +7,7 @@ row arithmetic of their own. Every vector it returns is float32.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,15 +51,16 @@ class Index:
     def __init__(self, stored: StoredVersion) -> None:
         self.path: Path = stored.path
         self.manifest: Manifest = stored.manifest
-        self._documents = {d.doc_id: d for d in stored.documents}
-        self.document_languages: list[str] = sorted({d.lang for d in stored.documents})
+        self._documents = stored.documents  # by id; a database's are fetched when asked for
+        self._heads = stored.heads
+        self.document_languages: list[str] = sorted(set(stored.heads.langs))
         self._chunks = stored.chunks
         self._passages: VectorSearch = stored.chunk_vectors
         self._sentences: VectorSearch = stored.sentence_vectors
         self._contexts: VectorSearch = stored.context_vectors  # row r: chunk r + chunk r+1 of its document
         self._tokens = stored.tokens
-        self._titles = stored.titles  # (documents, dim) in the order of stored.documents
-        self._title_row = {d.doc_id: i for i, d in enumerate(stored.documents)}
+        self._titles = stored.titles  # row i: the title vector of document heads.ids[i]
+        self._title_row = {doc_id: i for i, doc_id in enumerate(stored.heads.ids)}
         n = len(self._chunks)
         counts = self._chunks.sentence_counts
         self._first_sentence = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # (n + 1,)
@@ -83,9 +84,8 @@ class Index:
         self._filters: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (kind, languages) -> rows
         self._language_means = self._compute_language_means(chunk_langs)
         self._language_basis = self._compute_language_basis()
-        # the title vectors, without language directions, of the documents in chunk order (ChunkRecords.doc_of)
-        chunked = [self._title_row[d] for d in self._chunks.doc_ids]
-        self._neutral_titles = self.neutral(np.asarray(self._titles)[chunked].reshape(len(chunked), -1))
+        # the title row of each document as the chunk columns number them (doc_of)
+        self._title_of = np.array([self._title_row[d] for d in self._chunks.doc_ids], dtype=np.int64)
         self._works = self._group_translations()
         self._members: dict[str, list[str]] = {}  # work -> its documents (a lookup per hit, not a scan)
         for doc_id in sorted(self._works):
@@ -104,14 +104,20 @@ class Index:
         return len(self._chunks)
 
     @property
-    def documents(self) -> dict[str, Document]:
+    def documents(self) -> Mapping[str, Document]:
+        """Every document by id (of a database: each read when asked for; `values()` reads them all at once)."""
         return self._documents
+
+    @property
+    def document_langs(self) -> dict[str, str]:
+        """The language of every document, by id (without reading a document)."""
+        return dict(zip(self._heads.ids, self._heads.langs, strict=True))
 
     def document(self, doc_id: str) -> Document:
         try:
             return self._documents[doc_id]
         except KeyError:
-            known = ", ".join(sorted(self._documents)[:20])
+            known = ", ".join(sorted(self._heads.ids)[:20])
             raise KBError(f"no document {doc_id!r}; known ids: {known}") from None
 
     def chunk(self, row: int) -> Chunk:
@@ -218,7 +224,9 @@ class Index:
 
     def title_vectors(self, rows: np.ndarray) -> np.ndarray:
         """Per chunk row, its document's title vector, language directions removed (`neutral`)."""
-        return self._neutral_titles[self._chunks.doc_of[np.asarray(rows, dtype=np.int64)]]
+        documents = self._title_of[self._chunks.doc_of[np.asarray(rows, dtype=np.int64)]]
+        wanted, at = np.unique(documents, return_inverse=True)
+        return self.neutral(self._titles.vectors(wanted))[at]
 
     @property
     def token_code(self) -> TokenCode:
@@ -331,9 +339,9 @@ class Index:
 
     def _group_translations(self) -> dict[str, str]:
         """Works from the `translation_of` headers and the translations discovered at build time (manifest)."""
-        docs = self._documents
-        links = [(d.doc_id, d.translation_of) for d in docs.values()]
-        return works(docs, links + [(a, b) for a, b, _ in self.manifest.translations])
+        heads = self._heads
+        links = list(zip(heads.ids, heads.translation_of, strict=True))
+        return works(heads.ids, links + [(a, b) for a, b, _ in self.manifest.translations])
 
     # -- whole documents and health ----------------------------------------------------------------
 
@@ -349,7 +357,7 @@ class Index:
             sentence_vectors=self.sentence_vectors(self.sentences_of_document(doc_id)),
             context_vectors=self._contexts.vectors(rows),
             token_vectors=tokens,
-            title_vector=np.array(self._titles[self._title_row[doc_id]], dtype=np.float32),
+            title_vector=self._titles.vectors(np.array([self._title_row[doc_id]]))[0],
         )
 
     def health(self) -> IndexHealth:
@@ -357,7 +365,7 @@ class Index:
         return IndexHealth(
             format_version=m.format_version,
             version=m.version,
-            documents=len(self._documents),
+            documents=len(self._heads.ids),
             chunks=len(self._chunks),
             sentences=len(self._sentence_chunk),
             token_vectors=m.counts.tokens,

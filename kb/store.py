@@ -37,7 +37,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -556,7 +556,7 @@ class ChunkRecords:
         # Split on "\n" only: str.splitlines() also breaks on U+2028 and others, which JSON leaves unescaped.
         for line in data.split(b"\n"):
             if line.strip():
-                chunk = _chunk(line)
+                chunk = chunk_from_json(line)
                 starts.append(at)
                 doc_of.append(documents.setdefault(chunk.doc_id, len(documents)))
                 lang_of.append(languages.setdefault(chunk.lang, len(languages)))
@@ -581,28 +581,80 @@ class ChunkRecords:
         return (self._make(row) for row in range(len(self)))
 
     def _make(self, row: int) -> Chunk:
-        return _chunk(self._data[self._starts[row] : self._starts[row + 1]])
+        return chunk_from_json(self._data[self._starts[row] : self._starts[row + 1]])
 
 
-def _chunk(line: bytes) -> Chunk:
+def chunk_from_json(line: bytes | str) -> Chunk:
+    """A `Chunk` from its JSON text (ValueError, KeyError or TypeError when malformed)."""
     record = json.loads(line)
     return Chunk(**{**record, "sentences": tuple(tuple(s) for s in record["sentences"])})
 
 
 @dataclass(frozen=True)
+class DocumentHeads:
+    """What the loaded index keeps of every document, in document order (the order of the titles)."""
+
+    ids: list[str]
+    langs: list[str]
+    translation_of: list[str]  # the declared original ("" when none)
+
+    @classmethod
+    def of(cls, documents: Sequence[Document]) -> DocumentHeads:
+        return cls([d.doc_id for d in documents], [d.lang for d in documents], [d.translation_of for d in documents])
+
+
+class Records(Protocol):
+    """The chunk records of a version by row (`ChunkRecords` in memory, or a database's, fetched by row),
+    with per-row columns: its document (an index into `doc_ids`), language and number of sentences."""
+
+    doc_ids: list[str]
+    doc_of: np.ndarray
+    langs: np.ndarray
+    sentence_counts: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, row: int) -> Chunk: ...
+
+    def __iter__(self) -> Iterator[Chunk]: ...
+
+
+class VectorRows(Protocol):
+    """Vectors read by row: a memory-mapped array (`ArrayRows`), or a database table's."""
+
+    def __len__(self) -> int: ...
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray: ...
+
+
+class ArrayRows:
+    """`VectorRows` over a (rows, dim) array."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        return np.array(self._array if rows is None else self._array[np.asarray(rows, dtype=np.int64)], np.float32)
+
+
+@dataclass(frozen=True)
 class StoredVersion:
-    """A verified version as a store read it: typed records; vectors memory-mapped (files) or
-    fetched when asked for (a database)."""
+    """A verified version as a store read it: records and vectors in memory or memory-mapped (files),
+    or fetched when asked for (a database)."""
 
     path: Path  # the version's directory (files), or its name (a database)
     manifest: Manifest
-    documents: list[Document]
-    chunks: ChunkRecords
+    documents: Mapping[str, Document]
+    heads: DocumentHeads
+    chunks: Records
     chunk_vectors: VectorSearch
     sentence_vectors: VectorSearch
     context_vectors: VectorSearch
     tokens: TokenStore
-    titles: np.ndarray  # (documents, dim), in the order of `documents`
+    titles: VectorRows  # row i: the title vector of document heads.ids[i]
 
 
 def read_version(index_dir: Path) -> StoredVersion:
@@ -677,37 +729,42 @@ def _read_version(index_dir: Path) -> StoredVersion:
         raise KBError(f"the token vectors in {version_dir} do not match their codebook; {REBUILD_HINT} --full")
     tokens = TokenVectors(codes, counts, token_sentences, TokenCode(centroids))
     titles = _load_array(version_dir / TITLE_FILE)
+    try:
+        documents = [document_from_json(d) for d in _read_jsonl(data["documents.jsonl"])]
+        chunks = ChunkRecords(data["chunks.jsonl"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KBError(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
+    if titles.shape != (len(documents), manifest.model.dimension):
+        raise KBError(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
     return assemble_version(
         version_dir,
         manifest,
-        data["documents.jsonl"],
-        data["chunks.jsonl"],
+        {d.doc_id: d for d in documents},
+        DocumentHeads.of(documents),
+        chunks,
         (passages, sentences, contexts),
         tokens,
-        titles,
+        ArrayRows(titles),
     )
+
+
+def document_from_json(record: dict[str, Any]) -> Document:
+    """A `Document` from its JSON object (KeyError, TypeError or ValueError when malformed)."""
+    sections = tuple(tuple(s) for s in record.get("sections", ()))
+    return Document(**{**record, "sections": sections, "pages": tuple(record.get("pages", ()))})
 
 
 def assemble_version(
     path: Path,
     manifest: Manifest,
-    documents_jsonl: bytes,
-    chunks_jsonl: bytes,
+    documents: Mapping[str, Document],
+    heads: DocumentHeads,
+    chunks: Records,
     vector_sets: tuple[VectorSearch, VectorSearch, VectorSearch],
     tokens: TokenStore,
-    titles: np.ndarray,
+    titles: VectorRows,
 ) -> StoredVersion:
-    """A `StoredVersion` from what a store read: the records parsed, every count checked against them."""
-    try:
-        documents = [
-            Document(
-                **{**d, "sections": tuple(tuple(s) for s in d.get("sections", ())), "pages": tuple(d.get("pages", ()))}
-            )
-            for d in _read_jsonl(documents_jsonl)
-        ]
-        chunks = ChunkRecords(chunks_jsonl)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise KBError(f"the records in {path} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
+    """A `StoredVersion` from what a store read, every count checked against the others."""
     passages, sentences, contexts = vector_sets
     if (
         len(tokens.counts) != len(chunks)
@@ -715,10 +772,11 @@ def assemble_version(
         or len(passages) != len(chunks)
         or len(sentences) != int(chunks.sentence_counts.sum())
         or len(contexts) != len(chunks)
-        or titles.shape != (len(documents), manifest.model.dimension)
+        or len(titles) != len(heads.ids)
+        or len(documents) != len(heads.ids)
     ):
         raise KBError(f"the vectors in {path} do not match its chunks; {REBUILD_HINT} --full")
-    return StoredVersion(path, manifest, documents, chunks, passages, sentences, contexts, tokens, titles)
+    return StoredVersion(path, manifest, documents, heads, chunks, passages, sentences, contexts, tokens, titles)
 
 
 def _stack(parts: Sequence[np.ndarray], dim: int) -> np.ndarray:
