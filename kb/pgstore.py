@@ -51,6 +51,7 @@ from .store import (
     DocumentHeads,
     DocumentRecord,
     Manifest,
+    Records,
     StoredVersion,
     TokenCode,
     TokenVectors,
@@ -358,9 +359,8 @@ def _parse_document(text: str, where: str) -> Document:
         raise KBError(f"a document record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
 
 
-class PgChunkRecords:
-    """A version's chunk records (`Records`): the columns in memory, each record read from the
-    database when asked for (the last 4,096 kept)."""
+class PgChunkRecords(Records):
+    """A version's chunk records: the columns in memory, each record read from the database when asked for."""
 
     def __init__(
         self,
@@ -373,15 +373,7 @@ class PgChunkRecords:
     ) -> None:
         self._db, self._schema = db, schema
         self.doc_ids, self.doc_of, self.langs, self.sentence_counts = doc_ids, doc_of, langs, sentences
-        self._cached = functools.lru_cache(maxsize=4096)(self._fetch)
-
-    def __len__(self) -> int:
-        return len(self.doc_of)
-
-    def __getitem__(self, row: int) -> Chunk:
-        if not 0 <= row < len(self):
-            raise IndexError(f"chunk row {row} out of range 0..{len(self) - 1}")
-        return self._cached(int(row))
+        super().__init__()
 
     def __iter__(self) -> Iterator[Chunk]:
         from psycopg import sql
@@ -389,7 +381,7 @@ class PgChunkRecords:
         query = sql.SQL("SELECT record FROM {}.chunks ORDER BY n").format(sql.Identifier(self._schema))
         return (_parse_chunk(r[0], self._db.where) for r in self._db.rows(query))
 
-    def _fetch(self, row: int) -> Chunk:
+    def _make(self, row: int) -> Chunk:
         from psycopg import sql
 
         query = sql.SQL("SELECT record FROM {}.chunks WHERE n = %s").format(sql.Identifier(self._schema))

@@ -534,7 +534,35 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
     return manifest
 
 
-class ChunkRecords:
+class Records:
+    """The chunk records of a version by row, with per-row columns: its document (an index into
+    `doc_ids`), language and number of sentences. A `Chunk` is made (`_make`) when a row is asked
+    for; the last 4,096 asked for are kept. `ChunkRecords` holds them in memory, a database reads them."""
+
+    doc_ids: list[str]
+    doc_of: np.ndarray
+    langs: np.ndarray
+    sentence_counts: np.ndarray
+
+    def __init__(self) -> None:
+        self._cached = functools.lru_cache(maxsize=4096)(self._make)
+
+    def __len__(self) -> int:
+        return len(self.doc_of)
+
+    def __getitem__(self, row: int) -> Chunk:
+        if not 0 <= row < len(self):
+            raise IndexError(f"chunk row {row} out of range 0..{len(self) - 1}")
+        return self._cached(int(row))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self._make(row) for row in range(len(self)))
+
+    def _make(self, row: int) -> Chunk:
+        raise NotImplementedError
+
+
+class ChunkRecords(Records):
     """The chunk records of a version, by row: the bytes of chunks.jsonl (one JSON object a line),
     and per row where its line begins, its document, its language and its number of sentences as
     numpy columns. A `Chunk` is made when a row is asked for (the last 4,096 asked are kept).
@@ -567,18 +595,7 @@ class ChunkRecords:
         self.doc_of = np.array(doc_of, dtype=np.int32)  # row -> index into doc_ids
         self.langs = np.array(list(languages) or [""])[np.array(lang_of, dtype=np.int32)]  # row -> language
         self.sentence_counts = np.array(sentences, dtype=np.int64)
-        self._cached = functools.lru_cache(maxsize=4096)(self._make)
-
-    def __len__(self) -> int:
-        return len(self.doc_of)
-
-    def __getitem__(self, row: int) -> Chunk:
-        if not 0 <= row < len(self):
-            raise IndexError(f"chunk row {row} out of range 0..{len(self) - 1}")
-        return self._cached(int(row))
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return (self._make(row) for row in range(len(self)))
+        super().__init__()
 
     def _make(self, row: int) -> Chunk:
         return chunk_from_json(self._data[self._starts[row] : self._starts[row + 1]])
@@ -601,22 +618,6 @@ class DocumentHeads:
     @classmethod
     def of(cls, documents: Sequence[Document]) -> DocumentHeads:
         return cls([d.doc_id for d in documents], [d.lang for d in documents], [d.translation_of for d in documents])
-
-
-class Records(Protocol):
-    """The chunk records of a version by row (`ChunkRecords` in memory, or a database's, fetched by row),
-    with per-row columns: its document (an index into `doc_ids`), language and number of sentences."""
-
-    doc_ids: list[str]
-    doc_of: np.ndarray
-    langs: np.ndarray
-    sentence_counts: np.ndarray
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, row: int) -> Chunk: ...
-
-    def __iter__(self) -> Iterator[Chunk]: ...
 
 
 class VectorRows(Protocol):
