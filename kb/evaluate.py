@@ -172,8 +172,10 @@ def parallel_alignment(kb: KnowledgeBase) -> dict[str, float]:
     counterpart.
     """
     out: dict[str, float] = {}
-    for doc in kb.documents():
-        if not doc.translation_of or doc.translation_of not in {d.doc_id for d in kb.documents()}:
+    documents = kb.documents()
+    known = {d.doc_id for d in documents}
+    for doc in documents:
+        if not doc.translation_of or doc.translation_of not in known:
             continue
         original = kb.document(doc.translation_of)
         a, b = _paragraphs(original.body), _paragraphs(doc.body)
