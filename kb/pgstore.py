@@ -37,10 +37,10 @@ import hashlib
 import json
 import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence, ValuesView
+from collections.abc import Callable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -56,12 +56,13 @@ from .store import (
     TokenCode,
     TokenVectors,
     assemble_version,
-    chunk_from_json,
+    chunk_from_dict,
     document_from_json,
     prepare_version,
 )
 from .types import Chunk, Document, IndexSpec
 
+T = TypeVar("T")
 WRITER, READER = "kb_writer", "kb_reader"  # the roles of a server the project starts
 DATABASE = "kb"
 VECTOR_TABLES = ("passages", "contexts", "sentences")  # a narrow table each: rows stay in line (under 2 kB)
@@ -84,6 +85,10 @@ SEARCH_SETTINGS = (
     "SET hnsw.iterative_scan = relaxed_order",
     "SET hnsw.max_scan_tuples = 50000",
 )
+
+
+class VersionRemoved(KBError):
+    """The version being read was dropped by newer rebuilds (a reader opening it again sees the current one)."""
 
 
 class Database:
@@ -138,7 +143,7 @@ class Database:
         try:
             yield
         except psycopg.errors.UndefinedTable:
-            raise KBError(
+            raise VersionRemoved(
                 f"the index version being read was removed from {self.where} by newer rebuilds; reload"
             ) from None
         except psycopg.OperationalError as exc:
@@ -331,16 +336,10 @@ class PgDocuments(Mapping[str, Document]):
         return _AllDocuments(self)
 
     def _fetch(self, n: int) -> Document:
-        from psycopg import sql
-
-        query = sql.SQL("SELECT record FROM {}.documents WHERE n = %s").format(sql.Identifier(self._schema))
-        return _parse_document(self._db.rows(query, [n])[0][0], self._db.where)
+        return _parsed(document_from_json, _records(self._db, self._schema, "documents", n)[0], self._db.where)
 
     def read_all(self) -> Iterator[Document]:
-        from psycopg import sql
-
-        query = sql.SQL("SELECT record FROM {}.documents ORDER BY n").format(sql.Identifier(self._schema))
-        return (_parse_document(r[0], self._db.where) for r in self._db.rows(query))
+        return (_parsed(document_from_json, r, self._db.where) for r in _records(self._db, self._schema, "documents"))
 
 
 class _AllDocuments(ValuesView[Document]):
@@ -352,11 +351,21 @@ class _AllDocuments(ValuesView[Document]):
         return self._documents.read_all()
 
 
-def _parse_document(text: str, where: str) -> Document:
+def _records(db: Database, schema: str, table: str, row: int | None = None) -> list[str]:
+    """The JSON records of a version's table: all of them in order, or that of one row."""
+    from psycopg import sql
+
+    name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+    if row is None:
+        return [r[0] for r in db.rows(sql.SQL("SELECT record FROM {} ORDER BY n").format(name))]
+    return [r[0] for r in db.rows(sql.SQL("SELECT record FROM {} WHERE n = %s").format(name), [row])]
+
+
+def _parsed(parse: Callable[[Any], T], text: str, where: str) -> T:
     try:
-        return document_from_json(json.loads(text))
+        return parse(json.loads(text))
     except (ValueError, KeyError, TypeError) as exc:
-        raise KBError(f"a document record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
+        raise KBError(f"a record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
 
 
 class PgChunkRecords(Records):
@@ -376,23 +385,10 @@ class PgChunkRecords(Records):
         super().__init__()
 
     def __iter__(self) -> Iterator[Chunk]:
-        from psycopg import sql
-
-        query = sql.SQL("SELECT record FROM {}.chunks ORDER BY n").format(sql.Identifier(self._schema))
-        return (_parse_chunk(r[0], self._db.where) for r in self._db.rows(query))
+        return (_parsed(chunk_from_dict, r, self._db.where) for r in _records(self._db, self._schema, "chunks"))
 
     def _make(self, row: int) -> Chunk:
-        from psycopg import sql
-
-        query = sql.SQL("SELECT record FROM {}.chunks WHERE n = %s").format(sql.Identifier(self._schema))
-        return _parse_chunk(self._db.rows(query, [row])[0][0], self._db.where)
-
-
-def _parse_chunk(text: str, where: str) -> Chunk:
-    try:
-        return chunk_from_json(text)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise KBError(f"a chunk record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
+        return _parsed(chunk_from_dict, _records(self._db, self._schema, "chunks", row)[0], self._db.where)
 
 
 @dataclass(frozen=True)
@@ -453,8 +449,8 @@ class PgStore:
         for attempt in range(3):
             try:
                 return self._read()
-            except KBError as exc:
-                if attempt == 2 or "removed from" not in str(exc):
+            except VersionRemoved:
+                if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 

@@ -584,7 +584,7 @@ class ChunkRecords(Records):
         # Split on "\n" only: str.splitlines() also breaks on U+2028 and others, which JSON leaves unescaped.
         for line in data.split(b"\n"):
             if line.strip():
-                chunk = chunk_from_json(line)
+                chunk = chunk_from_dict(json.loads(line))
                 starts.append(at)
                 doc_of.append(documents.setdefault(chunk.doc_id, len(documents)))
                 lang_of.append(languages.setdefault(chunk.lang, len(languages)))
@@ -598,12 +598,11 @@ class ChunkRecords(Records):
         super().__init__()
 
     def _make(self, row: int) -> Chunk:
-        return chunk_from_json(self._data[self._starts[row] : self._starts[row + 1]])
+        return chunk_from_dict(json.loads(self._data[self._starts[row] : self._starts[row + 1]]))
 
 
-def chunk_from_json(line: bytes | str) -> Chunk:
-    """A `Chunk` from its JSON text (ValueError, KeyError or TypeError when malformed)."""
-    record = json.loads(line)
+def chunk_from_dict(record: dict[str, Any]) -> Chunk:
+    """A `Chunk` from its JSON object (ValueError, KeyError or TypeError when malformed)."""
     return Chunk(**{**record, "sentences": tuple(tuple(s) for s in record["sentences"])})
 
 
