@@ -1,14 +1,19 @@
-"""Streamlit face of cx-kb: ask a principle question, read a cited answer, open the cited passages."""
+"""Streamlit face of cx-kb: ask in any language and read cited answers; browse the library; find content gaps."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
+from collections.abc import Callable
 from urllib.parse import quote
 
 import streamlit as st
 
-from kb import Answer, Citation, KBError, KnowledgeBase, Settings, language_label
+from kb import Answer, Citation, Document, KBError, KnowledgeBase, Service, gap_report
+from kb.conversations import Exchange
+from kb.errors import REBUILD_HINT
+from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
 
 EXAMPLES = {
     "en": "Is customer experience about emotion or technology?",
@@ -18,10 +23,11 @@ EXAMPLES = {
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
 UPLOAD_TYPES = ["html", "htm", "pdf", "docx", "md", "markdown", "txt"]
-HISTORY_SHOWN = 4  # exchanges rendered: the latest in full, the others compact
+VIEWS = ("ask", "library", "principles", "gaps")
+POLL_SECONDS = 2  # how often every tab looks at the background rebuild
+SHOW_OUTCOME_SECONDS = 600  # how long every tab shows how the last rebuild ended
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
-
-st.set_page_config(page_title="cx-kb · customer-experience knowledge base", page_icon="💬", layout="wide")
+HIGHLIGHT = "background: #ffd8a8; padding: 0 2px; border-radius: 3px;"
 
 
 def literal(text: str) -> str:
@@ -35,118 +41,172 @@ def highlighted(body: str, start: int, end: int, span: tuple[int, int]) -> str:
     return literal(body[left:start]) + f":orange-background[{literal(body[start:end])}]" + literal(body[end:right])
 
 
-@st.cache_resource(show_spinner="Loading the knowledge base and the model…")
-def get_kb(version: str) -> KnowledgeBase:
-    kb = KnowledgeBase.open(allow_stale=True)
-    kb.embedder.warm_up()  # load the model now, not on the first question
-    return kb
+def article_html(doc: Document, cited: tuple[int, int] | None) -> str:
+    """The article as HTML: its headings as headings, every character of its text escaped, the cited
+    span in <mark> (the first with id="kb-cited"). Nothing the article holds is ever interpreted."""
+    headings = {offset: level for offset, level, _ in doc.sections}
+    out, offset, marked = [], 0, False
+    for block in doc.body.split("\n\n"):  # the readers separate paragraphs and headings by a blank line
+        start, end = offset, offset + len(block)
+        offset = end + 2
+        if not block.strip():
+            continue
+        if cited and start < cited[1] and cited[0] < end:  # the cited span overlaps this block
+            left, right = max(cited[0], start) - start, min(cited[1], end) - start
+            anchor = "" if marked else ' id="kb-cited"'
+            marked = True
+            inner = (
+                _escape(block[:left])
+                + f'<mark{anchor} style="{HIGHLIGHT}">{_escape(block[left:right])}</mark>'
+                + _escape(block[right:])
+            )
+        else:
+            inner = _escape(block)
+        tag = f"h{min(6, headings[start] + 2)}" if start in headings else "p"
+        out.append(f"<{tag}>{inner}</{tag}>")
+    return "\n".join(out)
 
 
-def index_version() -> str:
-    """The current index version (cache key): a rebuild changes it and the app reloads."""
-    return KnowledgeBase.current_version()
+def _escape(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
 
 
-def build_with_progress(
-    kb: KnowledgeBase | None = None, full: bool = False, uploads: list[tuple[str, bytes]] | None = None
-) -> None:
-    """Rebuild (or add `uploads` to the corpus, then rebuild) with a progress bar."""
-    bar = st.progress(0.0, text="Preparing…")
-    units = {"reading": "files", "embedding": "articles"}
-    stage_started: dict[str, float] = {}
+# -- the interface language ----------------------------------------------------------------------------
 
-    def progress(done: int, total: int, stage: str) -> None:
-        if stage not in units:
-            return
-        began = stage_started.setdefault(stage, time.perf_counter())
-        text = f"{stage.capitalize()}: {done}/{total} {units[stage]}"
-        if 0 < done < total:  # time left, from the rate so far
-            left = (time.perf_counter() - began) / done * (total - done)
-            text += f" · about {left / 60:.0f} min left" if left >= 90 else f" · about {left:.0f} s left"
-        bar.progress(min(1.0, done / max(total, 1)), text=text)
 
-    started = time.perf_counter()
-    embedder = kb.embedder if kb is not None else None  # reuse the loaded model
-    if uploads:
-        report = KnowledgeBase.add(uploads, Settings.from_env(), progress=progress, embedder=embedder)
-    else:
-        report = KnowledgeBase.rebuild(Settings.from_env(), full=full, progress=progress, embedder=embedder)
-    bar.progress(
-        1.0,
-        text=f"Index ready in {time.perf_counter() - started:.0f} s "
-        f"({report.documents} articles, {report.chunks} passages)",
+def choose_language() -> Messages:
+    """The interface language: the one chosen in the sidebar (kept in the address), else the browser's."""
+    if "ui_lang" not in st.session_state:
+        asked = st.query_params.get("lang", "")
+        st.session_state["ui_lang"] = asked if asked in UI_LANGUAGES else ui_language(st.context.locale)
+    lang = st.sidebar.selectbox(
+        "🌐",
+        UI_LANGUAGES,
+        key="ui_lang",
+        format_func=lambda code: language_in(code, code),
+        label_visibility="collapsed",
     )
-    for skipped in report.skipped:
-        st.warning(f"Skipped {skipped.path}: {skipped.reason}")
+    if st.query_params.get("lang") != lang:
+        st.query_params["lang"] = lang
+    return Messages(lang)
 
 
-def sidebar(kb: KnowledgeBase, filters: bool = True) -> tuple[list[str] | None, int]:
+# -- the background rebuild, seen from every tab -------------------------------------------------------
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def job_panel(svc: Service, t: Messages) -> None:
+    """The running rebuild's progress (or how the last one ended); a new version reloads the page."""
+    loaded = svc.loaded()
+    if loaded is not None and loaded.index.manifest.version != st.session_state.get("version", ""):
+        st.rerun(scope="app")  # the new version is in memory: show what it holds
+    job = svc.job
+    if job is None:
+        return
+    if job.running:
+        if job.stage in ("reading", "embedding"):
+            text = t(f"job_{job.stage}", done=job.done, total=job.total)
+            left = job.seconds_left
+            if left is not None:
+                text += t("left_min", n=round(left / 60)) if left >= 90 else t("left_s", n=round(left))
+            st.progress(min(1.0, job.done / max(job.total, 1)), text=text)
+        else:
+            st.progress(0.99 if job.stage == "loading" else 0.0, text=t(f"job_{job.stage or 'starting'}"))
+        st.caption(t("job_background"))
+    elif job.error:
+        st.error(t("job_failed", error=job.error))
+    elif job.report is not None and time.time() - job.finished < SHOW_OUTCOME_SECONDS:
+        report = job.report
+        if job.kind == "add":
+            st.success(t("job_added", files=", ".join(job.files)))
+        elif not report.changed:
+            st.success(t("job_unchanged"))
+        else:
+            st.success(t("job_done", seconds=round(report.seconds), documents=report.documents, chunks=report.chunks))
+        for skipped in report.skipped:
+            st.warning(t("skipped_file", path=skipped.path, reason=skipped.reason))
+
+
+def start_job(svc: Service, **options: object) -> None:
+    try:
+        svc.start(**options)  # type: ignore[arg-type]
+    except KBError as exc:
+        st.error(str(exc))
+
+
+def open_knowledge_base(svc: Service, t: Messages) -> KnowledgeBase:
+    """The served version; on first start (no index) a background build of it; else the error and a repair."""
+    try:
+        return svc.knowledge_base()
+    except KBError as exc:
+        job = svc.job
+        if job is None and not svc.version():  # first start: build what is missing
+            start_job(svc)
+            job = svc.job
+        if job is not None and job.running:
+            st.info(t("first_build") if job.kind == "rebuild" else t("repairing"))
+        else:
+            st.error(str(exc))  # e.g. a corrupted index or one of an older format: offer to rebuild it
+            if st.button(t("repair"), key="repair"):
+                start_job(svc, full=True)  # everything: the broken index cannot be trusted
+                st.rerun()
+        st.session_state["version"] = ""
+        st.stop()
+
+
+# -- the sidebar ---------------------------------------------------------------------------------------
+
+
+def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tuple[list[str] | None, int]:
     stats = kb.stats()
     with st.sidebar:
-        st.header("Knowledge base")
+        st.header(t("kb_header"))
         rows = [
             {
-                "language": language_label(lang),
-                "articles": stats.documents_per_language.get(lang, 0),
-                "passages": stats.chunks_per_language.get(lang, 0),
+                t("col_language"): t.language_label(lang),
+                t("col_articles"): stats.documents_per_language.get(lang, 0),
+                t("col_passages"): stats.chunks_per_language.get(lang, 0),
             }
             for lang in sorted(stats.chunks_per_language)
         ]
         st.table(rows)  # a plain table: the interactive data grid costs ~100 ms of rendering per rerun
-        st.caption(f"Model: {stats.model}  \nBuilt: {stats.built_at}")
+        st.caption(t("model_built", model=stats.model, built=stats.built_at))
         if stats.skipped:
-            with st.expander(f"{len(stats.skipped)} corpus files not indexed"):
+            with st.expander(t("skipped_files", n=len(stats.skipped))):
                 for skipped in stats.skipped:
                     st.markdown(f"**{literal(skipped.path)}**: {literal(skipped.reason)}")
         if kb.check_stale():
-            st.warning(f"The corpus changed since the index was built ({kb.stale_reason}). Rebuild to include it.")
-        if st.button(
-            "Rebuild index",
-            help="Re-index the corpus; answers keep coming from the current index until the new one is complete",
-        ):
-            try:
-                build_with_progress(kb)
-                get_kb.clear()
-                st.rerun()
-            except KBError as exc:
-                st.error(str(exc))
-        if "added" in st.session_state:  # what the last upload did, shown after the app reloaded the index
-            st.success(st.session_state.pop("added"))
+            st.warning(t("stale", reason=kb.stale_reason))
+        running = svc.job_running()
+        if st.button(t("rebuild"), help=t("rebuild_help"), key="rebuild", disabled=running):
+            start_job(svc)
+            st.rerun()
+        job_panel(svc, t)
         uploads = st.file_uploader(
-            "Add documents",
+            t("add_documents"),
             type=UPLOAD_TYPES,
             accept_multiple_files=True,
-            help="HTML, PDF, DOCX, Markdown or text; a file with the name of one in the corpus replaces it",
+            help=t("add_help"),
             key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
         )
-        if uploads and st.button("Add to the knowledge base", key="add-uploads"):
-            try:
-                build_with_progress(kb, uploads=[(f.name, f.getvalue()) for f in uploads])
-                st.session_state["added"] = "Added " + ", ".join(f.name for f in uploads)
-                st.session_state["upload_round"] += 1  # a fresh, empty uploader
-                get_kb.clear()
-                st.rerun()
-            except KBError as exc:
-                st.error(str(exc))
-        if not filters:  # the Principles view covers the whole corpus
+        if uploads and st.button(t("add_button"), key="add-uploads", disabled=running):
+            start_job(svc, uploads=[(f.name, f.getvalue()) for f in uploads])
+            st.session_state["upload_round"] += 1  # a fresh, empty uploader
+            st.rerun()
+        if not filters:  # the other views cover the whole corpus
             return None, 0
-        st.header("Filters")
+        st.header(t("filters"))
         options = kb.languages()
-        chosen = st.multiselect("Languages of the passages", options, default=options, format_func=language_label)
-        k = st.slider("Passages to draw from", 1, 20, 6)
-    return (chosen if chosen and len(chosen) < len(options) else None), k
+        chosen = st.multiselect(
+            t("languages_filter"), options, default=options, format_func=t.language_label, key="filter-languages"
+        )
+        k = st.slider(t("k_slider"), 1, 20, 6, key="k")
+    if not chosen:
+        return [], k  # nothing chosen means nothing to search (not everything): the Ask view says so
+    return (chosen if len(chosen) < len(options) else None), k
 
 
-@st.dialog("Article", width="large")
-def article_dialog(kb: KnowledgeBase, c: Citation) -> None:
-    """The whole article with the cited passage highlighted (rendered only when opened)."""
-    doc = kb.document(c.doc_id)
-    st.subheader(doc.title)
-    details = [language_label(doc.lang), doc.source, doc.published]
-    if doc.translation_of:
-        details.append(f"translation of {doc.translation_of}")
-    st.caption(" · ".join(d for d in details if d))
-    st.markdown(highlighted(doc.body, c.start, c.end, (0, len(doc.body))))
+# -- citations and articles ----------------------------------------------------------------------------
 
 
 def where(c: Citation) -> str:
@@ -159,123 +219,293 @@ def where(c: Citation) -> str:
     return " · ".join(parts)
 
 
-def show_citation(kb: KnowledgeBase, c: Citation, key: str) -> None:
-    doc = kb.document(c.doc_id)
-    st.markdown(f"**[{c.n}] {literal(c.title)}** · {language_label(c.lang)}")
+def document_or_none(kb: KnowledgeBase, doc_id: str) -> Document | None:
+    try:
+        return kb.document(doc_id)
+    except KBError:  # removed by a rebuild since the answer was given
+        return None
+
+
+def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | None = None) -> None:
+    """The whole article in a dialog; a cited passage highlighted and scrolled into view."""
+
+    def body() -> None:
+        doc = document_or_none(kb, doc_id)
+        if doc is None:
+            st.warning(t("article_gone"))
+            return
+        st.subheader(literal(doc.title))
+        details = [t.language_label(doc.lang), doc.published, doc.format.upper()]
+        if doc.translation_of:
+            details.append(t("translation_of", doc=doc.translation_of))
+        st.caption(literal(" · ".join(d for d in details if d)))
+        span = None
+        if cited is not None:
+            if doc.body[cited.start : cited.end] == cited.quote:
+                span = (cited.start, cited.end)
+                if cited.location:
+                    st.caption(literal(cited.location))
+            else:
+                st.warning(t("article_changed"))
+        if doc.source.startswith(("https://", "http://")):
+            st.link_button(t("source"), doc.source)
+        elif doc.source or doc.path:
+            st.caption(f"{literal(t('source'))}: {literal(doc.source or doc.path)}")
+        st.html(article_html(doc, span))
+        if span is not None:  # our script only: it scrolls the dialog to the highlight
+            st.html(
+                "<script>(function go(n){const m=window.parent.document.getElementById('kb-cited')"
+                "||document.getElementById('kb-cited');"
+                "if(m){m.scrollIntoView({block:'center'});}else if(n<50){setTimeout(()=>go(n+1),100);}})(0)</script>",
+                unsafe_allow_javascript=True,
+            )
+
+    st.dialog(t("article"), width="large")(body)()
+
+
+def versions_for(c: Citation, lang: str) -> list[Citation]:
+    """A citation and its translations' versions, the one in the reader's language first."""
+    versions = [c, *c.parallels]
+    return sorted(versions, key=lambda v: v.lang != lang)  # stable: otherwise as the answer gave them
+
+
+def show_version(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None:
+    st.markdown(f"**[{c.n}] {literal(c.title)}** · {literal(t.language_label(c.lang))}")
     st.caption(where(c))
+    doc = document_or_none(kb, c.doc_id)
+    if doc is None:
+        st.caption(t("article_gone"))
+        st.markdown(literal(c.quote))
+        return
+    if doc.body[c.start : c.end] != c.quote:
+        st.caption(t("article_changed"))
+        st.markdown(literal(c.quote))
+        return
     st.markdown(highlighted(doc.body, c.start, c.end, doc.paragraph_span(c.start, c.end)))
-    if st.button("Open the article", key=f"open-{key}"):
-        article_dialog(kb, c)
+    if st.button(t("open_article"), key=f"open-{key}"):
+        show_article(kb, t, c.doc_id, c)
 
 
-def show_earlier_answer(answer: Answer) -> None:
-    """A compact earlier answer: its points and where they come from (the latest answer is shown in full)."""
-    st.caption(f"Question language: {language_label(answer.query_lang)}")
-    for point in answer.points:
-        st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
-    st.caption(" · ".join(f"[{c.n}] {c.title} ({c.lang})" for c in answer.citations))
+def show_citation(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None:
+    """One citation, full width; its translations' versions in tabs, the reader's language first."""
+    versions = versions_for(c, t.lang)
+    with st.container(border=True):
+        if len(versions) == 1:
+            show_version(kb, t, c, key)
+            return
+        tabs = st.tabs([t.language(v.lang) for v in versions])
+        for tab, version in zip(tabs, versions, strict=True):
+            with tab:
+                show_version(kb, t, version, f"{key}-{version.doc_id}")
 
 
-def show_answer(kb: KnowledgeBase, answer: Answer, key: str) -> None:
-    st.caption(f"Question language: {language_label(answer.query_lang)}")
+# -- the views -----------------------------------------------------------------------------------------
+
+
+def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest: bool) -> None:
+    st.caption(t("question_language", lang=t.language_label(answer.query_lang)))
     if answer.notice:
         st.info(answer.notice)
     if not answer.confident:
-        st.warning("The knowledge base has no passage that clearly answers this. These are the closest passages.")
-    answer_tab, evidence_tab = st.tabs(["Answer", "Evidence"])
+        st.warning(t("not_confident"))
+    answer_tab, evidence_tab = st.tabs([t("tab_answer"), t("tab_evidence")])
     with answer_tab:
         for point in answer.points:
             st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
-        st.subheader("Sources")
-        for i, point in enumerate(answer.points):
-            versions = [v for c in point.citations for v in (c, *c.parallels)]  # a translation's version sits beside it
-            columns = st.columns(len(versions))
-            for column, citation in zip(columns, versions, strict=True):
-                with column:
-                    show_citation(kb, citation, f"{key}-{i}-{citation.n}-{citation.doc_id}")
+        if latest:
+            st.subheader(t("sources"))
+            sources = st.container()
+        else:  # earlier answers keep their sources, folded
+            sources = st.expander(t("sources_n", n=len(answer.citations)))
+        with sources:
+            for c in answer.citations:
+                show_citation(kb, t, c, f"{key}-{c.n}-{c.doc_id}")
+        with st.expander(t("copy_markdown")):
+            st.caption(t("copy_help"))
+            st.code(answer.markdown(t("sources")), language="markdown")
     with evidence_tab:
         for hit in answer.hits:
-            st.markdown(f"**{hit.rank}.** score {hit.score:.3f} · {literal(hit.title)} · {language_label(hit.lang)}")
+            st.markdown(
+                f"**{hit.rank}.** {t('score')} {hit.score:.3f} · {literal(hit.title)} · "
+                f"{literal(t.language_label(hit.lang))}"
+            )
             st.text(hit.text)
 
 
-def show_principles(kb: KnowledgeBase) -> None:
-    """The main points the articles make across works and languages, each with its citations."""
-    st.header("Principles of the corpus")
-    st.caption(
-        "Points made by passages of more than one work (an article and its translations are one work), "
-        "most widely made first. Each is stated by its most central sentence."
+def conversation(svc: Service, kb: KnowledgeBase) -> list[tuple[Exchange, Answer]]:
+    """This session's questions and answers; after a reload, the conversation the address names, asked again."""
+    if "history" not in st.session_state:
+        history: list[tuple[Exchange, Answer]] = []
+        for exchange in svc.conversations.load(st.query_params.get("c", "")):
+            try:  # asked again, so that the citations point into the articles as they are now
+                history.append((exchange, kb.ask(exchange.question, k=exchange.k, languages=exchange.languages)))
+            except KBError:
+                continue  # e.g. a language filter the corpus no longer has
+        st.session_state["history"] = history
+    return st.session_state["history"]
+
+
+def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] | None, k: int) -> None:
+    history = conversation(svc, kb)
+    st.write(t("try"))
+    asked = None
+    with st.container(horizontal=True):  # full questions, wrapped as the width allows
+        for lang in sorted(EXAMPLES, key=lambda code: code != t.lang):
+            if st.button(EXAMPLES[lang], key=f"example-{lang}"):
+                asked = EXAMPLES[lang]
+    typed = st.chat_input(t("chat_placeholder"))
+    asked = typed or asked
+    if history and st.button(t("new_conversation"), key="new-conversation"):
+        st.session_state["history"] = history = []
+        st.query_params.pop("c", None)
+        asked = None
+    error = ""
+    if asked:
+        if languages == []:
+            error = t("choose_language")
+        elif not any(ch.isalnum() for ch in asked):  # emoji, punctuation or invisible characters only
+            error = t("type_question")
+        else:
+            exchange = Exchange(asked, k, tuple(languages) if languages else None)
+            try:
+                history.append((exchange, svc.ask(asked, k=k, languages=languages)))
+            except KBError as exc:
+                error = str(exc)
+            else:
+                if not svc.conversations.valid(st.query_params.get("c", "")):
+                    st.query_params["c"] = svc.conversations.new_id()
+                svc.conversations.save(st.query_params["c"], [e for e, _ in history])
+    elif languages == []:
+        st.warning(t("choose_language"))
+    for i, (exchange, answer) in enumerate(history):
+        with st.chat_message("user"):
+            st.text(exchange.question)
+        with st.chat_message("assistant"):
+            show_answer(kb, t, answer, f"a{i}", latest=i == len(history) - 1)
+    if error:
+        st.warning(error)
+        if REBUILD_HINT in error and st.button(t("repair"), key="repair-ask"):  # a damaged index
+            start_job(svc, full=True)
+            st.rerun()
+    if asked and not error:  # bring the new answer into view (the input stays at the bottom)
+        st.html(
+            "<script>const m=window.parent.document.querySelectorAll('[data-testid=stChatMessage]');"
+            "if(m.length){m[m.length-2].scrollIntoView({block:'start'});}</script>",
+            unsafe_allow_javascript=True,
+        )
+
+
+def show_library(kb: KnowledgeBase, t: Messages) -> None:
+    st.header(t("view_library"))
+    articles = kb.library()
+    left, right = st.columns([2, 1])
+    title = left.text_input(t("filter_title"), key="library-title").strip().casefold()
+    langs = right.multiselect(t("filter_languages"), kb.languages(), format_func=t.language_label, key="library-langs")
+    shown = [a for a in articles if title in a.title.casefold() and (not langs or a.lang in langs)]
+    st.caption(t("library_caption", n=len(shown)))
+    if not shown:
+        st.info(t("no_articles"))
+        return
+    rows = [
+        {
+            t("col_title"): a.title,
+            t("col_language"): t.language(a.lang),
+            t("col_source"): a.source,
+            t("col_translations"): ", ".join(sorted(set(a.translations.values()))),
+            t("col_passages"): a.passages,
+            t("col_date"): a.published,
+            t("col_format"): a.format,
+        }
+        for a in shown
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    by_id = {a.doc_id: a for a in shown}
+    chosen = st.selectbox(
+        t("open_which"),
+        list(by_id),
+        format_func=lambda d: f"{by_id[d].title} · {t.language(by_id[d].lang)}",
+        key="library-article",
     )
+    if st.button(t("open"), key="library-open") and chosen:
+        show_article(kb, t, chosen)
+
+
+def show_principles(kb: KnowledgeBase, t: Messages) -> None:
+    """The main points the articles make across works and languages, each with its citations."""
+    st.header(t("principles_header"))
+    st.caption(t("principles_caption"))
     principles = kb.principles(limit=10)
     if not principles:
-        st.info("No point is made by more than one article yet.")
+        st.info(t("no_principles"))
     for i, principle in enumerate(principles, start=1):
-        langs = ", ".join(language_label(lang) for lang in principle.languages)
+        langs = ", ".join(t.language_label(lang) for lang in principle.languages)
         st.subheader(f"{i}. {literal(principle.statement.quote)}")
-        st.caption(f"{len(principle.citations)} passages · {principle.works} works · {langs}")
-        with st.expander(f"The {len(principle.citations)} passages"):
+        st.caption(t("principle_caption", n=len(principle.citations), works=principle.works, langs=langs))
+        with st.expander(t("the_passages", n=len(principle.citations))):
             for c in principle.citations:
-                show_citation(kb, c, f"p{i}-{c.n}")
+                show_version(kb, t, c, f"p{i}-{c.n}-{c.doc_id}")
+
+
+def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
+    st.header(t("view_gaps"))
+    st.caption(t("gaps_caption"))
+    report = gap_report(kb, svc.gaps.read())
+    st.subheader(t("unanswered"))
+    st.caption(t("gaps_privacy") if svc.gaps.enabled else t("gaps_off"))
+    if report.questions:
+        rows = [
+            {
+                t("col_language"): t.language(g.lang),
+                t("col_question"): g.questions[0],
+                t("col_asked"): g.asked,
+                t("col_last"): g.last_asked,
+                t("col_best"): round(g.best_score, 3),
+                t("col_wordings"): " | ".join(g.questions[1:]),
+            }
+            for g in report.questions
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.download_button(
+            t("download_csv"), report.questions_csv(), "unanswered-questions.csv", "text/csv", key="csv-questions"
+        )
+    else:
+        st.info(t("no_unanswered"))
+    st.subheader(t("missing_translations"))
+    if report.translations:
+        rows = [
+            {
+                t("col_title"): m.title,
+                t("col_language"): t.language(m.lang),
+                t("col_versions"): ", ".join(m.versions),
+                t("col_missing"): ", ".join(m.missing),
+            }
+            for m in report.translations
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.download_button(
+            t("download_csv"), report.translations_csv(), "missing-translations.csv", "text/csv", key="csv-translations"
+        )
+    else:
+        st.info(t("no_missing"))
 
 
 def main() -> None:
-    st.title("Customer-experience knowledge base")
-    st.caption(
-        "Ask a principle question in English, Spanish, Polish, Italian, French or another language. "
-        "Answers quote the articles and cite every passage, in the language it was written."
-    )
-    version = index_version()
-    if not version:
-        st.info("First start: building the index of the bundled articles…")
-        try:
-            build_with_progress()
-        except KBError as exc:
-            st.error(str(exc))
-            st.stop()
-        version = index_version()
-    try:
-        kb = get_kb(version)
-    except KBError as exc:  # e.g. a corrupted index or one of an older format: offer to rebuild it here
-        st.error(str(exc))
-        if st.button("Rebuild the index now", key="repair"):
-            try:
-                build_with_progress(full=True)  # everything: the broken index cannot be trusted
-                get_kb.clear()
-                st.rerun()
-            except KBError as again:
-                st.error(str(again))
-        st.stop()
-    view = st.sidebar.radio("View", ["Ask", "Principles"], horizontal=True)
-    languages, k = sidebar(kb, filters=view == "Ask")
-    if view == "Principles":
-        show_principles(kb)
-        return
-
-    history: list[tuple[str, Answer]] = st.session_state.setdefault("history", [])
-    st.write("Try:")
-    columns = st.columns(len(EXAMPLES))
-    asked = None
-    for column, (lang, question) in zip(columns, EXAMPLES.items(), strict=True):
-        if column.button(question, key=f"example-{lang}", width="stretch"):
-            asked = question
-    typed = st.chat_input("Ask a question about customer experience")
-    asked = typed or asked
-    if asked:
-        try:
-            history.append((asked, kb.ask(asked, k=k, languages=languages)))
-        except KBError as exc:
-            st.error(str(exc))
-    shown = history[-HISTORY_SHOWN:]  # older exchanges stay in the session but are not re-rendered
-    for i, (question, answer) in enumerate(reversed(shown)):
-        with st.chat_message("user"):
-            st.text(question)
-        with st.chat_message("assistant"):
-            if i == 0:
-                show_answer(kb, answer, f"a{len(history) - i}")
-            else:
-                show_earlier_answer(answer)
-    if len(history) > HISTORY_SHOWN:
-        st.caption(f"{len(history) - HISTORY_SHOWN} earlier questions are not shown.")
+    svc = Service.shared()
+    t = choose_language()
+    st.set_page_config(page_title=t("page_title"), page_icon="💬", layout="wide")
+    st.title(t("title"))
+    st.caption(t("intro"))
+    kb = open_knowledge_base(svc, t)
+    st.session_state["version"] = kb.index.manifest.version
+    view = st.sidebar.radio(t("view"), VIEWS, format_func=lambda v: t(f"view_{v}"), horizontal=True, key="view")
+    languages, k = sidebar(svc, kb, t, filters=view == "ask")
+    pages: dict[str, Callable[[], None]] = {
+        "ask": lambda: show_ask(svc, kb, t, languages, k),
+        "library": lambda: show_library(kb, t),
+        "principles": lambda: show_principles(kb, t),
+        "gaps": lambda: show_gaps(svc, kb, t),
+    }
+    pages[view]()
 
 
 main()

@@ -3,25 +3,32 @@
 from .config import Settings
 from .embedding import Embedder, load_model
 from .errors import KBError
+from .gaps import GapReport, gap_report
 from .knowledge_base import KnowledgeBase, Stats
 from .language import language_label, language_name
-from .types import Answer, Chunk, Citation, Document, Hit, ModelIdentity, Point, Principle, Skipped
+from .service import Job, Service
+from .types import Answer, Article, Chunk, Citation, Document, Hit, ModelIdentity, Point, Principle, Skipped
 
 __all__ = [
     "Answer",
+    "Article",
     "Chunk",
     "Citation",
     "Document",
     "Embedder",
+    "GapReport",
     "Hit",
+    "Job",
     "KBError",
     "KnowledgeBase",
     "ModelIdentity",
     "Point",
     "Principle",
+    "Service",
     "Settings",
     "Skipped",
     "Stats",
+    "gap_report",
     "language_label",
     "language_name",
     "load_model",

@@ -74,7 +74,7 @@ def compose_answer(
             if cand.hit.doc_id in translated or (cand.hit.doc_id, start) in quoted:
                 continue  # a version of a sentence already cited (here or as a parallel): not twice
             n = len(citations) + 1
-            parallels = tuple(_parallels(index, cand, n))
+            parallels = tuple(_parallels(index, cand, n, ranking.languages))
             translated.update(p.doc_id for p in parallels)
             citation = cite(index, n, cand.hit.doc_id, start, end, cand.score, cand.hit.chunk_id, parallels)
             quoted.update((c.doc_id, c.start) for c in (citation, *parallels))
@@ -141,10 +141,13 @@ def cite(
     )
 
 
-def _parallels(index: Index, cand: _Candidate, n: int) -> list[Citation]:
-    """The sentence saying the same thing in each translation of the candidate's article."""
+def _parallels(index: Index, cand: _Candidate, n: int, languages: list[str] | None) -> list[Citation]:
+    """The sentence saying the same thing in each translation of the candidate's article (only translations
+    in `languages` when the question is filtered: "Polish only" shows no French)."""
     out = []
     for doc_id in index.translations(cand.hit.doc_id):
+        if languages is not None and index.document_langs[doc_id] not in languages:
+            continue
         rows = index.sentences_of_document(doc_id)
         if not len(rows):
             continue

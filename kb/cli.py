@@ -1,4 +1,4 @@
-"""The `kb` command line: a thin layer over the public API (rebuild, search, ask, info)."""
+"""The `kb` command line: a thin layer over the public API (rebuild, search, ask, gaps, info)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="JSONL: {id, lang, question, gold: [{doc_id, quote}]} per line (without a quote: the whole document)",
     )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    p = sub.add_parser("gaps", help="content gaps: unanswered questions (kept by the app) and missing translations")
+    p.add_argument("--csv", choices=["questions", "translations"], help="print one part of the report as CSV")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
@@ -196,6 +201,32 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from .gaps import GapLog, gap_report
+    from .knowledge_base import KnowledgeBase
+
+    log = GapLog(settings)
+    report = gap_report(KnowledgeBase.open(settings=settings, allow_stale=True), log.read())
+    if args.csv:
+        sys.stdout.write(report.questions_csv() if args.csv == "questions" else report.translations_csv())
+        return 0
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+        return 0
+    state = "" if log.enabled else " (the log is off: KB_GAP_LOG)"
+    print(f"Unanswered questions{state}: {sum(g.asked for g in report.questions)} in {len(report.questions)} groups")
+    for g in report.questions:
+        print(f"  [{g.lang}] {g.asked}× (last {g.last_asked}, best score {g.best_score:.3f}) {_short(g.questions[0])}")
+        for other in g.questions[1:]:
+            print(f"        also: {_short(other)}")
+    print()
+    langs = ", ".join(report.languages)
+    print(f"Missing translations (corpus languages: {langs}): {len(report.translations)} articles")
+    for m in report.translations:
+        print(f"  [{m.lang}] {m.title} ({m.doc_id}): has {', '.join(m.versions)}; missing {', '.join(m.missing)}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     from .knowledge_base import KnowledgeBase
 
@@ -239,6 +270,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "principles": cmd_principles,
     "eval": cmd_eval,
+    "gaps": cmd_gaps,
     "info": cmd_info,
 }
 

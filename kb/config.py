@@ -7,10 +7,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import KBError
 from .readers.structure import Limits
 from .types import IndexSpec
 
 DEFAULT_MODEL = "multilingual-e5-small"
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def _default_cache() -> Path:
@@ -61,6 +63,12 @@ class Settings:
     # 0.990 of its answerable questions confident, 0.950 of the off-topic ones not (README).
     confident_score: float = 0.73
     answer_points: int = 5  # the most points of an answer drawing on fewer passages (k) than this
+    # The app keeps the questions it found no confident answer to in index_dir/gaps.jsonl, for the
+    # content-gap report (`kb gaps`): the question (e-mail addresses, links and long numbers blanked),
+    # its language, the day and the best score; nothing about who asked. KB_GAP_LOG=off turns it off.
+    gap_log: bool = True
+    # Questions of one language whose vectors are at least this similar are one group in the report.
+    gap_similarity: float = 0.9
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -69,7 +77,10 @@ class Settings:
         for f in fields(cls):
             raw = os.environ.get("KB_" + f.name.upper())
             if raw:
-                values[f.name] = _coerce(f.type, raw)
+                try:
+                    values[f.name] = _coerce(f.type, raw)
+                except ValueError as exc:
+                    raise KBError(f"KB_{f.name.upper()}={raw!r} is not valid: {exc}") from None
         types = {f.name: str(f.type) for f in fields(cls)}
         for key, value in overrides.items():
             if value is not None:  # a path given as a string is still a path
@@ -97,4 +108,8 @@ def _coerce(type_name: Any, raw: str) -> Any:
         return int(raw)
     if name == "float":
         return float(raw)
+    if name == "bool":
+        if raw.strip().lower() not in BOOLEANS:
+            raise ValueError(f"expected one of {', '.join(BOOLEANS)}, got {raw!r}")
+        return BOOLEANS[raw.strip().lower()]
     return raw

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .errors import KBError
+from .errors import REBUILD_HINT, KBError
 from .store import DocumentRecord, FileStore, Manifest, Store, StoredVersion, TokenCode, read_version
 from .translations import works
 from .types import Chunk, Document, Skipped
@@ -50,6 +50,7 @@ class Index:
 
     def __init__(self, stored: StoredVersion) -> None:
         self.path: Path = stored.path
+        self._stored = stored
         self.manifest: Manifest = stored.manifest
         self._documents = stored.documents  # by id; a database's are fetched when asked for
         self._heads = stored.heads
@@ -359,6 +360,11 @@ class Index:
             token_vectors=tokens,
             title_vector=self._titles.vectors(np.array([self._title_row[doc_id]]))[0],
         )
+
+    def check_intact(self) -> None:
+        """Raise KBError when a memory-mapped file of this version was damaged while it was loaded."""
+        if damage := self._stored.damage():
+            raise KBError(f"{damage}; {REBUILD_HINT} --full")
 
     def health(self) -> IndexHealth:
         m = self.manifest

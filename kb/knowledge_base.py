@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .language import detect_language, ranking_language
 from .principles import find_principles
 from .search import Ranking, language_evidence
 from .store import FORMAT_VERSION
-from .types import Answer, Document, Hit, Principle, Skipped
+from .types import Answer, Article, Document, Hit, Principle, Skipped
 
 MAX_K = 1000
 
@@ -140,8 +141,11 @@ class KnowledgeBase:
         return self.stale_reason
 
     def _query(self, text: str) -> tuple[str, str]:
+        self.index.check_intact()
         if not isinstance(text, str) or not text.strip():
             raise KBError("the question is empty; type a question")
+        if not any(unicodedata.category(ch)[0] in "LN" for ch in text):  # emoji, punctuation, zero-width only
+            raise KBError("the question has no words; type a question")
         notice = ""
         if len(text) > self.settings.max_query_chars:
             text = text[: self.settings.max_query_chars]
@@ -150,6 +154,22 @@ class KnowledgeBase:
         if cut and not notice:
             notice = f"The question was cut to the model's limit of {self.embedder.identity.max_tokens} tokens."
         return text, notice
+
+    def _languages(self, languages: Iterable[str] | None) -> list[str] | None:
+        """The language filter, checked: None searches every language; an empty or unknown one is refused."""
+        if languages is None:
+            return None
+        chosen = [languages] if isinstance(languages, str) else list(languages)
+        held = self.languages()
+        if not chosen:
+            raise KBError(f"no language chosen; choose one or more of: {', '.join(held)}")
+        unknown = sorted(set(chosen) - set(held))
+        if unknown:
+            raise KBError(
+                f"the knowledge base has no articles in {', '.join(map(repr, unknown))}; "
+                f"its languages are: {', '.join(held)}"
+            )
+        return chosen
 
     @staticmethod
     def _check_k(k: int) -> None:
@@ -161,7 +181,7 @@ class KnowledgeBase:
         self._check_k(k)
         text, _ = self._query(query)
         vectors = self.embedder.encode_query(text)
-        return Ranking(self.index, vectors, _langs(languages), ranking_language(text)).top(k)
+        return Ranking(self.index, vectors, self._languages(languages), ranking_language(text)).top(k)
 
     def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
         """An extractive answer: the best evidence sentences of the top-k passages (and of the best
@@ -169,7 +189,8 @@ class KnowledgeBase:
         self._check_k(k)
         text, notice = self._query(question)
         # the question's own language loses a little in ranking (search.OWN_LANGUAGE)
-        ranking = Ranking(self.index, self.embedder.encode_query(text), _langs(languages), ranking_language(text))
+        langs = self._languages(languages)
+        ranking = Ranking(self.index, self.embedder.encode_query(text), langs, ranking_language(text))
         top = ranking.top(k)
         hits = language_evidence(ranking, top, self.settings.confident_score)
         # Confident when the best-ranked passage clears the threshold, as `search` ranks it: the best
@@ -201,6 +222,25 @@ class KnowledgeBase:
     def documents(self) -> list[Document]:
         """All indexed articles."""
         return list(self.index.documents.values())
+
+    def library(self) -> list[Article]:
+        """Every indexed article with its language, source, translations and passage count, by title."""
+        langs = self.index.document_langs
+        out = []
+        for doc in self.index.documents.values():
+            out.append(
+                Article(
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    lang=doc.lang,
+                    source=doc.source or doc.path,
+                    published=doc.published,
+                    format=doc.format,
+                    passages=len(self.index.rows_of_document(doc.doc_id)),
+                    translations={t: langs[t] for t in self.index.translations(doc.doc_id)},
+                )
+            )
+        return sorted(out, key=lambda a: (a.title.casefold(), a.lang, a.doc_id))
 
     def languages(self) -> list[str]:
         """Languages the corpus holds."""
@@ -236,14 +276,6 @@ def staleness(index: Index, corpus_dir: Path) -> str:
     changes += [f"{name} was removed" for name in recorded.keys() - current.keys()]
     changes += [f"{name} changed" for name in current.keys() & recorded.keys() if current[name] != recorded[name]]
     return ", ".join(sorted(changes)[:5]) + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
-
-
-def _langs(languages: Iterable[str] | None) -> list[str] | None:
-    if languages is None:
-        return None
-    if isinstance(languages, str):
-        return [languages]
-    return list(languages)
 
 
 @functools.cache

@@ -655,6 +655,29 @@ class StoredVersion:
     context_vectors: VectorSearch
     tokens: TokenStore
     titles: VectorRows  # row i: the title vector of document heads.ids[i]
+    mapped: tuple[MappedFile, ...] = ()  # the memory-mapped files (files store)
+
+    def damage(self) -> str:
+        """What happened to a memory-mapped file since it was verified ("" when nothing did).
+
+        A file cut short under a memory map kills the process (SIGBUS) at the first read past its new
+        end, so readers look before each question: a few `stat` calls. A file replaced by another
+        (a new inode) is harmless: the map keeps the old one."""
+        for f in self.mapped:
+            try:
+                now = f.path.stat()
+            except OSError:
+                continue  # removed (an old version collected): the map keeps its pages
+            if now.st_ino == f.inode and now.st_size != f.size:
+                return f"index file {f.path} changed under the running app ({now.st_size:,} bytes, not {f.size:,})"
+        return ""
+
+
+@dataclass(frozen=True)
+class MappedFile:
+    path: Path
+    inode: int
+    size: int
 
 
 def read_version(index_dir: Path) -> StoredVersion:
@@ -736,7 +759,7 @@ def _read_version(index_dir: Path) -> StoredVersion:
         raise KBError(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
     if titles.shape != (len(documents), manifest.model.dimension):
         raise KBError(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
-    return assemble_version(
+    stored = assemble_version(
         version_dir,
         manifest,
         {d.doc_id: d for d in documents},
@@ -746,6 +769,8 @@ def _read_version(index_dir: Path) -> StoredVersion:
         tokens,
         ArrayRows(titles),
     )
+    stats = {name: (version_dir / name).stat() for name in LARGE_FILES}
+    return replace(stored, mapped=tuple(MappedFile(version_dir / n, st.st_ino, st.st_size) for n, st in stats.items()))
 
 
 def document_from_json(record: dict[str, Any]) -> Document:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,6 +155,20 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     notice: str = ""  # e.g. that the question was truncated
 
+    def markdown(self, sources: str = "Sources") -> str:
+        """The answer as Markdown to paste elsewhere: the question, the points with their [n] markers,
+        then each source with its quote, where it sits and where it comes from (`sources`: that heading)."""
+        lines = [f"**{_md(self.question)}**", ""]
+        lines += [f"- {_md(p.text)} {p.markers}" for p in self.points] or [_md(self.text)]
+        lines += ["", f"**{_md(sources)}**", ""]
+        for c in self.citations:
+            for version in (c, *c.parallels):
+                where = " · ".join(_md(x) for x in (version.location, version.source) if x)
+                lines.append(f"[{c.n}] *{_md(version.title)}* ({version.lang}){' · ' + where if where else ''}")
+                lines.append(f"> {_md(' '.join(version.quote.split()))}")
+                lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
     def by_language(self) -> dict[str, list[Citation]]:
         """The evidence per language: every cited sentence and parallel version, grouped by language."""
         out: dict[str, list[Citation]] = {}
@@ -161,6 +176,20 @@ class Answer:
             for version in (c, *c.parallels):
                 out.setdefault(version.lang, []).append(version)
         return out
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of the library: what it is, where it comes from and what the index holds of it."""
+
+    doc_id: str
+    title: str
+    lang: str
+    source: str  # its URL when known, else its corpus file
+    published: str
+    format: str
+    passages: int
+    translations: dict[str, str]  # the ids of its other-language versions -> their languages
 
 
 @dataclass(frozen=True)
@@ -212,3 +241,11 @@ class Principle:
     citations: tuple[Citation, ...]  # one sentence per passage that makes the point
     languages: tuple[str, ...]  # the languages it is made in
     works: int  # distinct works (an article and its translations count once)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def _md(text: str) -> str:
+    """`text` with the characters Markdown would act on escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", text)

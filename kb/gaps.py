@@ -1,0 +1,203 @@
+"""The content-gap report: the questions the knowledge base found no confident answer to, grouped by
+language and by meaning, and the corpus languages each article has no translation in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .config import Settings
+from .errors import KBError
+from .types import Answer
+
+if TYPE_CHECKING:
+    from .knowledge_base import KnowledgeBase
+
+LOG_NAME = "gaps.jsonl"  # in the index directory; one JSON object per unanswered question
+# What could identify a person or an account is blanked before a question is written down.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_NUMBER = re.compile(r"\+?\d(?:[ \-./]?\d){3,}")  # four digits or more: phone, order, card, account numbers
+
+
+def redact(question: str) -> str:
+    """The question with e-mail addresses, links and numbers of four digits or more blanked."""
+    question = _EMAIL.sub("[email]", question)
+    question = _LINK.sub("[link]", question)
+    return _NUMBER.sub("[number]", question).strip()
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """One question the knowledge base found no confident answer to, as the log keeps it."""
+
+    asked: str  # the day (YYYY-MM-DD), nothing finer
+    lang: str
+    question: str  # redacted
+    score: float  # the best passage's relevance (below the confident threshold)
+
+
+class GapLog:
+    """The local log of unanswered questions (`Settings.gap_log` turns it off)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.index_dir / LOG_NAME
+        self.enabled = settings.gap_log
+        self._lock = threading.Lock()
+
+    def record(self, answer: Answer) -> None:
+        """Append `answer`'s question if the log is on and the answer is not confident."""
+        if not self.enabled or answer.confident:
+            return
+        entry = Unanswered(
+            asked=time.strftime("%Y-%m-%d"),
+            lang=answer.query_lang,
+            question=redact(answer.question),
+            score=round(answer.hits[0].score, 4) if answer.hits else 0.0,
+        )
+        line = json.dumps(entry.__dict__, ensure_ascii=False) + "\n"
+        try:
+            with self._lock:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8") as fh:
+                    fh.write(line)  # one write of one line: lines from two processes do not interleave
+        except OSError:
+            pass  # the report is a nicety: a full or read-only disk must not cost the person their answer
+
+    def read(self) -> list[Unanswered]:
+        """Every logged question; a damaged line (a crash mid-write) is passed over."""
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise KBError(f"cannot read the gap log {self.path}: {exc.strerror}") from None
+        out = []
+        for line in text.split("\n"):
+            try:
+                out.append(Unanswered(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        return out
+
+
+@dataclass(frozen=True)
+class QuestionGroup:
+    """Questions of one language that ask the same thing."""
+
+    lang: str
+    questions: tuple[str, ...]  # distinct wordings, the most asked first
+    asked: int  # how many times any of them was asked
+    last_asked: str  # the latest day
+    best_score: float  # the best passage any of them found
+
+
+@dataclass(frozen=True)
+class MissingTranslation:
+    """An article (the original of its translations) and the corpus languages it has no version in."""
+
+    doc_id: str
+    title: str
+    lang: str
+    versions: tuple[str, ...]  # the languages it has
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GapReport:
+    languages: list[str]  # of the corpus
+    questions: list[QuestionGroup]  # the most asked first
+    translations: list[MissingTranslation]
+
+    def questions_csv(self) -> str:
+        return _csv(
+            ["language", "asked", "last_asked", "best_score", "question", "other_wordings"],
+            [
+                [g.lang, g.asked, g.last_asked, f"{g.best_score:.3f}", g.questions[0], " | ".join(g.questions[1:])]
+                for g in self.questions
+            ],
+        )
+
+    def translations_csv(self) -> str:
+        return _csv(
+            ["doc_id", "title", "language", "versions", "missing"],
+            [[t.doc_id, t.title, t.lang, " ".join(t.versions), " ".join(t.missing)] for t in self.translations],
+        )
+
+
+def gap_report(kb: KnowledgeBase, unanswered: list[Unanswered]) -> GapReport:
+    """Group the unanswered questions and list the translations each article lacks."""
+    return GapReport(
+        languages=kb.languages(),
+        questions=_group_questions(kb, unanswered),
+        translations=_missing_translations(kb),
+    )
+
+
+def _group_questions(kb: KnowledgeBase, unanswered: list[Unanswered]) -> list[QuestionGroup]:
+    by_lang: dict[str, list[Unanswered]] = defaultdict(list)
+    for u in unanswered:
+        by_lang[u.lang].append(u)
+    groups: list[QuestionGroup] = []
+    for lang, items in by_lang.items():
+        wordings = Counter(" ".join(u.question.split()) for u in items)
+        ordered = [q for q, _ in wordings.most_common()]
+        vectors = np.stack([kb.embedder.encode_query(q).vector for q in ordered])
+        members: list[list[int]] = []  # greedy: each wording joins the first group whose head it is close to
+        for i in range(len(ordered)):
+            for group in members:
+                if float(vectors[group[0]] @ vectors[i]) >= kb.settings.gap_similarity:
+                    group.append(i)
+                    break
+            else:
+                members.append([i])
+        for group in members:
+            texts = {ordered[i] for i in group}
+            mine = [u for u in items if " ".join(u.question.split()) in texts]
+            groups.append(
+                QuestionGroup(
+                    lang=lang,
+                    questions=tuple(ordered[i] for i in group),
+                    asked=len(mine),
+                    last_asked=max(u.asked for u in mine),
+                    best_score=max(u.score for u in mine),
+                )
+            )
+    return sorted(groups, key=lambda g: (-g.asked, g.lang, g.questions[0]))
+
+
+def _missing_translations(kb: KnowledgeBase) -> list[MissingTranslation]:
+    languages = kb.languages()
+    langs = kb.index.document_langs
+    seen: set[str] = set()
+    out = []
+    for doc_id in sorted(langs):
+        if doc_id in seen:
+            continue
+        work = [doc_id, *kb.index.translations(doc_id)]
+        seen.update(work)
+        # the original speaks for the work: the one that declares no `translation_of`, else the first id
+        head = next((d for d in sorted(work) if not kb.document(d).translation_of), sorted(work)[0])
+        versions = sorted({langs[d] for d in work})
+        missing = tuple(lang for lang in languages if lang not in versions)
+        if missing:
+            doc = kb.document(head)
+            out.append(MissingTranslation(head, doc.title, doc.lang, tuple(versions), missing))
+    return sorted(out, key=lambda t: (t.lang, t.title.casefold()))
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()

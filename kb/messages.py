@@ -1,0 +1,483 @@
+"""What the app says, in English, Spanish, Polish, Italian and French; language names in each of them."""
+
+from __future__ import annotations
+
+import functools
+
+from .language import UNKNOWN, language_name
+
+UI_LANGUAGES = ("en", "es", "pl", "it", "fr")
+DEFAULT = "en"
+
+# key: (en, es, pl, it, fr). `{name}` fields are filled by `Messages.__call__`.
+CATALOG: dict[str, tuple[str, str, str, str, str]] = {
+    "page_title": (
+        "cx-kb · customer-experience knowledge base",
+        "cx-kb · base de conocimiento de experiencia de cliente",
+        "cx-kb · baza wiedzy o doświadczeniu klienta",
+        "cx-kb · knowledge base sulla customer experience",
+        "cx-kb · base de connaissances sur l'expérience client",
+    ),
+    "title": (
+        "Customer-experience knowledge base",
+        "Base de conocimiento de experiencia de cliente",
+        "Baza wiedzy o doświadczeniu klienta",
+        "Knowledge base sulla customer experience",
+        "Base de connaissances sur l'expérience client",
+    ),
+    "intro": (
+        "Ask a principle question in any language. Answers quote the articles and cite every passage, "
+        "in the language it was written.",
+        "Haz una pregunta de principio en cualquier idioma. Las respuestas citan los artículos y cada pasaje, "
+        "en el idioma en que se escribió.",
+        "Zadaj pytanie o zasady w dowolnym języku. Odpowiedzi cytują artykuły i podają źródło każdego "
+        "fragmentu, w języku, w którym go napisano.",
+        "Fai una domanda di principio in qualsiasi lingua. Le risposte citano gli articoli e ogni passaggio, "
+        "nella lingua in cui è stato scritto.",
+        "Posez une question de principe dans n'importe quelle langue. Les réponses citent les articles et "
+        "chaque passage, dans la langue où il a été écrit.",
+    ),
+    "interface_language": (
+        "Interface language",
+        "Idioma de la interfaz",
+        "Język interfejsu",
+        "Lingua dell'interfaccia",
+        "Langue de l'interface",
+    ),
+    "view": ("View", "Vista", "Widok", "Vista", "Vue"),
+    "view_ask": ("Ask", "Preguntar", "Zapytaj", "Chiedi", "Demander"),
+    "view_library": ("Library", "Biblioteca", "Biblioteka", "Biblioteca", "Bibliothèque"),
+    "view_principles": ("Principles", "Principios", "Zasady", "Principi", "Principes"),
+    "view_gaps": ("Content gaps", "Lagunas de contenido", "Luki w treści", "Lacune di contenuto", "Lacunes de contenu"),
+    "kb_header": ("Knowledge base", "Base de conocimiento", "Baza wiedzy", "Knowledge base", "Base de connaissances"),
+    "col_language": ("language", "idioma", "język", "lingua", "langue"),
+    "col_articles": ("articles", "artículos", "artykuły", "articoli", "articles"),
+    "col_passages": ("passages", "pasajes", "fragmenty", "passaggi", "passages"),
+    "model_built": (
+        "Model: {model}  \nBuilt: {built}",
+        "Modelo: {model}  \nCreado: {built}",
+        "Model: {model}  \nZbudowano: {built}",
+        "Modello: {model}  \nCreato: {built}",
+        "Modèle : {model}  \nConstruit : {built}",
+    ),
+    "skipped_files": (
+        "{n} corpus files not indexed",
+        "{n} archivos del corpus sin indexar",
+        "Nie zindeksowano plików korpusu: {n}",
+        "{n} file del corpus non indicizzati",
+        "{n} fichiers du corpus non indexés",
+    ),
+    "stale": (
+        "The corpus changed since the index was built ({reason}). Rebuild to include it.",
+        "El corpus cambió desde que se creó el índice ({reason}). Reconstrúyelo para incluirlo.",
+        "Korpus zmienił się od zbudowania indeksu ({reason}). Przebuduj indeks, aby go uwzględnić.",
+        "Il corpus è cambiato da quando l'indice è stato creato ({reason}). Ricostruiscilo per includerlo.",
+        "Le corpus a changé depuis la construction de l'index ({reason}). Reconstruisez-le pour l'inclure.",
+    ),
+    "rebuild": (
+        "Rebuild index",
+        "Reconstruir el índice",
+        "Przebuduj indeks",
+        "Ricostruisci l'indice",
+        "Reconstruire l'index",
+    ),
+    "rebuild_help": (
+        "Re-index the corpus in the background; answers come from the current index until the new one is ready",
+        "Reindexa el corpus en segundo plano; las respuestas salen del índice actual hasta que el nuevo esté listo",
+        "Indeksuje korpus w tle; odpowiedzi pochodzą z obecnego indeksu, dopóki nowy nie będzie gotowy",
+        "Reindicizza il corpus in background; le risposte vengono dall'indice attuale finché il nuovo non è pronto",
+        "Réindexe le corpus en arrière-plan ; l'index actuel répond tant que le nouveau n'est pas prêt",
+    ),
+    "add_documents": (
+        "Add documents",
+        "Añadir documentos",
+        "Dodaj dokumenty",
+        "Aggiungi documenti",
+        "Ajouter des documents",
+    ),
+    "add_help": (
+        "HTML, PDF, DOCX, Markdown or text; a file with the name of one in the corpus replaces it",
+        "HTML, PDF, DOCX, Markdown o texto; un archivo con el nombre de uno del corpus lo sustituye",
+        "HTML, PDF, DOCX, Markdown lub tekst; plik o nazwie pliku z korpusu zastępuje go",
+        "HTML, PDF, DOCX, Markdown o testo; un file con il nome di uno del corpus lo sostituisce",
+        "HTML, PDF, DOCX, Markdown ou texte ; un fichier portant le nom d'un fichier du corpus le remplace",
+    ),
+    "add_button": (
+        "Add to the knowledge base",
+        "Añadir a la base de conocimiento",
+        "Dodaj do bazy wiedzy",
+        "Aggiungi alla knowledge base",
+        "Ajouter à la base de connaissances",
+    ),
+    "job_starting": ("Preparing…", "Preparando…", "Przygotowanie…", "Preparazione…", "Préparation…"),
+    "job_reading": (
+        "Reading: {done}/{total} files",
+        "Leyendo: {done}/{total} archivos",
+        "Czytanie: {done}/{total} plików",
+        "Lettura: {done}/{total} file",
+        "Lecture : {done}/{total} fichiers",
+    ),
+    "job_embedding": (
+        "Embedding: {done}/{total} articles",
+        "Vectorizando: {done}/{total} artículos",
+        "Wektoryzacja: {done}/{total} artykułów",
+        "Vettorizzazione: {done}/{total} articoli",
+        "Vectorisation : {done}/{total} articles",
+    ),
+    "job_loading": (
+        "Loading the new index…",
+        "Cargando el nuevo índice…",
+        "Wczytywanie nowego indeksu…",
+        "Caricamento del nuovo indice…",
+        "Chargement du nouvel index…",
+    ),
+    "left_min": (
+        " · about {n} min left",
+        " · quedan unos {n} min",
+        " · zostało ok. {n} min",
+        " · circa {n} min rimanenti",
+        " · encore {n} min environ",
+    ),
+    "left_s": (
+        " · about {n} s left",
+        " · quedan unos {n} s",
+        " · zostało ok. {n} s",
+        " · circa {n} s rimanenti",
+        " · encore {n} s environ",
+    ),
+    "job_background": (
+        "Runs in the background: you can keep asking, or close this tab.",
+        "Se ejecuta en segundo plano: puedes seguir preguntando o cerrar esta pestaña.",
+        "Działa w tle: możesz dalej zadawać pytania albo zamknąć tę kartę.",
+        "Viene eseguito in background: puoi continuare a chiedere o chiudere questa scheda.",
+        "S'exécute en arrière-plan : vous pouvez continuer à poser des questions ou fermer cet onglet.",
+    ),
+    "job_done": (
+        "Index ready in {seconds} s ({documents} articles, {chunks} passages)",
+        "Índice listo en {seconds} s ({documents} artículos, {chunks} pasajes)",
+        "Indeks gotowy w {seconds} s (artykuły: {documents}, fragmenty: {chunks})",
+        "Indice pronto in {seconds} s ({documents} articoli, {chunks} passaggi)",
+        "Index prêt en {seconds} s ({documents} articles, {chunks} passages)",
+    ),
+    "job_unchanged": (
+        "Nothing changed: the index is up to date.",
+        "Nada cambió: el índice está al día.",
+        "Nic się nie zmieniło: indeks jest aktualny.",
+        "Nulla è cambiato: l'indice è aggiornato.",
+        "Rien n'a changé : l'index est à jour.",
+    ),
+    "job_added": ("Added {files}", "Añadido: {files}", "Dodano: {files}", "Aggiunto: {files}", "Ajouté : {files}"),
+    "job_failed": (
+        "The rebuild failed: {error}",
+        "La reconstrucción falló: {error}",
+        "Przebudowa nie powiodła się: {error}",
+        "La ricostruzione non è riuscita: {error}",
+        "La reconstruction a échoué : {error}",
+    ),
+    "skipped_file": (
+        "Skipped {path}: {reason}",
+        "Omitido {path}: {reason}",
+        "Pominięto {path}: {reason}",
+        "Saltato {path}: {reason}",
+        "Ignoré {path} : {reason}",
+    ),
+    "first_build": (
+        "First start: building the index of the bundled articles…",
+        "Primer arranque: creando el índice de los artículos incluidos…",
+        "Pierwsze uruchomienie: budowanie indeksu dołączonych artykułów…",
+        "Primo avvio: creazione dell'indice degli articoli inclusi…",
+        "Premier démarrage : construction de l'index des articles fournis…",
+    ),
+    "repair": (
+        "Rebuild the index now",
+        "Reconstruir el índice ahora",
+        "Przebuduj indeks teraz",
+        "Ricostruisci l'indice ora",
+        "Reconstruire l'index maintenant",
+    ),
+    "repairing": (
+        "Rebuilding the index; answers come back when it is ready.",
+        "Reconstruyendo el índice; las respuestas volverán cuando esté listo.",
+        "Przebudowa indeksu; odpowiedzi wrócą, gdy będzie gotowy.",
+        "Ricostruzione dell'indice; le risposte torneranno quando sarà pronto.",
+        "Reconstruction de l'index ; les réponses reviendront quand il sera prêt.",
+    ),
+    "unknown_language": ("unknown", "desconocido", "nieznany", "sconosciuta", "inconnue"),
+    "filters": ("Filters", "Filtros", "Filtry", "Filtri", "Filtres"),
+    "languages_filter": (
+        "Languages of the passages",
+        "Idiomas de los pasajes",
+        "Języki fragmentów",
+        "Lingue dei passaggi",
+        "Langues des passages",
+    ),
+    "choose_language": (
+        "Choose at least one language of the passages to search.",
+        "Elige al menos un idioma de los pasajes para buscar.",
+        "Wybierz co najmniej jeden język fragmentów, aby wyszukiwać.",
+        "Scegli almeno una lingua dei passaggi per cercare.",
+        "Choisissez au moins une langue des passages pour chercher.",
+    ),
+    "k_slider": (
+        "Passages to draw from",
+        "Pasajes de los que partir",
+        "Liczba fragmentów źródłowych",
+        "Passaggi da cui attingere",
+        "Passages à utiliser",
+    ),
+    "try": ("Try:", "Prueba:", "Spróbuj:", "Prova:", "Essayez :"),
+    "chat_placeholder": (
+        "Ask a question about customer experience",
+        "Haz una pregunta sobre la experiencia de cliente",
+        "Zadaj pytanie o doświadczenie klienta",
+        "Fai una domanda sulla customer experience",
+        "Posez une question sur l'expérience client",
+    ),
+    "type_question": (
+        "Type a question: this one has no words.",
+        "Escribe una pregunta: esta no tiene palabras.",
+        "Wpisz pytanie: to nie zawiera słów.",
+        "Scrivi una domanda: questa non contiene parole.",
+        "Tapez une question : celle-ci ne contient aucun mot.",
+    ),
+    "question_language": (
+        "Question language: {lang}",
+        "Idioma de la pregunta: {lang}",
+        "Język pytania: {lang}",
+        "Lingua della domanda: {lang}",
+        "Langue de la question : {lang}",
+    ),
+    "not_confident": (
+        "The knowledge base has no passage that clearly answers this. These are the closest passages.",
+        "La base de conocimiento no tiene ningún pasaje que responda claramente. Estos son los más cercanos.",
+        "Baza wiedzy nie ma fragmentu, który jasno na to odpowiada. Oto najbliższe fragmenty.",
+        "La knowledge base non ha passaggi che rispondano chiaramente. Questi sono i più vicini.",
+        "La base de connaissances n'a aucun passage qui y réponde clairement. Voici les plus proches.",
+    ),
+    "tab_answer": ("Answer", "Respuesta", "Odpowiedź", "Risposta", "Réponse"),
+    "tab_evidence": ("Evidence", "Evidencia", "Dowody", "Prove", "Éléments"),
+    "sources": ("Sources", "Fuentes", "Źródła", "Fonti", "Sources"),
+    "sources_n": ("Sources ({n})", "Fuentes ({n})", "Źródła ({n})", "Fonti ({n})", "Sources ({n})"),
+    "score": ("score", "puntuación", "wynik", "punteggio", "score"),
+    "open_article": ("Open the article", "Abrir el artículo", "Otwórz artykuł", "Apri l'articolo", "Ouvrir l'article"),
+    "copy_markdown": (
+        "Copy as Markdown",
+        "Copiar como Markdown",
+        "Kopiuj jako Markdown",
+        "Copia come Markdown",
+        "Copier en Markdown",
+    ),
+    "copy_help": (
+        "The copy button sits at the top right of the box.",
+        "El botón de copiar está arriba a la derecha del recuadro.",
+        "Przycisk kopiowania jest w prawym górnym rogu ramki.",
+        "Il pulsante per copiare è in alto a destra nel riquadro.",
+        "Le bouton de copie se trouve en haut à droite du cadre.",
+    ),
+    "new_conversation": (
+        "New conversation",
+        "Nueva conversación",
+        "Nowa rozmowa",
+        "Nuova conversazione",
+        "Nouvelle conversation",
+    ),
+    "article": ("Article", "Artículo", "Artykuł", "Articolo", "Article"),
+    "translation_of": (
+        "translation of {doc}",
+        "traducción de {doc}",
+        "tłumaczenie: {doc}",
+        "traduzione di {doc}",
+        "traduction de {doc}",
+    ),
+    "source": ("Source", "Fuente", "Źródło", "Fonte", "Source"),
+    "article_changed": (
+        "This article changed after the answer was given; ask again to cite its current text.",
+        "Este artículo cambió después de la respuesta; vuelve a preguntar para citar su texto actual.",
+        "Ten artykuł zmienił się po udzieleniu odpowiedzi; zapytaj ponownie, aby zacytować jego obecny tekst.",
+        "Questo articolo è cambiato dopo la risposta; chiedi di nuovo per citarne il testo attuale.",
+        "Cet article a changé après la réponse ; reposez la question pour citer son texte actuel.",
+    ),
+    "article_gone": (
+        "This article is no longer in the knowledge base.",
+        "Este artículo ya no está en la base de conocimiento.",
+        "Tego artykułu nie ma już w bazie wiedzy.",
+        "Questo articolo non è più nella knowledge base.",
+        "Cet article n'est plus dans la base de connaissances.",
+    ),
+    "principles_header": (
+        "Principles of the corpus",
+        "Principios del corpus",
+        "Zasady korpusu",
+        "Principi del corpus",
+        "Principes du corpus",
+    ),
+    "principles_caption": (
+        "Points made by passages of more than one work (an article and its translations are one work), "
+        "most widely made first. Each is stated by its most central sentence.",
+        "Ideas que aparecen en pasajes de más de una obra (un artículo y sus traducciones son una obra), "
+        "de la más extendida a la menos. Cada una se expresa con su frase más central.",
+        "Myśli obecne we fragmentach więcej niż jednego dzieła (artykuł i jego tłumaczenia to jedno dzieło), "
+        "od najszerzej obecnej. Każdą wyraża jej najbardziej centralne zdanie.",
+        "Idee espresse in passaggi di più di un'opera (un articolo e le sue traduzioni sono un'opera), "
+        "dalla più diffusa. Ognuna è espressa dalla sua frase più centrale.",
+        "Idées exprimées par des passages de plus d'une œuvre (un article et ses traductions forment une œuvre), "
+        "de la plus répandue à la moins. Chacune est énoncée par sa phrase la plus centrale.",
+    ),
+    "no_principles": (
+        "No point is made by more than one article yet.",
+        "Aún ninguna idea aparece en más de un artículo.",
+        "Żadna myśl nie pojawia się jeszcze w więcej niż jednym artykule.",
+        "Nessuna idea compare ancora in più di un articolo.",
+        "Aucune idée n'apparaît encore dans plus d'un article.",
+    ),
+    "principle_caption": (
+        "{n} passages · {works} works · {langs}",
+        "{n} pasajes · {works} obras · {langs}",
+        "fragmenty: {n} · dzieła: {works} · {langs}",
+        "{n} passaggi · {works} opere · {langs}",
+        "{n} passages · {works} œuvres · {langs}",
+    ),
+    "the_passages": ("The {n} passages", "Los {n} pasajes", "Fragmenty ({n})", "I {n} passaggi", "Les {n} passages"),
+    "library_caption": (
+        "{n} articles. Pick one to read it whole.",
+        "{n} artículos. Elige uno para leerlo entero.",
+        "Artykuły: {n}. Wybierz jeden, aby przeczytać go w całości.",
+        "{n} articoli. Scegline uno per leggerlo per intero.",
+        "{n} articles. Choisissez-en un pour le lire en entier.",
+    ),
+    "filter_title": (
+        "Title contains",
+        "El título contiene",
+        "Tytuł zawiera",
+        "Il titolo contiene",
+        "Le titre contient",
+    ),
+    "filter_languages": ("Languages", "Idiomas", "Języki", "Lingue", "Langues"),
+    "col_title": ("title", "título", "tytuł", "titolo", "titre"),
+    "col_source": ("source", "fuente", "źródło", "fonte", "source"),
+    "col_translations": ("translations", "traducciones", "tłumaczenia", "traduzioni", "traductions"),
+    "col_date": ("date", "fecha", "data", "data", "date"),
+    "col_format": ("format", "formato", "format", "formato", "format"),
+    "open_which": ("Open an article", "Abrir un artículo", "Otwórz artykuł", "Apri un articolo", "Ouvrir un article"),
+    "open": ("Open", "Abrir", "Otwórz", "Apri", "Ouvrir"),
+    "no_articles": (
+        "No article matches.",
+        "Ningún artículo coincide.",
+        "Żaden artykuł nie pasuje.",
+        "Nessun articolo corrisponde.",
+        "Aucun article ne correspond.",
+    ),
+    "gaps_caption": (
+        "Questions the knowledge base found no confident answer to, grouped by language and by meaning; "
+        "and the languages of the corpus each article has no version in.",
+        "Preguntas sin una respuesta segura, agrupadas por idioma y por significado; "
+        "y los idiomas del corpus en los que falta cada artículo.",
+        "Pytania bez pewnej odpowiedzi, pogrupowane według języka i znaczenia; "
+        "oraz języki korpusu, w których brakuje danego artykułu.",
+        "Domande senza una risposta sicura, raggruppate per lingua e per significato; "
+        "e le lingue del corpus in cui manca ciascun articolo.",
+        "Questions sans réponse sûre, regroupées par langue et par sens ; "
+        "et les langues du corpus dans lesquelles chaque article manque.",
+    ),
+    "gaps_off": (
+        "Unanswered questions are not being kept (KB_GAP_LOG is off).",
+        "Las preguntas sin respuesta no se guardan (KB_GAP_LOG está desactivado).",
+        "Pytania bez odpowiedzi nie są zapisywane (KB_GAP_LOG jest wyłączony).",
+        "Le domande senza risposta non vengono salvate (KB_GAP_LOG è disattivato).",
+        "Les questions sans réponse ne sont pas conservées (KB_GAP_LOG est désactivé).",
+    ),
+    "gaps_privacy": (
+        "Kept on this server only: the question (e-mail addresses, links and long numbers blanked), "
+        "its language, the day and the best score; nothing about who asked.",
+        "Se guarda solo en este servidor: la pregunta (sin correos, enlaces ni números largos), "
+        "su idioma, el día y la mejor puntuación; nada sobre quién preguntó.",
+        "Przechowywane tylko na tym serwerze: pytanie (bez adresów e-mail, linków i długich liczb), "
+        "jego język, dzień i najlepszy wynik; nic o tym, kto pytał.",
+        "Conservato solo su questo server: la domanda (senza e-mail, link e numeri lunghi), "
+        "la lingua, il giorno e il punteggio migliore; nulla su chi l'ha posta.",
+        "Conservé sur ce serveur uniquement : la question (sans adresses e-mail, liens ni longs numéros), "
+        "sa langue, le jour et le meilleur score ; rien sur qui l'a posée.",
+    ),
+    "unanswered": (
+        "Unanswered questions",
+        "Preguntas sin respuesta",
+        "Pytania bez odpowiedzi",
+        "Domande senza risposta",
+        "Questions sans réponse",
+    ),
+    "no_unanswered": (
+        "No unanswered question so far.",
+        "Por ahora no hay preguntas sin respuesta.",
+        "Na razie nie ma pytań bez odpowiedzi.",
+        "Finora nessuna domanda senza risposta.",
+        "Aucune question sans réponse pour l'instant.",
+    ),
+    "col_question": ("question", "pregunta", "pytanie", "domanda", "question"),
+    "col_asked": ("asked", "veces", "zadano", "volte", "posée"),
+    "col_last": ("last asked", "última vez", "ostatnio", "ultima volta", "dernière fois"),
+    "col_best": ("best score", "mejor puntuación", "najlepszy wynik", "punteggio migliore", "meilleur score"),
+    "col_wordings": (
+        "other wordings",
+        "otras formulaciones",
+        "inne sformułowania",
+        "altre formulazioni",
+        "autres formulations",
+    ),
+    "missing_translations": (
+        "Missing translations",
+        "Traducciones que faltan",
+        "Brakujące tłumaczenia",
+        "Traduzioni mancanti",
+        "Traductions manquantes",
+    ),
+    "no_missing": (
+        "Every article exists in every language of the corpus.",
+        "Todos los artículos existen en todos los idiomas del corpus.",
+        "Każdy artykuł istnieje we wszystkich językach korpusu.",
+        "Ogni articolo esiste in tutte le lingue del corpus.",
+        "Chaque article existe dans toutes les langues du corpus.",
+    ),
+    "col_versions": ("has", "tiene", "ma", "ha", "existe en"),
+    "col_missing": ("missing", "falta", "brakuje", "manca", "manque"),
+    "download_csv": ("Download CSV", "Descargar CSV", "Pobierz CSV", "Scarica CSV", "Télécharger le CSV"),
+}
+
+
+class Messages:
+    """The app's words in one interface language: `t("key", name=value)`."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in UI_LANGUAGES else DEFAULT
+        self._column = UI_LANGUAGES.index(self.lang)
+
+    def __call__(self, key: str, **fields: object) -> str:
+        return CATALOG[key][self._column].format(**fields)
+
+    def language(self, code: str) -> str:
+        """The name of language `code` in the interface language, capitalised ("pl" in French: "Polonais")."""
+        return self("unknown_language") if code == UNKNOWN else language_in(code, self.lang)
+
+    def language_label(self, code: str) -> str:
+        """ "Polonais (pl)"; the code alone when no name is known."""
+        name = self.language(code)
+        return name if name == code or code == UNKNOWN else f"{name} ({code})"
+
+
+@functools.cache
+def language_in(code: str, ui_lang: str) -> str:
+    """The name of language `code` in language `ui_lang`, from the CLDR data Babel ships."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(ui_lang).languages.get(code)
+    except (UnknownLocaleError, ValueError):
+        name = None
+    if not name:
+        return language_name(code)
+    return name[0].upper() + name[1:]
+
+
+def ui_language(locale: str | None) -> str:
+    """The interface language for a browser locale ("pl-PL" -> "pl"; one we lack -> English)."""
+    code = (locale or "").replace("_", "-").split("-")[0].lower()
+    return code if code in UI_LANGUAGES else DEFAULT

@@ -1,0 +1,189 @@
+"""A knowledge base that stays up in a server: one loaded version, rebuilt in the background, swapped in place.
+
+The app keeps one `Service` per process (not per browser session). Questions go to the version it
+holds; a rebuild runs on a thread of its own, so closing the tab that started it does not stop it,
+and every session reads its progress from `Service.job`. When the new version is written, the job
+loads it with the model already in memory and swaps it in: the next question is answered by it
+without a cold start, and the old version is released (its memory maps closed), so memory stays flat
+over nightly rebuilds. A version written by another process (`kb rebuild`) is picked up the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from .build import BuildReport
+from .config import Settings
+from .conversations import Conversations
+from .embedding import Embedder
+from .errors import KBError
+from .gaps import GapLog
+from .index import open_store
+from .knowledge_base import KnowledgeBase
+from .types import Answer
+
+_SHARED: dict[Settings, Service] = {}
+_SHARED_LOCK = threading.Lock()
+STAGES = ("reading", "embedding")  # the progress stages a job reports with counts (files, articles)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A background rebuild as every session sees it."""
+
+    number: int  # 1, 2, ... in this process
+    kind: str  # "rebuild", "full rebuild" or "add"
+    started: float  # time.time()
+    stage: str = ""  # "", "reading", "embedding", "loading" (the new version), "done"
+    done: int = 0
+    total: int = 0
+    stage_started: float = 0.0
+    finished: float = 0.0  # 0 while it runs
+    error: str = ""
+    report: BuildReport | None = None
+    files: tuple[str, ...] = ()  # what an "add" job put into the corpus
+
+    @property
+    def running(self) -> bool:
+        return not self.finished
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Time left in the current stage at the rate so far (None before there is a rate)."""
+        if self.stage not in STAGES or not 0 < self.done < self.total:
+            return None
+        return (time.time() - self.stage_started) / self.done * (self.total - self.done)
+
+
+class Service:
+    """The current `KnowledgeBase` of a long-running process, and its one background rebuild."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._kb: KnowledgeBase | None = None
+        self._lock = threading.Lock()  # guards _kb and _job
+        self._job: Job | None = None
+        self._thread: threading.Thread | None = None
+        self.gaps = GapLog(self.settings)
+        self.conversations = Conversations(self.settings)
+        self.conversations.prune()
+
+    @classmethod
+    def shared(cls, settings: Settings | None = None) -> Service:
+        """The one Service of this process for these settings (the app's sessions all use it)."""
+        settings = settings or Settings.from_env()
+        with _SHARED_LOCK:
+            if settings not in _SHARED:
+                _SHARED[settings] = cls(settings)
+            return _SHARED[settings]
+
+    def loaded(self) -> KnowledgeBase | None:
+        """The version in memory, without looking for a newer one (cheap: for polling)."""
+        with self._lock:
+            return self._kb
+
+    # -- the served version ------------------------------------------------------------------------
+
+    def version(self) -> str:
+        """The version on disk (or in the database) now; "" when there is no usable one."""
+        manifest = open_store(self.settings).manifest()
+        return manifest.version if manifest else ""
+
+    def knowledge_base(self) -> KnowledgeBase:
+        """The loaded knowledge base, moved to the current version if another process wrote a new one.
+
+        KBError when there is no usable index (missing, corrupted, another model) and none is loaded."""
+        current = self.version()
+        with self._lock:
+            kb = self._kb
+        if kb is not None and (not current or current == kb.index.manifest.version):
+            return kb  # up to date, or the stored one is unusable: keep answering from the loaded one
+        if self.job_running() and kb is not None:
+            return kb  # the job swaps the new version in when it has loaded it
+        return self._load()
+
+    def _load(self) -> KnowledgeBase:
+        kb = KnowledgeBase.open(settings=self.settings, allow_stale=True, embedder=self._embedder)
+        kb.embedder.warm_up()  # load the model now (if not yet), not on the first question
+        self._embedder = kb.embedder
+        with self._lock:
+            self._kb = kb  # the version it replaces is released with its last reference
+        return kb
+
+    def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
+        """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap log."""
+        answer = self.knowledge_base().ask(question, k=k, languages=languages)
+        if not answer.confident:
+            self.gaps.record(answer)
+        return answer
+
+    # -- the background rebuild --------------------------------------------------------------------
+
+    @property
+    def job(self) -> Job | None:
+        """The running job, or the last one that ended (None before the first)."""
+        with self._lock:
+            return self._job
+
+    def job_running(self) -> bool:
+        job = self.job
+        return job is not None and job.running
+
+    def start(self, *, full: bool = False, uploads: list[tuple[str, bytes]] | None = None) -> Job:
+        """Start a rebuild (of everything when `full`; after copying `uploads` into the corpus when given).
+
+        KBError when one is already running here (another process's rebuild is refused by the index lock,
+        and the job ends with that error)."""
+        with self._lock:
+            if self._job is not None and self._job.running:
+                raise KBError("a rebuild is already running; wait for it to finish")
+            number = self._job.number + 1 if self._job else 1
+            kind = "add" if uploads else "full rebuild" if full else "rebuild"
+            self._job = job = Job(number, kind, time.time(), files=tuple(name for name, _ in uploads or ()))
+            self._thread = threading.Thread(
+                target=self._run, args=(full, uploads), name=f"kb-{kind}-{number}", daemon=True
+            )
+            self._thread.start()
+        return job
+
+    def wait(self, timeout: float | None = None) -> Job | None:
+        """Block until the running job ends (for scripts and tests); returns it."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.job
+
+    def _update(self, **changes: object) -> None:
+        with self._lock:
+            assert self._job is not None
+            self._job = replace(self._job, **changes)  # type: ignore[arg-type]
+
+    def _progress(self, done: int, total: int, stage: str) -> None:
+        job = self.job
+        if stage not in STAGES or job is None:
+            return
+        started = job.stage_started if job.stage == stage else time.time()
+        self._update(stage=stage, done=done, total=total, stage_started=started)
+
+    def _run(self, full: bool, uploads: list[tuple[str, bytes]] | None) -> None:
+        try:
+            if self._embedder is None:  # no version loaded yet: this job's model serves the first one
+                self._embedder = Embedder(self.settings.model, self.settings)
+            embedder = self._embedder
+            if uploads:
+                report = KnowledgeBase.add(uploads, self.settings, progress=self._progress, embedder=embedder)
+            else:
+                report = KnowledgeBase.rebuild(self.settings, full=full, progress=self._progress, embedder=embedder)
+            loaded = self._kb
+            if report.changed or loaded is None or loaded.index.manifest.version != report.version:
+                self._update(stage="loading", done=0, total=0)
+                self._load()  # the new version, with the model in memory: no cold start for the next visitor
+            self._update(stage="done", report=report, finished=time.time())
+        except KBError as exc:
+            self._update(error=str(exc), finished=time.time())
+        except Exception as exc:  # noqa: BLE001 - a job must end, and say why, whatever went wrong
+            self._update(error=f"the rebuild failed: {exc!r}", finished=time.time())
