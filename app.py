@@ -270,7 +270,7 @@ def versions_for(c: Citation, lang: str) -> list[Citation]:
 
 
 def show_version(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None:
-    st.markdown(f"**[{c.n}] {literal(c.title)}** · {literal(t.language_label(c.lang))}")
+    st.markdown(f"**[{c.n}] {literal(c.title)}** · {t.language_label(c.lang)}")
     st.caption(where(c))
     doc = document_or_none(kb, c.doc_id)
     if doc is None:
@@ -327,7 +327,7 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
         for hit in answer.hits:
             st.markdown(
                 f"**{hit.rank}.** {t('score')} {hit.score:.3f} · {literal(hit.title)} · "
-                f"{literal(t.language_label(hit.lang))}"
+                f"{t.language_label(hit.lang)}"
             )
             st.text(hit.text)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kb import KnowledgeBase, Settings
+from kb import KnowledgeBase, Service, Settings, gap_report
 from kb.build import rebuild
 
 from .conftest import ROOT
@@ -33,6 +33,14 @@ def app_for(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 def citation_headers(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**[")]
+
+
+def finish_job(at: AppTest) -> None:
+    """Wait for the app's background rebuild (the process-wide Service the app runs it on), then rerun."""
+    job = Service.shared(Settings.from_env()).wait(timeout=600)
+    assert job is not None and not job.running and not job.error, job
+    at.run()
+    assert not at.exception, at.exception
 
 
 @pytest.mark.parametrize("lang", sorted(QUESTIONS))
@@ -130,8 +138,9 @@ def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pyte
     )
     at.run()
     assert any("corpus changed" in w.value for w in at.sidebar.warning)  # stale, but still answering
-    at.sidebar.button[0].click().run()
+    at.button(key="rebuild").click().run()
     assert not at.exception, at.exception
+    finish_job(at)
     assert sorted(at.sidebar.table[0].value["articles"]) == [1, 1]
     assert not any("corpus changed" in w.value for w in at.sidebar.warning)
 
@@ -149,7 +158,7 @@ def test_skipped_files_stay_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_for(real_settings, monkeypatch)
-    at.sidebar.radio[0].set_value("Principles").run()
+    at.sidebar.radio(key="view").set_value("principles").run()
     assert not at.exception, at.exception
     assert at.header[0].value == "Principles of the corpus"
     principles = KnowledgeBase.open(settings=real_settings).principles(limit=10)
@@ -170,6 +179,7 @@ def test_a_broken_index_can_be_rebuilt_from_the_app(tmp_path: Path, monkeypatch:
     assert any("corrupted" in e.value for e in at.error)
     at.button(key="repair").click().run()
     assert not at.exception, at.exception
+    finish_job(at)
     assert not at.error and list(at.sidebar.table[0].value["articles"]) == [1]
 
 
@@ -191,3 +201,149 @@ def test_sources_show_where_the_quote_sits(tmp_path: Path, monkeypatch: pytest.M
     link = "](https://help.gnome.org/users/gnome-help/stable/power-batterylife.html.fr)"
     assert all(link in p and p.startswith("Économie d’énergie") for p in places), places
     assert any("› " in p for p in places)
+
+
+def asked_questions(at: AppTest) -> list[str]:
+    return [t.value for m in at.chat_message if m.name == "user" for t in m.text]
+
+
+def test_the_conversation_reads_down_and_survives_a_reload(
+    real_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_for(real_settings, monkeypatch)
+    for lang in ("es", "pl"):
+        at.chat_input[0].set_value(QUESTIONS[lang]).run()
+    assert not at.exception, at.exception
+    assert asked_questions(at) == [QUESTIONS["es"], QUESTIONS["pl"]]  # oldest on top
+    kb = KnowledgeBase.open(settings=real_settings)
+    first, latest = (kb.ask(QUESTIONS[lang], k=6) for lang in ("es", "pl"))
+    versions = sum(1 + len(c.parallels) for a in (first, latest) for c in a.citations)
+    assert len(citation_headers(at)) == versions  # the earlier answer keeps its sources too
+    assert [e.label for e in at.expander if e.label.startswith("Sources (")] == [f"Sources ({len(first.citations)})"]
+    assert [c.value.strip() for c in at.code] == [first.markdown().strip(), latest.markdown().strip()]  # to copy
+    conversation = at.query_params["c"]
+
+    reloaded = AppTest.from_file(APP, default_timeout=300)  # a reload: a new session, the same address
+    reloaded.query_params["c"] = conversation
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert asked_questions(reloaded) == [QUESTIONS["es"], QUESTIONS["pl"]]
+    assert citation_headers(reloaded) == citation_headers(at)
+    reloaded.button(key="new-conversation").click().run()
+    assert asked_questions(reloaded) == [] and "c" not in reloaded.query_params
+
+
+def test_the_interface_speaks_five_languages(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb.messages import Messages
+
+    at = app_for(real_settings, monkeypatch)
+    at.chat_input[0].set_value(QUESTIONS["en"]).run()
+    answer = KnowledgeBase.open(settings=real_settings).ask(QUESTIONS["en"], k=6)
+    translated = next(c for c in answer.citations if c.parallels)
+    for lang in ("es", "pl", "it", "fr", "en"):
+        at.sidebar.selectbox(key="ui_lang").set_value(lang).run()
+        assert not at.exception, at.exception
+        t = Messages(lang)
+        assert at.title[0].value == t("title") and at.query_params["lang"] == lang
+        views = [t(f"view_{v}") for v in ("ask", "library", "principles", "gaps")]
+        assert at.sidebar.radio(key="view").options == views
+        assert at.chat_input[0].placeholder == t("chat_placeholder")
+        assert t("question_language", lang=t.language_label(answer.query_lang)) in [c.value for c in at.caption]
+        assert any(t.language_label("pl") in h for h in citation_headers(at))  # language names in that language
+        # a cited passage with translations shows its versions in tabs, the reader's language first
+        labels = [tab.label for tab in at.tabs]
+        versions = [translated, *translated.parallels]
+        names = [t.language(v.lang) for v in versions]
+        i = next(i for i in range(len(labels)) if sorted(labels[i : i + len(names)]) == sorted(names))
+        if lang in {v.lang for v in versions}:
+            assert labels[i] == t.language(lang)
+
+
+def test_filters_mean_what_they_say(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.sidebar.multiselect(key="filter-languages").set_value(["pl"]).run()
+    at.chat_input[0].set_value(QUESTIONS["en"]).run()
+    headers = citation_headers(at)
+    assert headers and all("Polish (pl)" in h for h in headers)  # not one French version beside them
+    at.sidebar.multiselect(key="filter-languages").set_value([]).run()
+    at.chat_input[0].set_value(QUESTIONS["es"]).run()
+    assert any("Choose at least one language" in w.value for w in at.warning)
+    assert asked_questions(at) == [QUESTIONS["en"]]  # nothing was asked of every language instead
+
+
+def test_a_question_without_words(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    for junk in ["🙂🙂", "\u200b", "?!"]:
+        at.chat_input[0].set_value(junk).run()
+        assert any("Type a question" in w.value for w in at.warning)
+    assert asked_questions(at) == [] and not citation_headers(at)
+
+
+def test_a_cited_article_opens_at_the_passage(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.chat_input[0].set_value(QUESTIONS["it"]).run()
+    first = KnowledgeBase.open(settings=real_settings).ask(QUESTIONS["it"], k=6).citations[0]
+    at.button(key=f"open-a0-{first.n}-{first.doc_id}").click().run()
+    assert not at.exception, at.exception
+    article = next(h.proto.body for h in at.get("html") if "<p>" in h.proto.body)
+    assert '<mark id="kb-cited"' in article
+    marked = article.split('<mark id="kb-cited"', 1)[1].split(">", 1)[1].split("</mark>", 1)[0]
+    import html
+
+    assert html.unescape(marked) in first.quote or first.quote.startswith(html.unescape(marked))
+
+
+def test_the_article_view_never_interprets_the_article(
+    hostile_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_for(hostile_settings, monkeypatch)
+    at.sidebar.radio(key="view").set_value("library").run()
+    at.button(key="library-open").click().run()
+    assert not at.exception, at.exception
+    article = next(h.proto.body for h in at.get("html") if "<p>" in h.proto.body or "<h" in h.proto.body)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in article and "<script>" not in article
+    assert "&lt;b&gt;emoción&lt;/b&gt;" in article and "<a " not in article
+
+
+def test_the_library(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(real_settings, monkeypatch)
+    at.sidebar.radio(key="view").set_value("library").run()
+    assert not at.exception, at.exception
+    library = KnowledgeBase.open(settings=real_settings).library()
+    table = at.dataframe[0].value
+    assert list(table["title"]) == [a.title for a in library]
+    assert list(table["passages"]) == [a.passages for a in library]
+    at.multiselect(key="library-langs").set_value(["pl"]).run()
+    assert set(at.dataframe[0].value["language"]) == {"Polish"}
+    polish = [a for a in library if a.lang == "pl"]
+    assert len(at.dataframe[0].value) == len(polish)
+    word = polish[0].title.split()[0]
+    at.text_input(key="library-title").input(word.upper()).run()  # any case
+    assert all(word.casefold() in t.casefold() for t in at.dataframe[0].value["title"])
+    at.selectbox(key="library-article").select(polish[0].doc_id).run()
+    at.button(key="library-open").click().run()
+    assert not at.exception, at.exception
+    assert any(polish[0].title.split()[-1] in s.value for s in at.subheader)
+
+
+def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(real_settings.index_dir, tmp_path / "index")  # its own gap log
+    settings = Settings.from_env(corpus_dir=real_settings.corpus_dir, index_dir=tmp_path / "index")
+    at = app_for(settings, monkeypatch)
+    for question in ["What is the boiling point of tungsten in kelvin?", "Jaka jest temperatura wrzenia wolframu?"]:
+        at.chat_input[0].set_value(question).run()
+    at.chat_input[0].set_value(QUESTIONS["fr"]).run()  # answered: not a gap
+    at.sidebar.radio(key="view").set_value("gaps").run()
+    assert not at.exception, at.exception
+    questions = at.dataframe[0].value
+    assert sorted(questions["question"]) == [
+        "Jaka jest temperatura wrzenia wolframu?",
+        "What is the boiling point of tungsten in kelvin?",
+    ]
+    assert set(questions["language"]) == {"English", "Polish"}
+    translations = at.dataframe[1].value
+    expected = gap_report(KnowledgeBase.open(settings=settings), []).translations
+    assert list(translations["title"]) == [m.title for m in expected] and expected
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download CSV"]

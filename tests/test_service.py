@@ -114,7 +114,9 @@ def test_a_damaged_index_file_while_serving_gives_an_error_then_the_repair_works
 import sys
 from pathlib import Path
 from kb import KBError, KnowledgeBase, Settings
-settings = Settings.from_env(corpus_dir={str(served.settings.corpus_dir)!r}, index_dir={str(served.settings.index_dir)!r})
+settings = Settings.from_env(
+    corpus_dir={str(served.settings.corpus_dir)!r}, index_dir={str(served.settings.index_dir)!r}
+)
 kb = KnowledgeBase.open(settings=settings)
 assert kb.ask({QUESTIONS[0]!r}).citations
 for name in ("tokens.npy", "chunks.faiss", "sentences.faiss"):
