@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Callable
@@ -62,8 +63,10 @@ def article_html(doc: Document, cited: tuple[int, int] | None) -> str:
             )
         else:
             inner = _escape(block)
-        tag = f"h{min(6, headings[start] + 2)}" if start in headings else "p"
-        out.append(f"<{tag}>{inner}</{tag}>")
+        if start in headings:
+            out.append(f"<h{min(6, headings[start] + 2)}>{inner}</h{min(6, headings[start] + 2)}>")
+        else:
+            out.append(f'<p style="margin: 0 0 0.9em">{inner}</p>')
     return "\n".join(out)
 
 
@@ -252,15 +255,26 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
         elif doc.source or doc.path:
             st.caption(f"{literal(t('source'))}: {literal(doc.source or doc.path)}")
         st.html(article_html(doc, span))
-        if span is not None:  # our script only: it scrolls the dialog to the highlight
-            st.html(
-                "<script>(function go(n){const m=window.parent.document.getElementById('kb-cited')"
-                "||document.getElementById('kb-cited');"
-                "if(m){m.scrollIntoView({block:'center'});}else if(n<50){setTimeout(()=>go(n+1),100);}})(0)</script>",
-                unsafe_allow_javascript=True,
-            )
+        if span is not None:
+            scroll_to("#kb-cited", "center")
 
     st.dialog(t("article"), width="large")(body)()
+
+
+def scroll_to(selector: str, block: str, from_end: int = 0) -> None:
+    """Scroll the page (or the open dialog) to the last element `selector` finds (or the one `from_end`
+    before it), once it is there.
+
+    Our own script, never the article's: a zero-height component frame (same origin) reaches the page."""
+    import streamlit.components.v1 as components
+
+    components.html(
+        f"<script>(function go(n){{const a=window.parent.document.querySelectorAll({json.dumps(selector)});"
+        f"const e=a[a.length-1-{int(from_end)}];"
+        f"if(e){{e.scrollIntoView({{block:{json.dumps(block)}}});}}else if(n<50){{setTimeout(()=>go(n+1),100);}}}})(0)"
+        "</script>",
+        height=0,
+    )
 
 
 def versions_for(c: Citation, lang: str) -> list[Citation]:
@@ -326,8 +340,7 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
     with evidence_tab:
         for hit in answer.hits:
             st.markdown(
-                f"**{hit.rank}.** {t('score')} {hit.score:.3f} · {literal(hit.title)} · "
-                f"{t.language_label(hit.lang)}"
+                f"**{hit.rank}.** {t('score')} {hit.score:.3f} · {literal(hit.title)} · {t.language_label(hit.lang)}"
             )
             st.text(hit.text)
 
@@ -387,12 +400,8 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
         if REBUILD_HINT in error and st.button(t("repair"), key="repair-ask"):  # a damaged index
             start_job(svc, full=True)
             st.rerun()
-    if asked and not error:  # bring the new answer into view (the input stays at the bottom)
-        st.html(
-            "<script>const m=window.parent.document.querySelectorAll('[data-testid=stChatMessage]');"
-            "if(m.length){m[m.length-2].scrollIntoView({block:'start'});}</script>",
-            unsafe_allow_javascript=True,
-        )
+    if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
+        scroll_to("[data-testid=stChatMessage]", "start", from_end=1)
 
 
 def show_library(kb: KnowledgeBase, t: Messages) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, running_app
-from kb import KnowledgeBase, Settings
+from kb import KnowledgeBase, Settings, language_label
 
 from .conftest import ROOT
 
@@ -40,23 +42,50 @@ def app_url(real_settings: Settings) -> Iterator[str]:
         yield url
 
 
+def launch(p: Any) -> Any:
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def ask(page: Any, question: str) -> None:
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stChatInputTextArea")
+    expect(box).to_be_visible(timeout=180_000)
+    box.fill(question)
+    box.press("Enter")
+
+
 def test_principle_question_in_the_browser(app_url: str, faiss_kb: KnowledgeBase) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     question = "Is customer experience about emotion or technology?"
-    quote = faiss_kb.ask(question, k=6).citations[0].quote  # what the first citation must highlight
+    # the citation deepest into its article: the article must open scrolled down to it
+    deepest = max(faiss_kb.ask(question, k=6).citations, key=lambda c: c.start)
+    assert deepest.start > 3000, deepest
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url)
         box = page.get_by_test_id("stChatInputTextArea")
         expect(box).to_be_visible(timeout=180_000)
+        # what users see and do not see: no developer chrome; every example question whole
+        expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+        for example in page.get_by_test_id("stButton").filter(has_text=re.compile(r"\?$")).all():
+            assert example.evaluate(
+                "b => [b, ...b.querySelectorAll('*')].every(e => e.scrollWidth <= e.clientWidth + 1)"
+            ), example.inner_text()
+        menu = page.get_by_test_id("stMainMenu")
+        if menu.count():
+            menu.click()
+            expect(page.get_by_text("Clear cache")).to_have_count(0)
+            expect(page.get_by_text("Rerun")).to_have_count(0)
+            page.keyboard.press("Escape")
         page.screenshot(path=str(ARTIFACTS / "01-start.png"), full_page=True)
         box.fill(question)
         box.press("Enter")
-        expect(page.get_by_text("Sources", exact=True)).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
         headers = page.locator("strong").filter(has_text=re.compile(r"^\[\d+\] "))
         expect(headers.nth(1)).to_be_visible(timeout=60_000)  # the sources render one after another
         labels = page.get_by_text(re.compile(r"· (Spanish|Polish|Italian|French) \((es|pl|it|fr)\)")).all_inner_texts()
@@ -64,20 +93,116 @@ def test_principle_question_in_the_browser(app_url: str, faiss_kb: KnowledgeBase
         assert headers.count() >= 2 and len(languages) >= 2, labels
         page.screenshot(path=str(ARTIFACTS / "02-answer.png"), full_page=True)
 
-        page.get_by_text("Open the article").first.click()
-        expanded = page.get_by_role("dialog")
-        expect(expanded).to_be_visible()
-        highlight = expanded.get_by_text(quote[:40]).first
-        expect(highlight).to_be_visible()
-        highlight.scroll_into_view_if_needed()
-        background = highlight.evaluate(
-            """el => { for (let e = el; e; e = e.parentElement) {
-                   const c = getComputedStyle(e).backgroundColor;
-                   if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return ''; }"""
-        )
-        assert background and background != "rgb(255, 255, 255)", background
+        page.locator(f'[class*="st-key-open-a0-{deepest.n}-{deepest.doc_id}"] button').first.click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        mark = dialog.locator("mark#kb-cited")
+        expect(mark).to_contain_text(" ".join(deepest.quote.split())[:40])
+        expect(mark).to_be_in_viewport(timeout=10_000)  # scrolled to, without the reader scrolling
+        background = mark.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert background not in ("", "transparent", "rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), background
         page.screenshot(path=str(ARTIFACTS / "03-article.png"), full_page=True)
         browser.close()
+
+
+def test_the_interface_follows_the_browser_and_the_selector(app_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_context(locale="pl-PL", viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(app_url)
+        expect(page.get_by_text("Baza wiedzy o doświadczeniu klienta")).to_be_visible(timeout=180_000)
+        ask(page, "Pourquoi les émotions comptent-elles pour les marques ?")
+        expect(page.get_by_role("heading", name="Źródła", exact=True).first).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("Język pytania: Francuski (fr)")).to_be_visible()
+        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+        page.get_by_role("option", name="Italiano").click()
+        expect(page.get_by_text("Knowledge base sulla customer experience")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Lingua della domanda: Francese (fr)")).to_be_visible()
+        assert "lang=it" in page.url
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "05-italian-interface.png"), full_page=True)
+        browser.close()
+
+
+def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    first, second = "¿Cómo medir el éxito de la experiencia de cliente?", "How many moons does Jupiter have?"
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        ask(page, first)
+        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+        ask(page, second)
+        expect(page.get_by_text("no passage that clearly answers")).to_be_visible(timeout=120_000)
+        questions = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarUser"))
+        expect(questions.get_by_test_id("stChatMessageContent")).to_have_text([first, second])  # oldest on top
+        expect(questions.nth(1)).to_be_in_viewport()  # the page follows the conversation down
+        page.reload()  # the conversation survives
+        expect(questions.get_by_test_id("stChatMessageContent")).to_have_text([first, second], timeout=120_000)
+
+        page.get_by_test_id("stSidebar").get_by_text("Library", exact=True).click()
+        expect(page.get_by_text("Open an article")).to_be_visible(timeout=60_000)
+        page.locator(".st-key-library-open button").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        first_title = KnowledgeBase.open(settings=real_settings).library()[0].title
+        expect(dialog.get_by_text(first_title).first).to_be_visible()
+        page.keyboard.press("Escape")
+
+        page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True).click()
+        expect(page.get_by_text("Unanswered questions")).to_be_visible(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "06-gaps.png"), full_page=True)
+        table = page.get_by_test_id("stDataFrame").first
+        expect(table).to_be_visible()
+        browser.close()
+    logged = [json.loads(line)["question"] for line in (real_settings.index_dir / "gaps.jsonl").open(encoding="utf-8")]
+    assert second in logged and first not in logged
+
+
+def test_rebuild_in_one_tab_while_another_asks(real_settings: Settings, tmp_path: Path) -> None:
+    """One tab starts a rebuild and is closed; the other keeps asking, sees the progress, then the new index."""
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(real_settings.corpus_dir, corpus)
+    shutil.copytree(real_settings.index_dir, index)
+    before = KnowledgeBase.open(index_dir=index, corpus_dir=corpus).stats().documents
+    for i, source in enumerate(sorted(corpus.glob("*.txt"))[:4]):  # new articles: several to embed
+        text = re.sub(r"(?m)^id: .*$", f"id: copy-{i}", source.read_text(encoding="utf-8"), count=1)
+        note = f"\n\nNota {i}: una copia de prueba, con esta frase para que su texto sea otro.\n"
+        (corpus / f"copy-{i}.txt").write_text(text + note, encoding="utf-8")
+    with running_app({"KB_INDEX_DIR": str(index), "KB_CORPUS_DIR": str(corpus)}) as url, sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        starter, asker = context.new_page(), context.new_page()
+        for page in (starter, asker):
+            page.goto(url)
+            expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
+        starter.get_by_role("button", name="Rebuild index").click()
+        expect(starter.get_by_text(re.compile(r"Preparing|Reading|Embedding|Index ready"))).to_be_visible(
+            timeout=60_000
+        )
+        starter.close()  # closing the tab that started it does not stop it
+        expect(asker.get_by_text(re.compile(r"(Reading|Embedding): \d+/\d+"))).to_be_visible(timeout=60_000)
+        ask(asker, "Is customer experience about emotion or technology?")
+        expect(asker.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+        expect(asker.get_by_text(re.compile(r"Index ready in \d+ s"))).to_be_visible(timeout=300_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        asker.screenshot(path=str(ARTIFACTS / "07-rebuilt-while-asking.png"), full_page=True)
+        table = asker.get_by_test_id("stSidebar").get_by_test_id("stTable")
+        stats = KnowledgeBase.open(index_dir=index, corpus_dir=corpus).stats()
+        for lang, n in stats.documents_per_language.items():  # the page shows the new index without a reload
+            row = f"{language_label(lang)} {n} {stats.chunks_per_language[lang]}"
+            expect(table.get_by_role("row", name=row)).to_be_visible()
+        browser.close()
+    assert KnowledgeBase.open(index_dir=index, corpus_dir=corpus).stats().documents == before + 4
 
 
 def test_upload_documents_and_cite_a_pdf_page(real_settings: Settings, tmp_path: Path) -> None:
@@ -105,7 +230,7 @@ def test_upload_documents_and_cite_a_pdf_page(real_settings: Settings, tmp_path:
         expect(box).to_be_visible(timeout=180_000)
         box.fill("Con el teclado, ¿cómo muevo una ventana a otra pantalla?")
         box.press("Enter")
-        expect(page.get_by_text("Sources", exact=True)).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
         location = page.get_by_text(re.compile(r"p\. \d · Navegación con el teclado")).first
         expect(location).to_be_visible(timeout=60_000)
         ARTIFACTS.mkdir(exist_ok=True)
