@@ -142,6 +142,7 @@ def open_knowledge_base(svc: Service, t: Messages) -> KnowledgeBase:
     try:
         return svc.knowledge_base()
     except KBError as exc:
+        st.session_state["version"] = ""  # none shown: the job panel reruns the page when one is loaded
         job = svc.job
         if job is None and not svc.version():  # first start: build what is missing
             start_job(svc)
@@ -153,7 +154,8 @@ def open_knowledge_base(svc: Service, t: Messages) -> KnowledgeBase:
             if st.button(t("repair"), key="repair"):
                 start_job(svc, full=True)  # everything: the broken index cannot be trusted
                 st.rerun()
-        st.session_state["version"] = ""
+        with st.sidebar:
+            job_panel(svc, t)
         st.stop()
 
 
@@ -328,10 +330,9 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
             st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
         if latest:
             st.subheader(t("sources"))
-            sources = st.container()
-        else:  # earlier answers keep their sources, folded
-            sources = st.expander(t("sources_n", n=len(answer.citations)))
-        with sources:
+        # Earlier answers keep their sources a click away: rendered only when shown, so that a long
+        # conversation does not make every question re-render every source of the session.
+        if latest or st.toggle(t("sources_n", n=len(answer.citations)), key=f"sources-{key}"):
             for c in answer.citations:
                 show_citation(kb, t, c, f"{key}-{c.n}-{c.doc_id}")
         with st.expander(t("copy_markdown")):

@@ -1,7 +1,8 @@
 """Browser-measured answer latency: time from pressing Enter to the cited answer being rendered.
 
 Starts `streamlit run app.py` on a free port (index: KB_INDEX_DIR or ./index, built if missing),
-drives Debian's headless chromium with Playwright, asks 20 questions, prints p50/p95 and the cold start.
+drives Debian's headless chromium with Playwright, asks 20 questions in one conversation (each answer
+stays on the page), prints p50/p95, the last question's time and the cold start.
 Usage: python bench/app_latency.py [--questions N]
 """
 
@@ -45,10 +46,12 @@ def main() -> None:
             box.fill(question)
             t = time.perf_counter()
             box.press("Enter")
-            # rendered = the new question is on top and its answer's "Sources" heading is visible
+            # rendered = the new question is at the bottom and its answer's "Sources" heading is visible
             messages = page.get_by_test_id("stChatMessage")
-            expect(messages.first).to_contain_text(question, timeout=120_000)
-            expect(messages.nth(1)).to_contain_text("Sources", timeout=120_000)
+            expect(messages.nth(2 * i)).to_contain_text(question, timeout=120_000)
+            expect(messages.nth(2 * i + 1).get_by_role("heading", name="Sources", exact=True)).to_be_visible(
+                timeout=120_000
+            )
             shown = time.perf_counter() - t
             expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=120_000)
             if not i:
@@ -59,6 +62,7 @@ def main() -> None:
         browser.close()
     ms = np.array(times) * 1000
     print(f"machine: {describe()}")
+    print(f"the last question (its conversation {len(ms)} answers long): {ms[-1]:.0f} ms")
     print(f"cold start: page to box {first_page:.1f} s, server launch to first answer {first_answer:.1f} s")
     done = np.array(idle) * 1000
     print(

@@ -36,6 +36,15 @@ def free_port() -> int:
 @contextmanager
 def running_app(env: dict[str, str] | None = None, timeout: float = 240) -> Iterator[str]:
     """Run `streamlit run app.py` headless; yields its URL once /_stcore/health answers."""
+    with app_server(env, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def app_server(
+    env: dict[str, str] | None = None, timeout: float = 240, app: Path = ROOT / "app.py"
+) -> Iterator[tuple[str, int]]:
+    """Run `streamlit run <app>` headless; yields (URL, server pid) once /_stcore/health answers."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -43,7 +52,7 @@ def running_app(env: dict[str, str] | None = None, timeout: float = 240) -> Iter
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(app),
             "--server.headless",
             "true",
             "--server.port",
@@ -68,7 +77,7 @@ def running_app(env: dict[str, str] | None = None, timeout: float = 240) -> Iter
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError("streamlit did not become healthy") from None
                 time.sleep(0.5)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -66,6 +66,7 @@ class Service:
         self._embedder = embedder
         self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()  # guards _kb and _job
+        self._loading = threading.Lock()  # one version load at a time
         self._job: Job | None = None
         self._thread: threading.Thread | None = None
         self.gaps = GapLog(self.settings)
@@ -107,12 +108,17 @@ class Service:
         return self._load()
 
     def _load(self) -> KnowledgeBase:
-        kb = KnowledgeBase.open(settings=self.settings, allow_stale=True, embedder=self._embedder)
-        kb.embedder.warm_up()  # load the model now (if not yet), not on the first question
-        self._embedder = kb.embedder
-        with self._lock:
-            self._kb = kb  # the version it replaces is released with its last reference
-        return kb
+        with self._loading:  # sessions that find a new version at once load it once
+            current = self.version()
+            kb = self.loaded()
+            if kb is not None and current and current == kb.index.manifest.version:
+                return kb
+            kb = KnowledgeBase.open(settings=self.settings, allow_stale=True, embedder=self._embedder)
+            kb.embedder.warm_up()  # load the model now (if not yet), not on the first question
+            self._embedder = kb.embedder
+            with self._lock:
+                self._kb = kb  # the version it replaces is released with its last reference
+            return kb
 
     def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
         """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap log."""

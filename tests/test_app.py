@@ -217,9 +217,12 @@ def test_the_conversation_reads_down_and_survives_a_reload(
     assert asked_questions(at) == [QUESTIONS["es"], QUESTIONS["pl"]]  # oldest on top
     kb = KnowledgeBase.open(settings=real_settings)
     first, latest = (kb.ask(QUESTIONS[lang], k=6) for lang in ("es", "pl"))
+    assert len(citation_headers(at)) == sum(1 + len(c.parallels) for c in latest.citations)
+    shown = at.toggle(key="sources-a0")  # the earlier answer keeps its sources, a click away
+    assert shown.label == f"Sources ({len(first.citations)})"
+    shown.set_value(True).run()
     versions = sum(1 + len(c.parallels) for a in (first, latest) for c in a.citations)
-    assert len(citation_headers(at)) == versions  # the earlier answer keeps its sources too
-    assert [e.label for e in at.expander if e.label.startswith("Sources (")] == [f"Sources ({len(first.citations)})"]
+    assert len(citation_headers(at)) == versions
     assert [c.value.strip() for c in at.code] == [first.markdown().strip(), latest.markdown().strip()]  # to copy
     conversation = at.query_params["c"]
 
@@ -228,6 +231,7 @@ def test_the_conversation_reads_down_and_survives_a_reload(
     reloaded.run()
     assert not reloaded.exception, reloaded.exception
     assert asked_questions(reloaded) == [QUESTIONS["es"], QUESTIONS["pl"]]
+    reloaded.toggle(key="sources-a0").set_value(True).run()
     assert citation_headers(reloaded) == citation_headers(at)
     reloaded.button(key="new-conversation").click().run()
     assert asked_questions(reloaded) == [] and "c" not in reloaded.query_params
@@ -348,3 +352,13 @@ def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.Monkey
     expected = gap_report(KnowledgeBase.open(settings=settings), []).translations
     assert list(translations["title"]) == [m.title for m in expected] and expected
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download CSV"]
+
+
+def test_first_start_builds_the_index_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("---\nlang: es\n---\nLa experiencia de cliente es emoción.\n")
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    at = app_for(settings, monkeypatch)
+    assert any("First start" in i.value for i in at.info) and not at.chat_input
+    finish_job(at)
+    assert at.chat_input and list(at.sidebar.table[0].value["articles"]) == [1]

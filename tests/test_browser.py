@@ -237,3 +237,39 @@ def test_upload_documents_and_cite_a_pdf_page(real_settings: Settings, tmp_path:
         page.screenshot(path=str(ARTIFACTS / "04-uploaded-pdf-citation.png"), full_page=True)
         browser.close()
     assert KnowledgeBase.open(index_dir=index, corpus_dir=corpus).document("keyboard-nav").format == "pdf"
+
+
+def test_a_damaged_index_file_while_serving(real_settings: Settings, tmp_path: Path) -> None:
+    """An index file cut short under the running server: the question gets the error and the repair,
+    the server stays up, and the repair brings answers back."""
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(real_settings.corpus_dir, corpus)
+    shutil.copytree(real_settings.index_dir, index)
+    with running_app({"KB_INDEX_DIR": str(index), "KB_CORPUS_DIR": str(corpus)}) as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        ask(page, "¿Cómo medir el éxito de la experiencia de cliente?")
+        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+        version = KnowledgeBase.current_version(index)
+        for name in ("tokens.npy", "chunks.faiss"):  # cut short in place, as a full disk or a bad copy would
+            path = index / version / name
+            with open(path, "r+b") as fh:
+                fh.truncate(path.stat().st_size // 2)
+        ask(page, "Is customer experience about emotion or technology?")
+        expect(page.get_by_text("changed under the running app")).to_be_visible(timeout=120_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "08-damaged-while-serving.png"), full_page=True)
+        page.get_by_role("button", name="Rebuild the index now").click()
+        expect(page.get_by_text(re.compile(r"Index ready in \d+ s"))).to_be_visible(timeout=300_000)
+        ask(page, "Is customer experience about emotion or technology?")
+        messages = page.get_by_test_id("stChatMessage")
+        expect(messages).to_have_count(4, timeout=120_000)  # the first exchange and this one
+        expect(messages.nth(3).get_by_role("heading", name="Sources", exact=True)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("changed under the running app")).to_have_count(0)
+        browser.close()
+    assert KnowledgeBase.current_version(index) != version

@@ -84,3 +84,44 @@ def test_principles_command(real_settings: Settings) -> None:
     proc = run("--index", index, "principles")
     assert proc.returncode == 0 and proc.stdout.startswith("1. ") and "languages:" in proc.stdout
     assert_clean_error(run("--index", index, "principles", "--limit", "0"), "limit")
+
+
+def test_an_unknown_language_is_refused_with_the_corpus_languages(real_settings: Settings) -> None:
+    index = str(real_settings.index_dir)
+    for command in ("search", "ask"):
+        proc = run("--index", index, command, "¿Cómo medir el éxito?", "--lang", "xx")
+        assert_clean_error(proc, "no articles in 'xx'; its languages are: es, fr, it, pl")
+    proc = run("--index", index, "search", "¿Cómo medir el éxito?", "--lang", "pl", "--json")
+    assert proc.returncode == 0 and {h["lang"] for h in json.loads(proc.stdout)} == {"pl"}
+
+
+def test_gaps_command(real_settings: Settings, tmp_path: Path) -> None:
+    import csv
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(real_settings.index_dir, index)
+    (index / "gaps.jsonl").write_text(
+        '{"asked": "2026-11-20", "lang": "en", "question": "How do I reset my router?", "score": 0.61}\n'
+        "{broken line\n"
+        '{"asked": "2026-11-21", "lang": "en", "question": "How can I reset my router?", "score": 0.63}\n',
+        encoding="utf-8",
+    )
+    proc = run("--index", str(index), "gaps")
+    assert proc.returncode == 0, proc.stderr
+    assert "Unanswered questions: 2 in 1 groups" in proc.stdout and "also: How can I reset my router?" in proc.stdout
+    rows = list(csv.DictReader(run("--index", str(index), "gaps", "--csv", "questions").stdout.splitlines()))
+    assert rows == [
+        {
+            "language": "en",
+            "asked": "2",
+            "last_asked": "2026-11-21",
+            "best_score": "0.630",
+            "question": "How do I reset my router?",
+            "other_wordings": "How can I reset my router?",
+        }
+    ]
+    report = json.loads(run("--index", str(index), "gaps", "--json").stdout)
+    assert report["languages"] == ["es", "fr", "it", "pl"]
+    for missing in report["translations"]:
+        assert set(missing["missing"]) == set(report["languages"]) - set(missing["versions"])
