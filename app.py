@@ -456,47 +456,44 @@ def show_principles(kb: KnowledgeBase, t: Messages) -> None:
                 show_version(kb, t, c, f"p{i}-{c.n}-{c.doc_id}")
 
 
+def table_with_csv(t: Messages, rows: list[dict[str, object]], csv: str, name: str, empty: str) -> None:
+    """A table and its CSV download, or `empty` when there are no rows."""
+    if not rows:
+        st.info(empty)
+        return
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.download_button(t("download_csv"), csv, f"{name}.csv", "text/csv", key=f"csv-{name}")
+
+
 def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
     st.header(t("view_gaps"))
     st.caption(t("gaps_caption"))
     report = gap_report(kb, svc.gaps.read())
     st.subheader(t("unanswered"))
     st.caption(t("gaps_privacy") if svc.gaps.enabled else t("gaps_off"))
-    if report.questions:
-        rows = [
-            {
-                t("col_language"): t.language(g.lang),
-                t("col_question"): g.questions[0],
-                t("col_asked"): g.asked,
-                t("col_last"): g.last_asked,
-                t("col_best"): round(g.best_score, 3),
-                t("col_wordings"): " | ".join(g.questions[1:]),
-            }
-            for g in report.questions
-        ]
-        st.dataframe(rows, hide_index=True, width="stretch")
-        st.download_button(
-            t("download_csv"), report.questions_csv(), "unanswered-questions.csv", "text/csv", key="csv-questions"
-        )
-    else:
-        st.info(t("no_unanswered"))
+    questions: list[dict[str, object]] = [
+        {
+            t("col_language"): t.language(g.lang),
+            t("col_question"): g.questions[0],
+            t("col_asked"): g.asked,
+            t("col_last"): g.last_asked,
+            t("col_best"): round(g.best_score, 3),
+            t("col_wordings"): " | ".join(g.questions[1:]),
+        }
+        for g in report.questions
+    ]
+    table_with_csv(t, questions, report.questions_csv(), "unanswered-questions", t("no_unanswered"))
     st.subheader(t("missing_translations"))
-    if report.translations:
-        rows = [
-            {
-                t("col_title"): m.title,
-                t("col_language"): t.language(m.lang),
-                t("col_versions"): ", ".join(m.versions),
-                t("col_missing"): ", ".join(m.missing),
-            }
-            for m in report.translations
-        ]
-        st.dataframe(rows, hide_index=True, width="stretch")
-        st.download_button(
-            t("download_csv"), report.translations_csv(), "missing-translations.csv", "text/csv", key="csv-translations"
-        )
-    else:
-        st.info(t("no_missing"))
+    translations: list[dict[str, object]] = [
+        {
+            t("col_title"): m.title,
+            t("col_language"): t.language(m.lang),
+            t("col_versions"): ", ".join(m.versions),
+            t("col_missing"): ", ".join(m.missing),
+        }
+        for m in report.translations
+    ]
+    table_with_csv(t, translations, report.translations_csv(), "missing-translations", t("no_missing"))
 
 
 def main() -> None:
