@@ -258,20 +258,22 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
             st.caption(f"{literal(t('source'))}: {literal(doc.source or doc.path)}")
         st.html(article_html(doc, span))
         if span is not None:
-            scroll_to("#kb-cited", "center")
+            scroll_to("#kb-cited", "center", occasion=f"{doc_id} {span}")
 
     st.dialog(t("article"), width="large")(body)()
 
 
-def scroll_to(selector: str, block: str, from_end: int = 0) -> None:
+def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "") -> None:
     """Scroll the page (or the open dialog) to the last element `selector` finds (or the one `from_end`
-    before it), once it is there.
+    before it), once it is there. `occasion` names what calls for it: the same frame content is not
+    run again, so each new occasion must differ.
 
     Our own script, never the article's: a zero-height component frame (same origin) reaches the page."""
     import streamlit.components.v1 as components
 
     components.html(
-        f"<script>(function go(n){{const a=window.parent.document.querySelectorAll({json.dumps(selector)});"
+        f"<script>/* {html.escape(occasion)} */"
+        f"(function go(n){{const a=window.parent.document.querySelectorAll({json.dumps(selector)});"
         f"const e=a[a.length-1-{int(from_end)}];"
         f"if(e){{e.scrollIntoView({{block:{json.dumps(block)}}});}}else if(n<50){{setTimeout(()=>go(n+1),100);}}}})(0)"
         "</script>",
@@ -398,11 +400,11 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             show_answer(kb, t, answer, f"a{i}", latest=i == len(history) - 1)
     if error:
         st.warning(error)
-        if REBUILD_HINT in error and st.button(t("repair"), key="repair-ask"):  # a damaged index
-            start_job(svc, full=True)
-            st.rerun()
+        if REBUILD_HINT in error:  # a damaged index: the button is gone in the run its click starts,
+            # so the click acts through its callback
+            st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc,), kwargs={"full": True})
     if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
-        scroll_to("[data-testid=stChatMessage]", "start", from_end=1)
+        scroll_to("[data-testid=stChatMessage]", "start", from_end=1, occasion=f"question {len(history)}")
 
 
 def show_library(kb: KnowledgeBase, t: Messages) -> None:
