@@ -98,6 +98,43 @@ def test_large_vector_sets_are_searched_through_hnsw_with_language_filters(tmp_p
     assert np.mean(recalls) >= 0.99
 
 
+def test_a_broad_filter_never_returns_fewer_than_k(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph walk that stops before k rows pass the filter (at 1M passages it returned none for a
+    Spanish filter: hnsw.max_scan_tuples ran out) falls back to scoring the filter's rows exactly.
+    Here the walk is made to come back short, as it did there; the fallback is real."""
+    from kb import pgstore
+
+    monkeypatch.setattr(pgstore, "EXACT_FILTER_MAX", 0)  # every filter over 5 % of the rows takes the walk
+    real_rows = pgstore.Database.rows
+    walks: list[int] = []
+
+    def short_walk(self: object, query: object, params: object = (), local: object = ()) -> list:
+        found = real_rows(self, query, params, local)  # type: ignore[arg-type]
+        if local:  # the walk (it widens hnsw.ef_search for the statement): comes back with 3 rows
+            walks.append(len(found))
+            return found[:3]
+        return found
+
+    monkeypatch.setattr(pgstore.Database, "rows", short_walk)
+    settings = Settings.from_env(
+        corpus_dir=corpus_copy, index_dir=tmp_path / "index", vector_store="pgvector", exact_search_max=50
+    )
+    rebuild(settings, embedder=FakeEmbedder())
+    index = Index.load(open_store(settings))
+    passages = open_store(settings).read().chunk_vectors
+    vectors = index.chunk_vectors()
+    polish = np.flatnonzero(np.array([index.lang_of(r) for r in range(len(index))]) == "pl")
+    rng = np.random.default_rng(1)
+    for query in rng.standard_normal((10, vectors.shape[1])).astype(np.float32):
+        query /= np.linalg.norm(query)
+        _, found = passages.search(query, 10, polish, ("pl",))
+        exact = polish[np.argsort(-(vectors[polish] @ query))[:10]]
+        assert found.tolist() == exact.tolist()
+    assert walks and max(walks) >= 10  # the walk was taken (and came back short here)
+
+
 def test_a_second_process_sees_each_new_version(fake_pg: Settings) -> None:
     reader = subprocess.Popen(
         [
