@@ -263,10 +263,10 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
     st.dialog(t("article"), width="large")(body)()
 
 
-def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "") -> None:
+def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "", at_least: int = 1) -> None:
     """Scroll the page (or the open dialog) to the last element `selector` finds (or the one `from_end`
-    before it), once it is there. `occasion` names what calls for it: the same frame content is not
-    run again, so each new occasion must differ.
+    before it), once there are `at_least` of them. `occasion` names what calls for it: the same frame
+    content is not run again, so each new occasion must differ.
 
     Our own script, never the article's: a zero-height component frame (same origin) reaches the page."""
     import streamlit.components.v1 as components
@@ -274,8 +274,8 @@ def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "") 
     components.html(
         f"<script>/* {html.escape(occasion)} */"
         f"(function go(n){{const a=window.parent.document.querySelectorAll({json.dumps(selector)});"
-        f"const e=a[a.length-1-{int(from_end)}];"
-        f"if(e){{e.scrollIntoView({{block:{json.dumps(block)}}});}}else if(n<50){{setTimeout(()=>go(n+1),100);}}}})(0)"
+        f"const e=a.length>={int(at_least)}?a[a.length-1-{int(from_end)}]:null;"
+        f"if(e){{e.scrollIntoView({{block:{json.dumps(block)}}});}}else if(n<300){{setTimeout(()=>go(n+1),100);}}}})(0)"
         "</script>",
         height=0,
     )
@@ -404,7 +404,8 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             # so the click acts through its callback
             st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc,), kwargs={"full": True})
     if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
-        scroll_to("[data-testid=stChatMessage]", "start", from_end=1, occasion=f"question {len(history)}")
+        n = 2 * len(history)  # the new question's message and its answer's, once both are on the page
+        scroll_to("[data-testid=stChatMessage]", "start", from_end=1, occasion=f"question {n}", at_least=n)
 
 
 def show_library(kb: KnowledgeBase, t: Messages) -> None:

@@ -29,6 +29,7 @@ def served(real_settings: Settings, faiss_kb: KnowledgeBase, tmp_path: Path) -> 
     """A Service over a writable copy of the bundled corpus and its index, sharing the loaded model."""
     shutil.copytree(real_settings.corpus_dir, tmp_path / "corpus")
     shutil.copytree(real_settings.index_dir, tmp_path / "index")
+    (tmp_path / "index" / "gaps.jsonl").unlink(missing_ok=True)  # what other tests' app sessions logged
     settings = replace(real_settings, corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     return Service(settings, embedder=faiss_kb.embedder)
 
