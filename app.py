@@ -14,6 +14,7 @@ import streamlit as st
 from kb import Answer, Citation, Document, KBError, KnowledgeBase, Service, gap_report
 from kb.conversations import Exchange
 from kb.errors import REBUILD_HINT
+from kb.language import has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
 
 EXAMPLES = {
@@ -379,7 +380,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
     if asked:
         if languages == []:
             error = t("choose_language")
-        elif not any(ch.isalnum() for ch in asked):  # emoji, punctuation or invisible characters only
+        elif not has_words(asked):  # emoji, punctuation or invisible characters only
             error = t("type_question")
         else:
             exchange = Exchange(asked, k, tuple(languages) if languages else None)

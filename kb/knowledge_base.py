@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from .corpus import corpus_hashes
 from .embedding import Embedder
 from .errors import REBUILD_HINT, KBError
 from .index import Index, open_store
-from .language import detect_language, ranking_language
+from .language import detect_language, has_words, ranking_language
 from .principles import find_principles
 from .search import Ranking, language_evidence
 from .store import FORMAT_VERSION
@@ -144,7 +143,7 @@ class KnowledgeBase:
         self.index.check_intact()
         if not isinstance(text, str) or not text.strip():
             raise KBError("the question is empty; type a question")
-        if not any(unicodedata.category(ch)[0] in "LN" for ch in text):  # emoji, punctuation, zero-width only
+        if not has_words(text):  # emoji, punctuation, zero-width only
             raise KBError("the question has no words; type a question")
         notice = ""
         if len(text) > self.settings.max_query_chars:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -90,6 +91,11 @@ def _detector() -> Any:
             codes = [getattr(IsoCode639_1, c) for c in LINGUA_LANGUAGES]
             _lingua.append(LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_low_accuracy_mode().build())
     return _lingua[0]
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` holds a letter or a digit (not only emoji, punctuation or invisible characters)."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
 def language_name(code: str) -> str:

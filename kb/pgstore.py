@@ -269,7 +269,6 @@ class PgVectors:
         order = np.argsort(-scores, kind="stable")  # an iterative scan returns rows in nearly, not exactly, that order
         return scores[order], ids[order]
 
-
     def _exact(self, table: Any, vector: np.ndarray, languages: tuple[str, ...], k: int) -> list[tuple[Any, ...]]:
         """The k rows of `languages` closest to `vector`, every one of them scored (the language index finds them)."""
         from psycopg import sql
