@@ -28,6 +28,8 @@ UPLOAD_TYPES = ["html", "htm", "pdf", "docx", "md", "markdown", "txt"]
 VIEWS = ("ask", "library", "principles", "gaps")
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
 SHOW_OUTCOME_SECONDS = 600  # how long every tab shows how the last rebuild ended
+# scroll_to: look every TICK for what to show, for up to WAIT; keep it in view until the page is SETTLEd around it
+SCROLL_TICK_MS, SCROLL_WAIT_MS, SCROLL_SETTLE_MS = 100, 30_000, 1_500
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
 HIGHLIGHT = "background: #ffd8a8; padding: 0 2px; border-radius: 3px;"
 
@@ -266,20 +268,60 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
 
 def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "", at_least: int = 1) -> None:
     """Scroll the page (or the open dialog) to the last element `selector` finds (or the one `from_end`
-    before it), once there are `at_least` of them. `occasion` names what calls for it: the same frame
-    content is not run again, so each new occasion must differ.
+    before it), once there are `at_least` of them, and keep it in view while the page settles
+    (SETTLE_MS: elements rendered after it, and Streamlit's own pull to the bottom of a chat, would
+    move it away again) unless the person scrolls, clicks or types meanwhile. `occasion` names what
+    calls for it: the same frame content is not run again, so each new occasion must differ.
 
     Our own script, never the article's: a zero-height component frame (same origin) reaches the page."""
     import streamlit.components.v1 as components
 
-    components.html(
-        f"<script>/* {html.escape(occasion)} */"
-        f"(function go(n){{const a=window.parent.document.querySelectorAll({json.dumps(selector)});"
-        f"const e=a.length>={int(at_least)}?a[a.length-1-{int(from_end)}]:null;"
-        f"if(e){{e.scrollIntoView({{block:{json.dumps(block)}}});}}else if(n<300){{setTimeout(()=>go(n+1),100);}}}})(0)"
-        "</script>",
-        height=0,
-    )
+    script = """
+const doc = window.parent.document, view = window.parent;
+const kinds = ["wheel", "touchstart", "mousedown", "keydown"];
+let touched = false, still = 0, height = -1;
+const touch = () => { touched = true; };
+const done = () => { for (const kind of kinds) doc.removeEventListener(kind, touch, true); };
+for (const kind of kinds) doc.addEventListener(kind, touch, true);
+function seen(e) {
+  const r = e.getBoundingClientRect();
+  return BLOCK === "start" ? r.top >= 0 && r.top < view.innerHeight
+                           : r.top >= 0 && r.bottom <= view.innerHeight;
+}
+function scroller(e) {  // the element's scrolling ancestor: its height grows as the page renders
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    if (/(auto|scroll)/.test(view.getComputedStyle(p).overflowY) && p.scrollHeight > p.clientHeight) return p;
+  }
+  return doc.scrollingElement;
+}
+(function go(n) {
+  if (touched || n > WAIT_TICKS) return done();
+  const all = doc.querySelectorAll(SELECTOR);
+  const e = all.length >= AT_LEAST ? all[all.length - 1 - FROM_END] : null;
+  if (e) {
+    // Until the page has stopped growing with it in view for SETTLE: the page renders on below it,
+    // and a chat's pull to the bottom lets go only after a scroll that comes with no growth.
+    const h = scroller(e).scrollHeight;
+    if (seen(e) && h === height) still += 1;
+    else { still = 0; if (!seen(e)) e.scrollIntoView({block: BLOCK}); }
+    height = h;
+    if (still * TICK_MS >= SETTLE_MS) return done();
+  }
+  setTimeout(() => go(n + 1), TICK_MS);
+})(0);
+"""
+    values = {
+        "SELECTOR": json.dumps(selector),
+        "BLOCK": json.dumps(block),
+        "AT_LEAST": str(int(at_least)),
+        "FROM_END": str(int(from_end)),
+        "TICK_MS": str(SCROLL_TICK_MS),
+        "WAIT_TICKS": str(SCROLL_WAIT_MS // SCROLL_TICK_MS),
+        "SETTLE_MS": str(SCROLL_SETTLE_MS),
+    }
+    for name, value in values.items():
+        script = script.replace(name, value)
+    components.html(f"<script>/* {html.escape(occasion)} */{script}</script>", height=0)
 
 
 def versions_for(c: Citation, lang: str) -> list[Citation]:

@@ -37,6 +37,10 @@ MIN_PROBE_COSINE = 0.9999
 # al. 2020); bench/eval: layers 7 and 8 about tie, 9, 10 and 12 (the last) are worse (README).
 TOKEN_DEPTH = 7 / 12
 Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (ids, mask) -> (last states, token states)
+# A call whose widest batch held more tokens than this (passages, not a question) hands the model's
+# working memory back when it ends: onnxruntime keeps the largest batch's memory otherwise, and a
+# server that rebuilds every night grew by 30-40 MiB per rebuild (bench/app_memory.py).
+RELEASE_ABOVE_TOKENS = 512
 log = logging.getLogger(__name__)
 
 
@@ -89,11 +93,15 @@ class Encoder:
     PyTorch for the comparison in `ensure_onnx_export` and for `KB_RUNTIME=torch`.
     """
 
-    def __init__(self, tokenizer: Tokenizer, max_tokens: int, pad_id: int, run: Run) -> None:
-        """`tokenizer` becomes this encoder's own (it is reconfigured): pass a copy of a shared one."""
+    def __init__(
+        self, tokenizer: Tokenizer, max_tokens: int, pad_id: int, run: Run, release: Callable[[], None] | None = None
+    ) -> None:
+        """`tokenizer` becomes this encoder's own (it is reconfigured): pass a copy of a shared one.
+        `release`, if given, frees the memory `run` keeps for reuse (see RELEASE_ABOVE_TOKENS)."""
         self.max_tokens = max_tokens
         self.pad_id = pad_id
         self.run = run
+        self.release = release
         self.tokenizer = tokenizer  # (parsing a 250k-word tokenizer takes 0.6 s: one per encoder)
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -133,6 +141,7 @@ class Encoder:
         tokens: list[np.ndarray] = [np.empty(0)] * len(texts)
         token_spans: list[np.ndarray] = [np.empty(0)] * len(texts)
         pooled_spans: list[np.ndarray] = [np.empty(0)] * len(texts)
+        widest = 0
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
@@ -143,6 +152,7 @@ class Encoder:
                 ids[r, :n] = encodings[i].ids
                 mask[r, :n] = 1
             hidden, states = self.run(ids, mask)
+            widest = max(widest, ids.size)
             dim = hidden.shape[-1]
             total = (hidden * mask[..., None]).sum(axis=1)
             pooled = total / mask.sum(axis=1, keepdims=True)
@@ -161,6 +171,8 @@ class Encoder:
             read_tokens += int(mask.sum())
             if progress:
                 progress(read_tokens / max(total_tokens, 1))
+        if self.release is not None and widest > RELEASE_ABOVE_TOKENS:
+            self.release()
         return Encoded(
             vectors=_stack(out, dim),
             sums=_stack(sums, dim),
@@ -220,8 +232,15 @@ class OnnxEncoder(Encoder):
             hidden, states = session.run(None, {"input_ids": ids, "attention_mask": mask})
             return hidden, states
 
+        shrink = ort.RunOptions()  # a run with this option frees the arena's unused regions when it ends
+        shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        one = np.ones((1, 1), dtype=np.int64)
+
+        def release() -> None:
+            session.run(None, {"input_ids": one, "attention_mask": one}, shrink)
+
         tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
-        super().__init__(tokenizer, int(meta["max_tokens"]), int(meta["pad_id"]), run)
+        super().__init__(tokenizer, int(meta["max_tokens"]), int(meta["pad_id"]), run, release)
 
 
 def model_token_layer(model: Any) -> int:

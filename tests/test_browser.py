@@ -140,6 +140,9 @@ def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) ->
         expect(page.get_by_text("no passage that clearly answers")).to_be_visible(timeout=120_000)
         questions = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarUser"))
         expect(questions.get_by_test_id("stChatMessageContent")).to_have_text([first, second])  # oldest on top
+        expect(questions.nth(1)).to_be_in_viewport()  # the page follows the conversation down
+        page.wait_for_timeout(4_000)  # ... and stays there once the page has settled
+        expect(questions.nth(1)).to_be_in_viewport()
         page.reload()  # the conversation survives
         expect(questions.get_by_test_id("stChatMessageContent")).to_have_text([first, second], timeout=120_000)
 

@@ -71,6 +71,31 @@ def test_onnx_batches_do_not_change_vectors(pair: tuple[Embedder, Embedder]) -> 
     assert max(float(np.abs(a - b).max()) for a, b in zip(batched_spans, single_spans, strict=True)) < 1e-4
 
 
+def test_passages_hand_the_model_memory_back_and_change_nothing(
+    pair: tuple[Embedder, Embedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a call with batches of passages the encoder frees the memory onnxruntime kept for them (a
+    server rebuilding nightly stays flat); a question's single short pass keeps it. Vectors do not change."""
+    onnx, _ = pair
+    encoder = onnx._onnx_encoder()
+    released: list[int] = []
+    free = encoder.release
+    assert free is not None
+    monkeypatch.setattr(encoder, "release", lambda: (released.append(1), free()))
+    onnx._query_cache.clear()
+    question = onnx.encode_query("¿Cómo medir el éxito de la experiencia de cliente?")
+    assert released == []
+    lines = corpus_lines()[:40]
+    first = onnx.encode_passages(lines, batch_size=16)
+    assert released == [1]
+    again = onnx.encode_passages(lines, batch_size=16)
+    onnx._query_cache.clear()
+    after = onnx.encode_query("¿Cómo medir el éxito de la experiencia de cliente?")
+    assert released == [1, 1]
+    assert np.abs(first - again).max() < 1e-6
+    assert np.abs(question.vector - after.vector).max() < 1e-6 and np.abs(question.tokens - after.tokens).max() < 1e-6
+
+
 def test_reading_passages_reports_its_progress(pair: tuple[Embedder, Embedder]) -> None:
     """A rebuild's progress within a group of articles: the share of tokens read, after every batch."""
     for embedder in pair:
