@@ -133,11 +133,17 @@ def job_panel(svc: Service, t: Messages) -> None:
             st.warning(t("skipped_file", path=skipped.path, reason=skipped.reason))
 
 
-def start_job(svc: Service, **options: object) -> None:
+def start_job(svc: Service, t: Messages, **options: object) -> bool:
+    """Start a rebuild; False (and a notice) when one is already running, e.g. started from another tab."""
+    if svc.job is not None and svc.job.running:
+        st.warning(t("rebuild_running"))
+        return False
     try:
         svc.start(**options)  # type: ignore[arg-type]
-    except KBError as exc:
-        st.error(str(exc))
+    except KBError:  # started by another tab in between
+        st.warning(t("rebuild_running"))
+        return False
+    return True
 
 
 def open_knowledge_base(svc: Service, t: Messages) -> KnowledgeBase:
@@ -148,14 +154,14 @@ def open_knowledge_base(svc: Service, t: Messages) -> KnowledgeBase:
         st.session_state["version"] = ""  # none shown: the job panel reruns the page when one is loaded
         job = svc.job
         if job is None and not svc.version():  # first start: build what is missing
-            start_job(svc)
+            start_job(svc, t)
             job = svc.job
         if job is not None and job.running:
             st.info(t("first_build") if job.kind == "rebuild" else t("repairing"))
         else:
-            st.error(str(exc))  # e.g. a corrupted index or one of an older format: offer to rebuild it
+            st.error(t("index_unusable", error=exc))  # e.g. corrupted, or of an older format: offer to rebuild it
             if st.button(t("repair"), key="repair"):
-                start_job(svc, full=True)  # everything: the broken index cannot be trusted
+                start_job(svc, t, full=True)  # everything: the broken index cannot be trusted
                 st.rerun()
         with st.sidebar:
             job_panel(svc, t)
@@ -186,8 +192,7 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
         if kb.check_stale():
             st.warning(t("stale", reason=kb.stale_reason))
         running = svc.job_running()
-        if st.button(t("rebuild"), help=t("rebuild_help"), key="rebuild", disabled=running):
-            start_job(svc)
+        if st.button(t("rebuild"), help=t("rebuild_help"), key="rebuild", disabled=running) and start_job(svc, t):
             st.rerun()
         job_panel(svc, t)
         uploads = st.file_uploader(
@@ -197,8 +202,8 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
             help=t("add_help"),
             key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
         )
-        if uploads and st.button(t("add_button"), key="add-uploads", disabled=running):
-            start_job(svc, uploads=[(f.name, f.getvalue()) for f in uploads])
+        add = uploads and st.button(t("add_button"), key="add-uploads", disabled=running)
+        if add and start_job(svc, t, uploads=[(f.name, f.getvalue()) for f in uploads]):
             st.session_state["upload_round"] += 1  # a fresh, empty uploader
             st.rerun()
         if not filters:  # the other views cover the whole corpus
@@ -273,9 +278,7 @@ def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "", 
     move it away again) unless the person scrolls, clicks or types meanwhile. `occasion` names what
     calls for it: the same frame content is not run again, so each new occasion must differ.
 
-    Our own script, never the article's: a zero-height component frame (same origin) reaches the page."""
-    import streamlit.components.v1 as components
-
+    Our own script, never the article's: an empty frame (same origin, `st.iframe`) reaches the page."""
     script = """
 const doc = window.parent.document, view = window.parent;
 const kinds = ["wheel", "touchstart", "mousedown", "keydown"];
@@ -321,7 +324,8 @@ function scroller(e) {  // the element's scrolling ancestor: its height grows as
     }
     for name, value in values.items():
         script = script.replace(name, value)
-    components.html(f"<script>/* {html.escape(occasion)} */{script}</script>", height=0)
+    page = f'<body style="margin:0"><script>/* {html.escape(occasion)} */{script}</script></body>'
+    st.iframe(page, height=1)  # (the smallest height allowed)
 
 
 def versions_for(c: Citation, lang: str) -> list[Citation]:
@@ -365,8 +369,8 @@ def show_citation(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None
 
 def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest: bool) -> None:
     st.caption(t("question_language", lang=t.language_label(answer.query_lang)))
-    if answer.notice:
-        st.info(answer.notice)
+    if answer.cut:
+        st.info(t(f"cut_{answer.cut.unit}", n=answer.cut.limit))
     if not answer.confident:
         st.warning(t("not_confident"))
     answer_tab, evidence_tab = st.tabs([t("tab_answer"), t("tab_evidence")])
@@ -429,7 +433,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             try:
                 history.append((exchange, svc.ask(asked, k=k, languages=languages)))
             except KBError as exc:
-                error = str(exc)
+                error = t("question_failed", error=exc)
             else:
                 if not svc.conversations.valid(st.query_params.get("c", "")):
                     st.query_params["c"] = svc.conversations.new_id()
@@ -445,7 +449,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
         st.warning(error)
         if REBUILD_HINT in error:  # a damaged index: the button is gone in the run its click starts,
             # so the click acts through its callback
-            st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc,), kwargs={"full": True})
+            st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc, t), kwargs={"full": True})
     if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
         n = 2 * len(history)  # the new question's message and its answer's, once both are on the page
         scroll_to("[data-testid=stChatMessage]", "start", from_end=1, occasion=f"question {n}", at_least=n)

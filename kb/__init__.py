@@ -7,13 +7,14 @@ from .gaps import GapReport, gap_report
 from .knowledge_base import KnowledgeBase, Stats
 from .language import language_label, language_name
 from .service import Job, Service
-from .types import Answer, Article, Chunk, Citation, Document, Hit, ModelIdentity, Point, Principle, Skipped
+from .types import Answer, Article, Chunk, Citation, Cut, Document, Hit, ModelIdentity, Point, Principle, Skipped
 
 __all__ = [
     "Answer",
     "Article",
     "Chunk",
     "Citation",
+    "Cut",
     "Document",
     "Embedder",
     "GapReport",

@@ -8,7 +8,7 @@ import numpy as np
 
 from .index import Index
 from .search import Ranking
-from .types import Answer, Citation, Hit, Point
+from .types import Answer, Citation, Cut, Hit, Point
 
 SAME_POINT = 0.90  # sentences this similar say the same thing (often a translation): one point
 PARALLEL = 0.80  # the best-aligned sentence of a translation must be at least this similar
@@ -34,7 +34,7 @@ def compose_answer(
     hits: list[Hit],
     confident: bool,
     max_points: int,
-    notice: str = "",
+    cut: Cut | None = None,
 ) -> Answer:
     """Each hit's sentence as `ranking.point` chooses it, near-duplicates merged into one point, citations numbered.
 
@@ -93,7 +93,7 @@ def compose_answer(
         confident=confident,
         points=points,
         hits=hits,
-        notice=notice,
+        cut=cut,
     )
 
 

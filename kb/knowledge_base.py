@@ -19,7 +19,7 @@ from .language import detect_language, has_words, ranking_language
 from .principles import find_principles
 from .search import Ranking, language_evidence
 from .store import FORMAT_VERSION
-from .types import Answer, Article, Document, Hit, Principle, Skipped
+from .types import Answer, Article, Cut, Document, Hit, Principle, Skipped
 
 MAX_K = 1000
 
@@ -139,20 +139,20 @@ class KnowledgeBase:
         self.stale_reason = staleness(self.index, self.settings.corpus_dir)
         return self.stale_reason
 
-    def _query(self, text: str) -> tuple[str, str]:
+    def _query(self, text: str) -> tuple[str, Cut | None]:
         self.index.check_intact()
         if not isinstance(text, str) or not text.strip():
             raise KBError("the question is empty; type a question")
         if not has_words(text):  # emoji, punctuation, zero-width only
             raise KBError("the question has no words; type a question")
-        notice = ""
+        shortened = None
         if len(text) > self.settings.max_query_chars:
             text = text[: self.settings.max_query_chars]
-            notice = f"The question was cut to its first {self.settings.max_query_chars} characters."
+            shortened = Cut("characters", self.settings.max_query_chars)
         text, cut = self.embedder.truncate_query(text)
-        if cut and not notice:
-            notice = f"The question was cut to the model's limit of {self.embedder.identity.max_tokens} tokens."
-        return text, notice
+        if cut and shortened is None:
+            shortened = Cut("tokens", self.embedder.identity.max_tokens)
+        return text, shortened
 
     def _languages(self, languages: Iterable[str] | None) -> list[str] | None:
         """The language filter, checked: None searches every language; an empty or unknown one is refused."""
@@ -186,7 +186,7 @@ class KnowledgeBase:
         """An extractive answer: the best evidence sentences of the top-k passages (and of the best
         passage of each language they miss), cited. One scoring pass serves all of it."""
         self._check_k(k)
-        text, notice = self._query(question)
+        text, cut = self._query(question)
         # the question's own language loses a little in ranking (search.OWN_LANGUAGE)
         langs = self._languages(languages)
         ranking = Ranking(self.index, self.embedder.encode_query(text), langs, ranking_language(text))
@@ -201,7 +201,7 @@ class KnowledgeBase:
         # One point at most per passage drawn from, so `k` is how much evidence the answer may show
         # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
         points = max(self.settings.answer_points, k)
-        return compose_answer(question, query_lang, ranking, hits, confident, points, notice)
+        return compose_answer(question, query_lang, ranking, hits, confident, points, cut)
 
     def principles(self, limit: int = 10) -> list[Principle]:
         """The main points the corpus makes across articles and languages, most widely made first.

@@ -143,6 +143,21 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Cut:
+    """How a question too long to read whole was shortened: to its first `limit` characters, or to the
+    model's limit of `limit` tokens (`unit`)."""
+
+    unit: str  # "characters" or "tokens"
+    limit: int
+
+    @property
+    def text(self) -> str:
+        if self.unit == "characters":
+            return f"The question was cut to its first {self.limit} characters."
+        return f"The question was cut to the model's limit of {self.limit} tokens."
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer: `points` (structured) and `text` (the same as plain text, with [n] markers)."""
 
@@ -153,7 +168,12 @@ class Answer:
     confident: bool
     points: list[Point] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
-    notice: str = ""  # e.g. that the question was truncated
+    cut: Cut | None = None  # how the question was shortened, if it was
+
+    @property
+    def notice(self) -> str:
+        """What the reader should know about how the question was read ("" when nothing), in English."""
+        return self.cut.text if self.cut else ""
 
     def markdown(self, sources: str = "Sources") -> str:
         """The answer as Markdown to paste elsewhere: the question, the points with their [n] markers,

@@ -362,3 +362,36 @@ def test_first_start_builds_the_index_in_the_background(tmp_path: Path, monkeypa
     assert any("First start" in i.value for i in at.info) and not at.chat_input
     finish_job(at)
     assert at.chat_input and list(at.sidebar.table[0].value["articles"]) == [1]
+
+
+def test_notices_and_errors_speak_the_interface_language(
+    real_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shortened question, a question the index cannot answer and a second rebuild, told in Polish."""
+    import time
+
+    from kb import KBError
+    from kb.messages import Messages
+    from kb.service import Job
+
+    t = Messages("pl")
+    at = app_for(real_settings, monkeypatch)
+    at.sidebar.selectbox(key="ui_lang").set_value("pl").run()
+    at.chat_input[0].set_value("Jak mierzyć sukces doświadczenia klienta? " * 60).run()  # over 2,000 characters
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == [t("cut_characters", n=real_settings.max_query_chars)]
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise KBError("chunks.faiss was cut short")
+
+    monkeypatch.setattr(Service, "ask", fails)
+    at.chat_input[0].set_value("Czy technologia jest punktem wyjścia?").run()
+    assert t("question_failed", error="chunks.faiss was cut short") in [w.value for w in at.warning]
+
+    # another tab started a rebuild after this page showed the button enabled
+    running = Job(number=1, kind="rebuild", started=time.time(), stage="embedding", done=1, total=4)
+    monkeypatch.setattr(Service, "job", property(lambda self: running))
+    monkeypatch.setattr(Service, "job_running", lambda self: False)
+    at.button(key="rebuild").click().run()
+    assert not at.exception, at.exception
+    assert t("rebuild_running") in [w.value for w in at.sidebar.warning]
