@@ -368,22 +368,29 @@ def show_citation(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None
 
 
 def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest: bool) -> None:
+    """The latest answer whole; an earlier one as its points, the rest a switch away. Rendered only when
+    shown, so that a long conversation does not make every question re-render every source of it."""
     st.caption(t("question_language", lang=t.language_label(answer.query_lang)))
     if answer.cut:
         st.info(t(f"cut_{answer.cut.unit}", n=answer.cut.limit))
     if not answer.confident:
         st.warning(t("not_confident"))
+    points = [f"- {literal(point.text)} {literal(point.markers)}" for point in answer.points]
+    if not latest and not st.session_state.get(f"sources-{key}", False):
+        for point in points:
+            st.markdown(point)
+        st.toggle(t("sources_n", n=len(answer.citations)), key=f"sources-{key}")
+        return
     answer_tab, evidence_tab = st.tabs([t("tab_answer"), t("tab_evidence")])
     with answer_tab:
-        for point in answer.points:
-            st.markdown(f"- {literal(point.text)} {literal(point.markers)}")
+        for point in points:
+            st.markdown(point)
         if latest:
             st.subheader(t("sources"))
-        # Earlier answers keep their sources a click away: rendered only when shown, so that a long
-        # conversation does not make every question re-render every source of the session.
-        if latest or st.toggle(t("sources_n", n=len(answer.citations)), key=f"sources-{key}"):
-            for c in answer.citations:
-                show_citation(kb, t, c, f"{key}-{c.n}-{c.doc_id}")
+        else:
+            st.toggle(t("sources_n", n=len(answer.citations)), key=f"sources-{key}")
+        for c in answer.citations:
+            show_citation(kb, t, c, f"{key}-{c.n}-{c.doc_id}")
         with st.expander(t("copy_markdown")):
             st.caption(t("copy_help"))
             st.code(answer.markdown(t("sources")), language="markdown")
