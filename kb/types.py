@@ -152,9 +152,10 @@ class Cut:
 
     @property
     def text(self) -> str:
-        if self.unit == "characters":
-            return f"The question was cut to its first {self.limit} characters."
-        return f"The question was cut to the model's limit of {self.limit} tokens."
+        """In English; the app says it in the reader's language from the same catalog entry."""
+        from .messages import Messages
+
+        return Messages("en")(f"cut_{self.unit}", n=self.limit)
 
 
 @dataclass(frozen=True)
