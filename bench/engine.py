@@ -3,6 +3,7 @@ filtered search, app-process RSS (and the FAISS files at the sizes that fit the 
 
 Usage: python bench/helpcentre.py && python bench/helpcentre_questions.py   # once: the help centre
        python bench/engine.py [--sizes 100000 1000000] [--questions 200] [--faiss-max 200000] [--noise 0.02]
+                              [--data copies|mixes] [--ef-search 400]
 
 The passages are the mixed help centre's (bench/results/helpcentre-mixed: 441 articles, 1,872 passages
 in es/fr/it/pl), copied until there are `size` passages; each copy's passage, sentence, context and
@@ -71,10 +72,15 @@ print(json.dumps({"open_s": opened, "times": times, "rss_mib": rss}))
 
 
 class Copies(Sequence[DocumentRecord]):
-    """`n` records: the base records, then noisy copies of them, made when asked for (the same each time)."""
+    """`n` records: the base records, then copies of them, made when asked for (the same each time).
 
-    def __init__(self, base: list[DocumentRecord], n: int, noise: float = 0.02) -> None:
-        self.base, self.n, self.noise = base, n, np.float32(noise)
+    A copy's vectors are the original's moved by `noise` per dimension ("copies"), or ("mixes") random
+    mixes of the original's with two other passages' (Dirichlet weights, noise 0.01), as bench/scale.py
+    makes its vectors; renormalized either way."""
+
+    def __init__(self, base: list[DocumentRecord], n: int, noise: float = 0.02, data: str = "copies") -> None:
+        self.base, self.n, self.noise, self.data = base, n, np.float32(noise), data
+        self.pool = np.concatenate([r.chunk_vectors for r in base]).astype(np.float32)
 
     def __len__(self) -> int:
         return self.n
@@ -96,7 +102,13 @@ class Copies(Sequence[DocumentRecord]):
         rng = np.random.default_rng(i)
 
         def jitter(m: np.ndarray) -> np.ndarray:
-            m = m + rng.standard_normal(m.shape, dtype=np.float32) * self.noise
+            if self.data == "mixes":
+                w = rng.dirichlet(np.ones(3), m.shape[:-1]).astype(np.float32)
+                others = self.pool[rng.integers(0, len(self.pool), (*m.shape[:-1], 2))]
+                m = w[..., :1] * m + np.einsum("...k,...kd->...d", w[..., 1:], others)
+                m = m + rng.standard_normal(m.shape, dtype=np.float32) * np.float32(0.01)
+            else:
+                m = m + rng.standard_normal(m.shape, dtype=np.float32) * self.noise
             return (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
         doc_id = f"{r.document.doc_id}-copy{i // len(self.base)}"
@@ -198,7 +210,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument(
-        "--ef-search", type=int, nargs="+", default=[100], help="pgvector's hnsw.ef_search values to time"
+        "--ef-search",
+        type=int,
+        nargs="+",
+        default=[Settings.database_ef_search],
+        help="pgvector's hnsw.ef_search values to time",
+    )
+    parser.add_argument(
+        "--data", choices=("copies", "mixes"), default="copies", help="how the copies' vectors are made (above)"
     )
     parser.add_argument(
         "--faiss-max", type=int, default=200_000, help="also write and time the FAISS files up to this size"
@@ -223,7 +242,7 @@ def main() -> None:
     ]
     queries = np.stack([source.embedder.encode_query(q).vector for q in picked[:100]])
     for size in args.sizes:
-        records = Copies(base, max(1, round(size / per_doc)), args.noise)
+        records = Copies(base, max(1, round(size / per_doc)), args.noise, args.data)
         documents = {
             r.document.doc_id: DocumentEntry(r.document.path, r.document.content_hash, r.document.lang) for r in records
         }
@@ -241,7 +260,8 @@ def main() -> None:
             n = written.counts.chunks
             print(f"\n{n:,} passages ({len(records):,} articles, {written.counts.sentences:,} sentences)")
             print(
-                f"  pgvector build (COPY, 3 HNSW indexes of m={pg.hnsw_m}, ef_construction={pg.hnsw_ef_construction}):"
+                f"  pgvector build (COPY, HNSW indexes of m={pg.hnsw_m}, ef_construction={pg.hnsw_ef_construction},"
+                f" in shards of {pg.database_shard_rows:,} rows):"
                 f" {built:.0f} s (not counting the {8 * making:.0f} s of making the copies)"
             )
             passages = np.concatenate([r.chunk_vectors for r in records])

@@ -52,9 +52,14 @@ class Settings:
     vector_store: str = "faiss"
     database_url: str = field(default="", repr=False)  # may hold a password: never printed
     database_reader: str = "kb_reader"  # the read-only role a rebuild lets read each version it writes
-    # pgvector's hnsw.ef_search: at 100k passages 100 found 0.990 of the exact top 10 at 5 ms a search,
-    # 256 0.999 at 13 ms (pgvector walks its graph slower than FAISS; bench/engine.py)
-    database_ef_search: int = 100
+    # A vector set over this many rows is split into hash partitions (shards) of at most this many, each
+    # with its own HNSW graph; a search walks every shard and merges. One graph of 1M mixed help-centre
+    # passages found 0.55 of the exact top 10 at ef_search 100 and 0.85 at 400; ten of 100k, 0.999 at 400.
+    database_shard_rows: int = 100_000
+    # pgvector's hnsw.ef_search, in each shard: with mixed help-centre passages, 400 found 0.992 of the
+    # exact top 10 at 100k passages (11 ms a search) and 0.999 at 1M in ten shards (133 ms); 200 found
+    # 0.970 and 0.990 (docs/scaling.md)
+    database_ef_search: int = 400
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000

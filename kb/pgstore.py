@@ -16,8 +16,11 @@ Layout of the database (the same records and vectors as the files of kb/store.py
     "kb_<version>".sentences(n, lang, embedding)    every chunk's sentences, chunk after chunk
 
 Vector sets larger than `EXACT_MAX` rows get an HNSW index (inner product: the vectors
-are unit length, so it ranks as cosine); smaller ones are scanned exactly. A language filter is a
-`WHERE lang = ANY(...)` that the index scan applies as it walks (`hnsw.iterative_scan`).
+are unit length, so it ranks as cosine); smaller ones are scanned exactly. A set larger than
+`Settings.database_shard_rows` is a table partitioned by hash of n into shards of about that many
+rows ("passages_0", "passages_1", ...), each with its own HNSW graph: the server walks each shard's
+graph and merges them in order (Merge Append), as vector engines search their segments. A language
+filter is a `WHERE lang = ANY(...)` that the index scan applies as it walks (`hnsw.iterative_scan`).
 
 An app process keeps the columns (ids, languages, counts); records and vectors are read when a
 question needs them.
@@ -408,7 +411,8 @@ class PgStore:
     url: str
     where: str
     reader_role: str  # granted read access to each version written
-    ef_search: int  # hnsw.ef_search: candidates an HNSW walk keeps
+    ef_search: int  # hnsw.ef_search: candidates an HNSW walk keeps (in each shard)
+    shard_rows: int  # a rebuild splits a vector set larger than this into shards of at most this many rows
 
     @classmethod
     def of(cls, settings: Settings, write: bool = False) -> PgStore:
@@ -422,7 +426,7 @@ class PgStore:
                 f"the local database in {settings.index_dir / 'pgdata'}",
                 READER,
             )
-        return _shared_store(url, where, reader, settings.database_ef_search)
+        return _shared_store(url, where, reader, settings.database_ef_search, settings.database_shard_rows)
 
     @functools.cached_property
     def _db(self) -> Database:
@@ -524,7 +528,7 @@ class PgStore:
         try:
             with connect(self.url, self.where) as connection:
                 with connection.transaction():
-                    _write_version(connection, manifest, records, tokens, self.reader_role)
+                    _write_version(connection, manifest, records, tokens, self.reader_role, self.shard_rows)
                     connection.execute(
                         "INSERT INTO kb.versions (name, manifest, manifest_sha256, token_code, token_code_shape) "
                         "VALUES (%s, %s, %s, %s, %s)",
@@ -554,9 +558,9 @@ class PgStore:
 
 
 @functools.cache
-def _shared_store(url: str, where: str, reader_role: str, ef_search: int) -> PgStore:
+def _shared_store(url: str, where: str, reader_role: str, ef_search: int, shard_rows: int) -> PgStore:
     """One store (and connection) per process for each URL and setting."""
-    return PgStore(url, where, reader_role, ef_search)
+    return PgStore(url, where, reader_role, ef_search, shard_rows)
 
 
 def schema_of(version: str) -> str:
@@ -564,7 +568,12 @@ def schema_of(version: str) -> str:
 
 
 def _write_version(
-    connection: Any, manifest: Manifest, records: Sequence[DocumentRecord], tokens: TokenVectors, reader: str
+    connection: Any,
+    manifest: Manifest,
+    records: Sequence[DocumentRecord],
+    tokens: TokenVectors,
+    reader: str,
+    shard_rows: int,
 ) -> None:
     """Create the version's schema and fill it (inside the caller's transaction)."""
 
@@ -582,6 +591,11 @@ def _write_version(
     ):
         connection.execute(statement)
     connection.execute(sql.SQL("CREATE SCHEMA {}").format(s))
+    sizes = {
+        "passages": manifest.counts.chunks,
+        "contexts": manifest.counts.chunks,
+        "sentences": manifest.counts.sentences,
+    }
     for table, columns in (
         (
             "documents",
@@ -596,8 +610,20 @@ def _write_version(
         ("titles", "n int4 PRIMARY KEY, embedding {v} NOT NULL"),
         *((name, "n int4 PRIMARY KEY, lang text NOT NULL, embedding {v} NOT NULL") for name in VECTOR_TABLES),
     ):
-        create = sql.SQL("CREATE TABLE {}.{} (" + columns + ")")
+        shards = -(-sizes.get(table, 0) // max(shard_rows, 1))
+        create = sql.SQL("CREATE TABLE {}.{} (" + columns + ")" + (" PARTITION BY HASH (n)" if shards > 1 else ""))
         connection.execute(create.format(s, sql.Identifier(table), v=vector))
+        for shard in range(shards if shards > 1 else 0):
+            connection.execute(
+                sql.SQL("CREATE TABLE {}.{} PARTITION OF {}.{} FOR VALUES WITH (MODULUS {}, REMAINDER {})").format(
+                    s,
+                    sql.Identifier(f"{table}_{shard}"),
+                    s,
+                    sql.Identifier(table),
+                    sql.Literal(shards),
+                    sql.Literal(shard),
+                )
+            )
     with connection.cursor() as cursor:
 
         def copy_rows(table: str, columns: str, types: list[str], rows: Iterator[tuple[Any, ...]]) -> None:
@@ -646,11 +672,6 @@ def _write_version(
                 ),
             )
     spec: IndexSpec = manifest.vector_index
-    sizes = {
-        "passages": manifest.counts.chunks,
-        "contexts": manifest.counts.chunks,
-        "sentences": manifest.counts.sentences,
-    }
     for table in VECTOR_TABLES:
         if sizes[table] > min(spec.exact_max, EXACT_MAX):  # smaller sets are scanned exactly
             index = "CREATE INDEX ON {}.{} USING hnsw (embedding vector_ip_ops) WITH (m = {}, ef_construction = {})"

@@ -18,7 +18,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from bench.fakes import FakeEmbedder
-from kb import KBError, KnowledgeBase, Settings
+from kb import KBError, KnowledgeBase, Settings, pgstore
 from kb.build import rebuild
 from kb.index import Index, open_store
 from kb.pgstore import forget_dead_handles, local_server
@@ -75,27 +75,50 @@ def test_pgvector_answers_the_kept_aside_questions_as_faiss_does(faiss_kb: Knowl
     assert pg_kb.stats().index_dir.startswith("the local database in ")
 
 
-def test_large_vector_sets_are_searched_through_hnsw_with_language_filters(tmp_path: Path, corpus_copy: Path) -> None:
+@pytest.mark.parametrize("shard_rows", [100_000, 30])
+def test_large_vector_sets_are_searched_through_hnsw_with_language_filters(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch, shard_rows: int
+) -> None:
+    """Sets past `exact_search_max` rows are walked through HNSW; past `database_shard_rows`, split into
+    shards with a graph each (86 passages, 223 sentences: 3 and 8 shards of 30) and searched whole."""
     settings = Settings.from_env(
-        corpus_dir=corpus_copy, index_dir=tmp_path / "index", vector_store="pgvector", exact_search_max=50
+        corpus_dir=corpus_copy,
+        index_dir=tmp_path / "index",
+        vector_store="pgvector",
+        exact_search_max=20,
+        database_shard_rows=shard_rows,
     )
     rebuild(settings, embedder=FakeEmbedder())
     writer_url, _ = local_server(settings.index_dir.resolve())
     with psycopg.connect(writer_url) as connection:
-        methods = connection.execute("SELECT indexdef FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'").fetchall()
-    assert len(methods) == 3  # passages, contexts, sentences: all above 50 rows
+        graphs = connection.execute("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'").fetchall()
+        shards = dict(
+            connection.execute(
+                "SELECT p.relname, count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+                "WHERE p.relkind = 'p' GROUP BY 1"
+            ).fetchall()
+        )
+    if shard_rows == 30:
+        assert shards == {"passages": 3, "contexts": 3, "sentences": 8}
+        assert {g[0] for g in graphs} == {f"{t}_{i}" for t, n in shards.items() for i in range(n)} | set(shards)
+    else:
+        assert shards == {} and sorted(g[0] for g in graphs) == ["contexts", "passages", "sentences"]
     index = Index.load(open_store(settings))
     vectors = index.chunk_vectors()
+    polish_rows = np.array([r for r in range(len(vectors)) if index.lang_of(r) == "pl"])
+    monkeypatch.setattr(pgstore, "EXACT_FILTER_MAX", 0)  # a filter over 5 % of the rows walks the graphs
     rng = np.random.default_rng(0)
-    recalls = []
+    recalls, polish_recalls = [], []
     for query in rng.standard_normal((20, vectors.shape[1])).astype(np.float32):
         query /= np.linalg.norm(query)
         exact = set(np.argsort(-(vectors @ query))[:10].tolist())
         found = set(index.nearest(query, 10).tolist())
         recalls.append(len(exact & found) / 10)
         polish = index.nearest(query, 10, languages=["pl"])
-        assert len(polish) and all(index.lang_of(int(r)) == "pl" for r in polish)
-    assert np.mean(recalls) >= 0.99
+        assert len(polish) >= 10 and all(index.lang_of(int(r)) == "pl" for r in polish)
+        exact_polish = set(polish_rows[np.argsort(-(vectors[polish_rows] @ query))[:10]].tolist())
+        polish_recalls.append(len(exact_polish & set(polish.tolist())) / 10)
+    assert np.mean(recalls) >= 0.99 and np.mean(polish_recalls) >= 0.99
 
 
 def test_a_broad_filter_never_returns_fewer_than_k(
@@ -104,8 +127,6 @@ def test_a_broad_filter_never_returns_fewer_than_k(
     """A graph walk that stops before k rows pass the filter (at 1M passages it returned none for a
     Spanish filter: hnsw.max_scan_tuples ran out) falls back to scoring the filter's rows exactly.
     Here the walk is made to come back short, as it did there; the fallback is real."""
-    from kb import pgstore
-
     monkeypatch.setattr(pgstore, "EXACT_FILTER_MAX", 0)  # every filter over 5 % of the rows takes the walk
     real_rows = pgstore.Database.rows
     walks: list[int] = []
