@@ -58,7 +58,7 @@ class Settings:
     database_shard_rows: int = 100_000
     # pgvector's hnsw.ef_search, in each shard: with mixed help-centre passages, 400 found 0.992 of the
     # exact top 10 at 100k passages (11 ms a search) and 0.999 at 1M in ten shards (133 ms); 200 found
-    # 0.970 and 0.990 (docs/scaling.md)
+    # 0.970 and 0.990 (bench/engine.py; the README, "Past one machine")
     database_ef_search: int = 400
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
