@@ -52,7 +52,7 @@ class Settings:
     vector_store: str = "faiss"
     database_url: str = field(default="", repr=False)  # may hold a password: never printed
     database_reader: str = "kb_reader"  # the read-only role a rebuild lets read each version it writes
-    # A vector set over this many rows is split into hash partitions (shards) of at most this many, each
+    # A vector set over this many rows is split into hash partitions (shards) of about this many, each
     # with its own HNSW graph; a search walks every shard and merges. One graph of 1M mixed help-centre
     # passages found 0.55 of the exact top 10 at ef_search 100 and 0.85 at 400; ten of 100k, 0.999 at 400.
     database_shard_rows: int = 100_000
