@@ -417,6 +417,10 @@ class PgStore:
     @classmethod
     def of(cls, settings: Settings, write: bool = False) -> PgStore:
         """The store `settings` name; one per process and URL, so its connection is shared."""
+        if settings.database_shard_rows < 1:
+            raise KBError(
+                f"KB_DATABASE_SHARD_ROWS must be a number of rows above 0, not {settings.database_shard_rows}"
+            )
         if settings.database_url:
             url, where, reader = settings.database_url, describe(settings.database_url), settings.database_reader
         else:

@@ -293,6 +293,8 @@ def test_an_unreachable_server_and_an_unknown_store_are_clear_errors(tmp_path: P
     assert "pw" not in str(error.value).replace("postgresql", "")
     with pytest.raises(KBError, match="not a vector store"):
         KnowledgeBase.open(settings=replace(down, vector_store="qdrant"), embedder=FakeEmbedder())
+    with pytest.raises(KBError, match="KB_DATABASE_SHARD_ROWS must be a number of rows above 0, not 0"):
+        rebuild(replace(down, database_shard_rows=0), embedder=FakeEmbedder())
 
 
 def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
