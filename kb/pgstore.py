@@ -412,7 +412,7 @@ class PgStore:
     where: str
     reader_role: str  # granted read access to each version written
     ef_search: int  # hnsw.ef_search: candidates an HNSW walk keeps (in each shard)
-    shard_rows: int  # a rebuild splits a vector set larger than this into shards of at most this many rows
+    shard_rows: int  # a rebuild splits a vector set larger than this into shards of about this many rows
 
     @classmethod
     def of(cls, settings: Settings, write: bool = False) -> PgStore:
@@ -614,10 +614,11 @@ def _write_version(
         ("titles", "n int4 PRIMARY KEY, embedding {v} NOT NULL"),
         *((name, "n int4 PRIMARY KEY, lang text NOT NULL, embedding {v} NOT NULL") for name in VECTOR_TABLES),
     ):
-        shards = -(-sizes.get(table, 0) // max(shard_rows, 1))
-        create = sql.SQL("CREATE TABLE {}.{} (" + columns + ")" + (" PARTITION BY HASH (n)" if shards > 1 else ""))
+        shards = -(-sizes.get(table, 0) // shard_rows)  # PgStore.of refuses shard_rows < 1
+        partitioned = shards > 1
+        create = sql.SQL("CREATE TABLE {}.{} (" + columns + ")" + (" PARTITION BY HASH (n)" if partitioned else ""))
         connection.execute(create.format(s, sql.Identifier(table), v=vector))
-        for shard in range(shards if shards > 1 else 0):
+        for shard in range(shards if partitioned else 0):
             connection.execute(
                 sql.SQL("CREATE TABLE {}.{} PARTITION OF {}.{} FOR VALUES WITH (MODULUS {}, REMAINDER {})").format(
                     s,

@@ -297,10 +297,14 @@ def test_an_unreachable_server_and_an_unknown_store_are_clear_errors(tmp_path: P
         rebuild(replace(down, database_shard_rows=0), embedder=FakeEmbedder())
 
 
+@pytest.mark.parametrize("shard_rows", [100_000, 30])
 def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
-    faiss_kb: KnowledgeBase, tmp_path: Path, corpus_copy: Path
+    faiss_kb: KnowledgeBase, tmp_path: Path, corpus_copy: Path, shard_rows: int
 ) -> None:
-    incremental = Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "pg", vector_store="pgvector")
+    """In one table a set, and split into shards of 30 rows."""
+    incremental = Settings.from_env(
+        corpus_dir=corpus_copy, index_dir=tmp_path / "pg", vector_store="pgvector", database_shard_rows=shard_rows
+    )
     rebuild(incremental, embedder=faiss_kb.embedder)
     edited = next(corpus_copy.glob("001_*.txt"))
     edited.write_text(
