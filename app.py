@@ -11,11 +11,11 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from kb import Answer, Citation, Document, KBError, KnowledgeBase, Service, gap_report
+from kb import Answer, Citation, Document, IndexUnusable, KBError, KnowledgeBase, Service, gap_report
 from kb.conversations import Exchange
-from kb.errors import REBUILD_HINT
 from kb.language import has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
+from kb.readers import SUFFIXES
 
 EXAMPLES = {
     "en": "Is customer experience about emotion or technology?",
@@ -24,7 +24,7 @@ EXAMPLES = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
-UPLOAD_TYPES = ["html", "htm", "pdf", "docx", "md", "markdown", "txt"]
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]  # every format a reader takes
 VIEWS = ("ask", "library", "principles", "gaps")
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
 SHOW_OUTCOME_SECONDS = 600  # how long every tab shows how the last rebuild ended
@@ -104,7 +104,7 @@ def choose_language() -> Messages:
 def job_panel(svc: Service, t: Messages) -> None:
     """The running rebuild's progress (or how the last one ended); a new version reloads the page."""
     loaded = svc.loaded()
-    if loaded is not None and loaded.index.manifest.version != st.session_state.get("version", ""):
+    if loaded is not None and loaded.version != st.session_state.get("version", ""):
         st.rerun(scope="app")  # the new version is in memory: show what it holds
     job = svc.job
     if job is None:
@@ -429,7 +429,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
         st.session_state["history"] = history = []
         st.query_params.pop("c", None)
         asked = None
-    error = ""
+    error, repairable = "", False
     if asked:
         if languages == []:
             error = t("choose_language")
@@ -440,7 +440,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             try:
                 history.append((exchange, svc.ask(asked, k=k, languages=languages)))
             except KBError as exc:
-                error = t("question_failed", error=exc)
+                error, repairable = t("question_failed", error=exc), isinstance(exc, IndexUnusable)
             else:
                 if not svc.conversations.valid(st.query_params.get("c", "")):
                     st.query_params["c"] = svc.conversations.new_id()
@@ -454,7 +454,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             show_answer(kb, t, answer, f"a{i}", latest=i == len(history) - 1)
     if error:
         st.warning(error)
-        if REBUILD_HINT in error:  # a damaged index: the button is gone in the run its click starts,
+        if repairable:  # a damaged index: the button is gone in the run its click starts,
             # so the click acts through its callback
             st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc, t), kwargs={"full": True})
     if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
@@ -560,7 +560,7 @@ def main() -> None:
     st.title(t("title"))
     st.caption(t("intro"))
     kb = open_knowledge_base(svc, t)
-    st.session_state["version"] = kb.index.manifest.version
+    st.session_state["version"] = kb.version
     view = st.sidebar.radio(t("view"), VIEWS, format_func=lambda v: t(f"view_{v}"), horizontal=True, key="view")
     languages, k = sidebar(svc, kb, t, filters=view == "ask")
     pages: dict[str, Callable[[], None]] = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kb import KBError, KnowledgeBase, Settings  # noqa: E402
-from kb.store import CURRENT, read_manifest  # noqa: E402
+from kb.storage.files import CURRENT, read_manifest  # noqa: E402
 
 
 def trials(index_dir: Path, per_kind: int, seed: int) -> dict[str, dict[str, int]]:

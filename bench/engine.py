@@ -8,7 +8,7 @@ Usage: python bench/helpcentre.py && python bench/helpcentre_questions.py   # on
 The passages are the mixed help centre's (bench/results/helpcentre-mixed: 441 articles, 1,872 passages
 in es/fr/it/pl), copied until there are `size` passages; each copy's passage, sentence, context and
 title vectors are moved by a little noise and renormalized (as bench/ingest.py does), its token vectors
-are the original's codes. Each size is written by the store a rebuild uses (`kb.pgstore.PgStore`, a
+are the original's codes. Each size is written by the store a rebuild uses (`kb.storage.pgvector.PgStore`, a
 server the project starts under a temporary index directory). Then a fresh process, as an app server
 would, opens the knowledge base and asks the help centre's real development questions: `search` (k=10),
 `search` restricted to one language, and `ask`, question embedding included; it reports its RSS.
@@ -42,8 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
-from kb.index import open_store  # noqa: E402
-from kb.store import DocumentEntry, DocumentRecord, FileStore  # noqa: E402
+from kb.storage import DocumentEntry, DocumentRecord, FileStore, open_store  # noqa: E402
 
 SOURCE = ROOT / "bench" / "results" / "helpcentre-mixed"
 QUESTIONS = ROOT / "bench" / "results" / "helpcentre-dev.jsonl"

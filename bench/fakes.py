@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from kb.onnx_encoder import Encoded
+from kb.model import Encoded
 from kb.types import ModelIdentity, Query
 
 

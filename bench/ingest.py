@@ -42,8 +42,11 @@ from bench.performance import flops_per_query, matmul_gflops  # noqa: E402
 from kb import KnowledgeBase, Settings, load_model  # noqa: E402
 from kb.build import rebuild, token_code  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
-from kb.embedding import Embedder, resolve_model  # noqa: E402
-from kb.store import DocumentEntry, DocumentRecord, TokenVectors, write_version  # noqa: E402
+from kb.model import Embedder  # noqa: E402
+from kb.model.loading import resolve_model  # noqa: E402
+from kb.storage import DocumentEntry, DocumentRecord  # noqa: E402
+from kb.storage.files import write_version  # noqa: E402
+from kb.storage.tokens import TokenVectors  # noqa: E402
 
 SOURCE = ROOT / "bench" / "results" / "helpcentre"
 

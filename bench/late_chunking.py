@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
-from kb.store import DocumentRecord, write_version  # noqa: E402
+from kb.storage import DocumentRecord  # noqa: E402
+from kb.storage.files import write_version  # noqa: E402
 
 METRICS = ("hit@5", "mrr@10", "ask cites gold", "in-scope confident", "out-of-scope not confident")
 

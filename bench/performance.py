@@ -34,7 +34,8 @@ from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings, load_model  # noqa: E402
 from kb.build import rebuild  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
-from kb.embedding import Embedder, resolve_model  # noqa: E402
+from kb.model import Embedder  # noqa: E402
+from kb.model.loading import resolve_model  # noqa: E402
 
 QUESTIONS = [
     "Is customer experience about emotion or technology?",

@@ -45,9 +45,9 @@ from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.build import rebuild  # noqa: E402
 from kb.chunking import chunk_document, embedding_text  # noqa: E402
 from kb.corpus import load_corpus  # noqa: E402
-from kb.embedding import Embedder, _identity_key  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
-from kb.onnx_encoder import META_FILE, OnnxEncoder, export_dir_for  # noqa: E402
+from kb.model import Embedder  # noqa: E402
+from kb.model.onnx import META_FILE, OnnxEncoder, export_dir_for  # noqa: E402
 
 METRICS = ("hit@5", "mrr@10", "ask cites gold", "in-scope confident", "out-of-scope not confident")
 VARIANTS = {  # label: (MatMul nodes kept in fp32 (regex), calibration)
@@ -160,7 +160,7 @@ def main() -> None:
     settings = Settings.from_env()
     embedder = Embedder(settings.model, settings)
     embedder.warm_up()
-    export = export_dir_for(settings.model_cache_dir, _identity_key(embedder.identity))
+    export = export_dir_for(settings.model_cache_dir, embedder.identity)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         texts = timing_texts(settings, embedder, tmp)

@@ -6,7 +6,7 @@ The chunk vectors are synthetic but shaped like real ones: each is a random mix 
 multilingual-e5-small passage vectors (Tatoeba sentences in five languages, or the bundled corpus
 when Tatoeba is absent) plus a little noise, so they sit on the same cone as real embeddings rather
 than uniformly on the sphere. The queries are real query vectors of other Tatoeba sentences.
-Each size is searched through `kb.vectors.VectorIndex` as `kb` builds it (exact flat up to
+Each size is searched through `kb.storage.faiss.VectorIndex` as `kb` builds it (exact flat up to
 `exact_search_max`, an HNSW graph above), after writing it to disk and memory-mapping it back.
 """
 
@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import Settings  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
+from kb.model import Embedder  # noqa: E402
+from kb.storage.faiss import VectorIndex  # noqa: E402
 from kb.types import IndexSpec  # noqa: E402
-from kb.vectors import VectorIndex  # noqa: E402
 
 TATOEBA = ROOT.parent / "shared" / "benchmarks" / "tatoeba"
 

@@ -11,7 +11,7 @@ index again for its float32 token vectors and scores each question set with them
 
 - int8 with one scale per vector (index format 5);
 - 4 bits with one scale per vector (index formats 6 and 7);
-- product-quantization codes (what the index stores since format 8: `kb.store.TokenCode`): sub-vectors
+- product-quantization codes (what the index stores since format 8: `kb.storage.tokens.TokenCode`): sub-vectors
   of 4 dimensions, each the number of one of 2**8 centroids learned from public sentences
   (kb/build.py `token_code`), 96 bytes a vector; and sub-vectors of 6 dimensions with 2**8 and 2**10
   centroids (64 and 80 bytes);
@@ -39,7 +39,7 @@ from kb import KnowledgeBase  # noqa: E402
 from kb.build import learn_token_code  # noqa: E402
 from kb.chunking import embedding_text  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
-from kb.store import TokenCode, distinct_tokens  # noqa: E402
+from kb.storage.tokens import TokenCode, distinct_tokens  # noqa: E402
 
 METRICS = ("hit@5", "mrr@10", "ask cites gold", "in-scope confident", "out-of-scope not confident")
 

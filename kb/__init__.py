@@ -1,11 +1,11 @@
 """cx-kb: a multilingual customer-experience knowledge base with cited answers."""
 
 from .config import Settings
-from .embedding import Embedder, load_model
-from .errors import KBError
+from .errors import IndexUnusable, KBError
 from .gaps import GapReport, gap_report
 from .knowledge_base import KnowledgeBase, Stats
 from .language import language_label, language_name
+from .model import Embedder, load_model
 from .service import Job, Service
 from .types import Answer, Article, Chunk, Citation, Cut, Document, Hit, ModelIdentity, Point, Principle, Skipped
 
@@ -19,6 +19,7 @@ __all__ = [
     "Embedder",
     "GapReport",
     "Hit",
+    "IndexUnusable",
     "Job",
     "KBError",
     "KnowledgeBase",

@@ -16,23 +16,13 @@ import numpy as np
 from .chunking import chunk_document, embedding_text
 from .config import Settings
 from .corpus import CorpusScan, corpus_hashes, load_corpus
-from .embedding import Embedder
 from .errors import KBError
-from .index import Index, open_store
-from .onnx_encoder import TOKEN_DEPTH, pooled
+from .index import Index
+from .model import TOKEN_DEPTH, Embedder
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
-from .store import (
-    CODE_BITS,
-    CODE_DIMS,
-    DISTINCT_TOKENS,
-    DocumentEntry,
-    DocumentRecord,
-    Manifest,
-    TokenCode,
-    TokenVectors,
-    distinct_tokens,
-)
+from .storage import DocumentEntry, DocumentRecord, Manifest, open_store
+from .storage.tokens import CODE_BITS, CODE_DIMS, DISTINCT_TOKENS, TokenCode, TokenVectors, distinct_tokens
 from .translations import DISCOVERY, Layout, discover_translations
 from .types import Chunk, Document, ModelIdentity, Skipped
 
@@ -343,7 +333,7 @@ def _embed_group(
             chunks=tuple(own),
             chunk_vectors=read.vectors[first : first + len(own)],
             sentence_vectors=np.concatenate([read.spans[r] for r in rows]) if own else np.zeros((0, dim), np.float32),
-            context_vectors=np.array([pooled(read.sums[r : min(r + 2, rows.stop)]) for r in rows], np.float32).reshape(
+            context_vectors=np.array([read.pooled(r, min(r + 2, rows.stop)) for r in rows], np.float32).reshape(
                 len(own), dim
             ),
             token_vectors=TokenVectors.encode(

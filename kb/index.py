@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
-from .errors import REBUILD_HINT, KBError
-from .store import DocumentRecord, FileStore, Manifest, Store, StoredVersion, TokenCode, read_version
+from .errors import REBUILD_HINT, IndexUnusable, KBError
+from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
+from .storage.tokens import TokenCode
 from .translations import works
 from .types import Chunk, Document, Skipped
-from .vectors import VectorSearch
 
 CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
 
@@ -46,7 +45,7 @@ class IndexHealth:
 
 
 class Index:
-    """A verified index version, loaded (vectors memory-mapped). Open with `Index.load(index_dir)`."""
+    """A verified index version, loaded (vectors memory-mapped, or in a database). Open with `Index.load(store)`."""
 
     def __init__(self, stored: StoredVersion) -> None:
         self.path: Path = stored.path
@@ -93,10 +92,15 @@ class Index:
             self._members.setdefault(self._works[doc_id], []).append(doc_id)
 
     @classmethod
-    def load(cls, where: Path | Store) -> Index:
-        """The current version in an index directory or a store (KBError when missing, corrupted or
-        of another format)."""
-        return cls(where.read() if not isinstance(where, Path) else read_version(where))
+    def load(cls, store: Store) -> Index:
+        """The current version in `store` (`kb.storage.open_store`; IndexUnusable when missing, corrupted
+        or of another format)."""
+        return cls(store.read())
+
+    @property
+    def version(self) -> str:
+        """The name of the loaded version."""
+        return self.manifest.version
 
     # -- documents and chunks ------------------------------------------------------------------
 
@@ -364,7 +368,7 @@ class Index:
     def check_intact(self) -> None:
         """Raise KBError when a memory-mapped file of this version was damaged while it was loaded."""
         if damage := self._stored.damage():
-            raise KBError(f"{damage}; {REBUILD_HINT} --full")
+            raise IndexUnusable(f"{damage}; {REBUILD_HINT} --full")
 
     def health(self) -> IndexHealth:
         m = self.manifest
@@ -378,19 +382,6 @@ class Index:
             token_norms=m.token_norms,
             skipped=m.skipped,
         )
-
-
-def open_store(settings: Settings, write: bool = False) -> Store:
-    """The store `settings` name: files in `index_dir` (FAISS), or PostgreSQL + pgvector
-    (`KB_VECTOR_STORE=pgvector`: the server at `KB_DATABASE_URL`, else one the project starts under
-    `index_dir`). `write`: for a rebuild (a local server's writer role; readers get the read-only one)."""
-    if settings.vector_store == "faiss":
-        return FileStore(settings.index_dir)
-    if settings.vector_store == "pgvector":
-        from .pgstore import PgStore
-
-        return PgStore.of(settings, write)
-    raise KBError(f"KB_VECTOR_STORE={settings.vector_store!r} is not a vector store; use faiss or pgvector")
 
 
 def _union(by_language: dict[str, np.ndarray], languages: Iterable[str]) -> np.ndarray:

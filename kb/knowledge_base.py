@@ -12,13 +12,14 @@ from .answer import compose_answer
 from .build import BuildReport, Progress, add_files, rebuild
 from .config import Settings
 from .corpus import corpus_hashes
-from .embedding import Embedder
-from .errors import REBUILD_HINT, KBError
-from .index import Index, open_store
+from .errors import REBUILD_HINT, IndexUnusable, KBError
+from .index import Index
 from .language import detect_language, has_words, ranking_language
+from .model import Embedder
 from .principles import find_principles
 from .search import Ranking, language_evidence
-from .store import FORMAT_VERSION
+from .storage import open_store
+from .storage.base import FORMAT_VERSION
 from .types import Answer, Article, Cut, Document, Hit, Principle, Skipped
 
 MAX_K = 1000
@@ -80,7 +81,7 @@ class KnowledgeBase:
         embedder = embedder or Embedder(settings.model, settings)
         built_with = index.manifest.model
         if built_with != embedder.identity:
-            raise KBError(
+            raise IndexUnusable(
                 f"the index in {store.where} was built with model {built_with.name!r} "
                 f"({built_with.source_sha256[:12]}), not the configured {embedder.identity.name!r} "
                 f"({embedder.identity.source_sha256[:12]}); {REBUILD_HINT} "
@@ -88,7 +89,7 @@ class KnowledgeBase:
             )
         stale = staleness(index, settings.corpus_dir)
         if stale and not allow_stale:
-            raise KBError(f"the index is stale: {stale}; {REBUILD_HINT}")
+            raise IndexUnusable(f"the index is stale: {stale}; {REBUILD_HINT}")
         return cls(index, embedder, settings, stale)
 
     @staticmethod
@@ -133,6 +134,11 @@ class KnowledgeBase:
         when there is none (missing, corrupted, or of an older format). Cheap: reads the manifest only."""
         manifest = open_store(Settings.from_env(index_dir=index_dir)).manifest()
         return manifest.version if manifest else ""
+
+    @property
+    def version(self) -> str:
+        """The name of the index version this knowledge base answers from."""
+        return self.index.version
 
     def check_stale(self) -> str:
         """Re-compare the corpus directory with the index; returns (and remembers) what changed."""

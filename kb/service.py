@@ -20,11 +20,11 @@ from dataclasses import dataclass, replace
 from .build import BuildReport
 from .config import Settings
 from .conversations import Conversations
-from .embedding import Embedder
 from .errors import KBError
 from .gaps import GapLog
-from .index import open_store
 from .knowledge_base import KnowledgeBase
+from .model import Embedder
+from .storage import open_store
 from .types import Answer
 
 _SHARED: dict[Settings, Service] = {}
@@ -120,7 +120,7 @@ class Service:
         current = self.version()
         with self._lock:
             kb = self._kb
-        if kb is not None and (not current or current == kb.index.manifest.version):
+        if kb is not None and (not current or current == kb.version):
             return kb  # up to date, or the stored one is unusable: keep answering from the loaded one
         if self.job_running() and kb is not None:
             return kb  # the job swaps the new version in when it has loaded it
@@ -130,7 +130,7 @@ class Service:
         with self._loading:  # sessions that find a new version at once load it once
             current = self.version()
             kb = self.loaded()
-            if kb is not None and current and current == kb.index.manifest.version:
+            if kb is not None and current and current == kb.version:
                 return kb
             kb = KnowledgeBase.open(settings=self.settings, allow_stale=True, embedder=self._embedder)
             kb.embedder.warm_up()  # load the model now (if not yet), not on the first question
@@ -204,7 +204,7 @@ class Service:
             else:
                 report = KnowledgeBase.rebuild(self.settings, full=full, progress=self._progress, embedder=embedder)
             loaded = self._kb
-            if report.changed or loaded is None or loaded.index.manifest.version != report.version:
+            if report.changed or loaded is None or loaded.version != report.version:
                 self._update(stage="loading", done=0, total=0)
                 self._load()  # the new version, with the model in memory: no cold start for the next visitor
             self._update(stage="done", report=report, finished=time.time())

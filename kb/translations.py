@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .store import DocumentRecord, TokenVectors
+from .storage.base import DocumentRecord
+from .storage.tokens import TokenVectors
 from .types import Document
 
 # Measured on a help centre with every article in up to four languages (bench/translations.py: tuned

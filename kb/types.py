@@ -246,7 +246,7 @@ class Skipped:
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """How vector files are laid out: exact up to `exact_max` rows, an HNSW graph above (kb.store.VectorIndex)."""
+    """How vector sets are searched: exact up to `exact_max` rows, an HNSW graph above (kb/storage/faiss.py)."""
 
     exact_max: int = 20_000
     hnsw_m: int = 32  # neighbours per node

@@ -6,7 +6,7 @@ import pytest
 
 from kb.chunking import chunk_document, classify_lines
 from kb.corpus import load_corpus
-from kb.embedding import Embedder
+from kb.model import Embedder
 from kb.types import Document
 
 from .conftest import CORPUS

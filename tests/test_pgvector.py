@@ -18,10 +18,11 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from bench.fakes import FakeEmbedder
-from kb import KBError, KnowledgeBase, Settings, pgstore
+from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
-from kb.index import Index, open_store
-from kb.pgstore import forget_dead_handles, local_server
+from kb.index import Index
+from kb.storage import base, open_store
+from kb.storage.pgserver import Database, forget_dead_handles, local_server
 
 from .conftest import CORPUS, ROOT
 
@@ -106,7 +107,7 @@ def test_large_vector_sets_are_searched_through_hnsw_with_language_filters(
     index = Index.load(open_store(settings))
     vectors = index.chunk_vectors()
     polish_rows = np.array([r for r in range(len(vectors)) if index.lang_of(r) == "pl"])
-    monkeypatch.setattr(pgstore, "EXACT_FILTER_MAX", 0)  # a filter over 5 % of the rows walks the graphs
+    monkeypatch.setattr(base, "EXACT_FILTER_MAX", 0)  # a filter over 5 % of the rows walks the graphs
     rng = np.random.default_rng(0)
     recalls, polish_recalls = [], []
     for query in rng.standard_normal((20, vectors.shape[1])).astype(np.float32):
@@ -127,8 +128,8 @@ def test_a_broad_filter_never_returns_fewer_than_k(
     """A graph walk that stops before k rows pass the filter (at 1M passages it returned none for a
     Spanish filter: hnsw.max_scan_tuples ran out) falls back to scoring the filter's rows exactly.
     Here the walk is made to come back short, as it did there; the fallback is real."""
-    monkeypatch.setattr(pgstore, "EXACT_FILTER_MAX", 0)  # every filter over 5 % of the rows takes the walk
-    real_rows = pgstore.Database.rows
+    monkeypatch.setattr(base, "EXACT_FILTER_MAX", 0)  # every filter over 5 % of the rows takes the walk
+    real_rows = Database.rows
     walks: list[int] = []
 
     def short_walk(self: object, query: object, params: object = (), local: object = ()) -> list:
@@ -138,7 +139,7 @@ def test_a_broad_filter_never_returns_fewer_than_k(
             return found[:3]
         return found
 
-    monkeypatch.setattr(pgstore.Database, "rows", short_walk)
+    monkeypatch.setattr(Database, "rows", short_walk)
     settings = Settings.from_env(
         corpus_dir=corpus_copy, index_dir=tmp_path / "index", vector_store="pgvector", exact_search_max=50
     )
@@ -163,7 +164,7 @@ def test_a_second_process_sees_each_new_version(fake_pg: Settings) -> None:
             "-c",
             "import sys\n"
             "from kb import KnowledgeBase, Settings\n"
-            "from kb.index import Index, open_store\n"
+            "from kb.index import Index\nfrom kb.storage import open_store\n"
             "for _ in sys.stdin:\n"
             "    index = Index.load(open_store(Settings.from_env()))\n"
             "    print(KnowledgeBase.current_version(), len(index.documents), flush=True)\n",
@@ -202,7 +203,7 @@ def test_kill_9_during_a_rebuild_leaves_the_served_version_answering(fake_pg: Se
             sys.executable,
             "-c",
             "import time\n"
-            "import kb.pgstore as pgstore\n"
+            "import kb.storage.pgvector as pgstore\n"
             "from bench.fakes import FakeEmbedder\n"
             "from kb import Settings\n"
             "from kb.build import rebuild\n"

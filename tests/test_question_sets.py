@@ -37,7 +37,7 @@ def tiny_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
         "Dostosowanie kontrastu\n\nMożna sprawić, że okna i przyciski będą lepiej widoczne.\n", encoding="utf-8"
     )
     settings = Settings(corpus_dir=corpus, index_dir=root / "index")
-    embedder: Any = FakeEmbedder()  # duck-typed: kb.embedding.Embedder is a class, not a protocol
+    embedder: Any = FakeEmbedder()  # duck-typed: kb.model.Embedder is a class, not a protocol
     rebuild(settings, embedder=embedder)
     return KnowledgeBase.open(settings=settings, embedder=embedder)
 

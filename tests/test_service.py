@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from kb import KBError, KnowledgeBase, Service, Settings, gap_report
+from kb import IndexUnusable, KBError, KnowledgeBase, Service, Settings, gap_report
 from kb.conversations import Conversations, Exchange
 from kb.gaps import GapLog, redact
-from kb.index import open_store
 from kb.messages import CATALOG, UI_LANGUAGES, Messages, ui_language
+from kb.storage import open_store
 
 from .conftest import ROOT
 
@@ -114,7 +114,7 @@ def test_a_damaged_index_file_while_serving_gives_an_error_then_the_repair_works
     script = f"""
 import sys
 from pathlib import Path
-from kb import KBError, KnowledgeBase, Settings
+from kb import IndexUnusable, KnowledgeBase, Settings
 settings = Settings.from_env(
     corpus_dir={str(served.settings.corpus_dir)!r}, index_dir={str(served.settings.index_dir)!r}
 )
@@ -126,15 +126,16 @@ for name in ("tokens.npy", "chunks.faiss", "sentences.faiss"):
         fh.truncate(path.stat().st_size // 3)
 try:
     kb.ask({QUESTIONS[1]!r})
-except KBError as exc:
-    print("KBError:", exc)
+except IndexUnusable as exc:  # the kind of error the app offers a rebuild for
+    print("IndexUnusable:", exc)
 print("alive")
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "KBError:" in run.stdout and "changed under the running app" in run.stdout and "kb rebuild" in run.stdout
+    assert "IndexUnusable:" in run.stdout and "changed under the running app" in run.stdout
+    assert "kb rebuild" in run.stdout
     assert run.stdout.rstrip().endswith("alive")
-    with pytest.raises(KBError):
+    with pytest.raises(IndexUnusable):
         KnowledgeBase.open(settings=served.settings)  # the damage is on disk
     served.start(full=True)
     job = served.wait()

@@ -1,37 +1,16 @@
-"""The FAISS wrapper: inner-product search over L2-normalized float32 vectors, exact or HNSW by size."""
+"""FAISS for the files store: inner-product search over L2-normalized float32 vectors, exact or HNSW by size."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .errors import REBUILD_HINT, KBError
-from .types import IndexSpec
-
-# A language filter passing at most this many rows is searched exactly over its rows (copying
-# them costs less than 1 ms); past it, the filter is a bitmap the search skips rows by. Exact over
-# 48k sentence rows of one language took 30 ms; the bitmap walk of the graph 0.1 ms (bench/ingest.py).
-EXACT_FILTER_MAX = 4096
-
-
-class VectorSearch(Protocol):
-    """What search and answers need from a set of vectors: `VectorIndex` (FAISS) or a database table (kb/pgstore.py)."""
-
-    def __len__(self) -> int: ...
-
-    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Stored vectors, (n, dim): all of them, or those of `rows`."""
-        ...
-
-    def search(
-        self, query: np.ndarray, k: int, rows: np.ndarray | None = None, languages: tuple[str, ...] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows), best first, optionally restricted to `rows`, which are the rows in
-        `languages` (a set that keeps its rows' languages filters by those, in its index scan)."""
-        ...
+from ..errors import REBUILD_HINT, IndexUnusable
+from ..types import IndexSpec
+from .base import plan_filter
 
 
 class VectorIndex:
@@ -83,7 +62,7 @@ class VectorIndex:
         except RuntimeError as exc:
             if not path.is_file():  # a rebuild collected this version between check and map
                 raise FileNotFoundError(path) from exc
-            raise KBError(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
+            raise IndexUnusable(f"index file {path} could not be read ({exc}); {REBUILD_HINT} --full") from exc
         return cls(index, kind, spec or IndexSpec())
 
     def write(self, path: Path) -> None:
@@ -119,13 +98,13 @@ class VectorIndex:
         faiss.omp_set_num_threads(1)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
-        if rows is not None and (len(rows) <= EXACT_FILTER_MAX or (self.kind == "hnsw" and 20 * len(rows) < len(self))):
-            # A tight filter: score its rows themselves (exact; a graph walk would find too few of them).
-            rows = np.asarray(rows, dtype=np.int64)
-            scores = self.vectors(rows) @ q[0]
-            top = np.argsort(-scores, kind="stable")[:k]
-            return scores[top], rows[top]
         if rows is not None:
+            plan = plan_filter(len(self), len(rows), k, self.spec.ef_search, graph=self.kind == "hnsw")
+            if plan.exact:  # a tight filter: its rows scored themselves
+                rows = np.asarray(rows, dtype=np.int64)
+                scores = self.vectors(rows) @ q[0]
+                top = np.argsort(-scores, kind="stable")[:k]
+                return scores[top], rows[top]
             # A broad filter: faiss skips the other rows while it scans or walks, by a bitmap of the rows.
             allowed = np.zeros(len(self), dtype=bool)
             allowed[rows] = True
@@ -133,9 +112,7 @@ class VectorIndex:
             selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bitmap))
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             if self.kind == "hnsw":
-                # The walk visits rows outside the filter too: widen it so that k of the filter's remain.
-                ef = max(self.spec.ef_search, int(2 * k * len(self) / len(rows)))
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined]
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=plan.ef_search)  # type: ignore[attr-defined]
         scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]

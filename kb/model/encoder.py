@@ -1,47 +1,26 @@
-"""Run a sentence-transformers model with onnxruntime: exported once, checked against PyTorch, then used to encode."""
+"""How the model reads texts, whatever runs it: the `Encoder` interface, and the one implementation of it
+over a transformer that both runtimes (kb/model/onnx.py, kb/model/torch.py) plug their forward pass into."""
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import shutil
-import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .errors import KBError
-
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
 
-EXPORT_VERSION = 2  # 2: a second output, the token states at the token layer
-META_FILE = "kb_onnx.json"
-# The export is accepted only if onnxruntime reproduces PyTorch on these texts (several scripts, one long).
-PROBES = [
-    "query: Is customer experience about emotion or technology?",
-    "passage: La experiencia de cliente es el negocio, no un departamento.",
-    "query: Jak mierzyć sukces w obsłudze klienta?",
-    "passage: Il tocco personale conta più della tecnologia. " * 60,
-    "query: Que montre la campagne #WeighThis de LeanCuisine ?",
-]
-MIN_PROBE_COSINE = 0.9999
 # Token vectors come from this far up the layers: layer 7 of e5-small's 12. Word alignment across
 # languages is best in the upper middle layers of multilingual encoders (SimAlign, Jalili Sabet et
-# al. 2020); bench/eval: layers 7 and 8 about tie, 9, 10 and 12 (the last) are worse (README).
+# al. 2020); bench/eval: layers 7 and 8 about tie, 9, 10 and 12 (the last) are worse (docs/decisions.md).
 TOKEN_DEPTH = 7 / 12
 Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (ids, mask) -> (last states, token states)
 # A call whose widest batch held more tokens than this (passages, not a question) hands the model's
 # working memory back when it ends: onnxruntime keeps the largest batch's memory otherwise, and a
 # server that rebuilds every night grew by 30-40 MiB per rebuild (bench/app_memory.py).
 RELEASE_ABOVE_TOKENS = 512
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,11 +34,11 @@ class Encoded:
     # with both: per text, the span each of its `tokens` lies in (the last span starting before it)
     token_spans: list[np.ndarray] | None = None
 
-
-def pooled(sums: np.ndarray) -> np.ndarray:
-    """The normalized vector of texts read together, pooled from their passes' `Encoded.sums` rows."""
-    total = sums.sum(axis=0)
-    return (total / max(float(np.linalg.norm(total)), 1e-12)).astype(np.float32)
+    def pooled(self, first: int, stop: int) -> np.ndarray:
+        """The normalized vector of texts first..stop-1 read together, pooled from their passes' `sums`
+        (a passage's context: it and the next one)."""
+        total = self.sums[first:stop].sum(axis=0)
+        return (total / max(float(np.linalg.norm(total)), 1e-12)).astype(np.float32)
 
 
 def _span_means(encoding: Any, hidden: np.ndarray, spans: list[tuple[int, int]], fallback: np.ndarray) -> np.ndarray:
@@ -83,15 +62,36 @@ def _stack(rows: list[np.ndarray], dim: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
 
-class OnnxUnsupported(Exception):
-    """This model cannot run on onnxruntime with identical results; the PyTorch path is used instead."""
+class Encoder(Protocol):
+    """One runtime's way of running the model: `Embedder` chooses one when it first needs it."""
+
+    runtime: str  # "onnx" or "torch"
+
+    def encode(
+        self,
+        texts: list[str],
+        prompt: str,
+        batch_size: int,
+        token_from: list[int] | None = None,
+        spans: list[list[tuple[int, int]]] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> Encoded:
+        """`texts`, each read after `prompt` (character offsets in `token_from` and `spans` are in the
+        texts without it): see `TransformerEncoder.encode`."""
+        ...
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the tokens of `text` (no special tokens, no truncation)."""
+        ...
 
 
-class Encoder:
+class TransformerEncoder:
     """Tokenize with `tokenizers`, run the transformer, mean-pool and L2-normalize; on request also
-    return token vectors (see `encode`). `run(ids, mask)` is the transformer: onnxruntime here,
-    PyTorch for the comparison in `ensure_onnx_export` and for `KB_RUNTIME=torch`.
+    return token vectors (see `encode`). `run(ids, mask)` is the transformer's forward pass: onnxruntime's
+    (kb/model/onnx.py) or PyTorch's (kb/model/torch.py). An `Encoder`.
     """
+
+    runtime = "onnx"
 
     def __init__(
         self, tokenizer: Tokenizer, max_tokens: int, pad_id: int, run: Run, release: Callable[[], None] | None = None
@@ -110,6 +110,26 @@ class Encoder:
     def encode(
         self,
         texts: list[str],
+        prompt: str,
+        batch_size: int,
+        token_from: list[int] | None = None,
+        spans: list[list[tuple[int, int]]] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> Encoded:
+        """`texts` read after `prompt`; offsets in `token_from` and `spans` are in the texts as given (the
+        prompt's tokens are never among the token vectors)."""
+        shift = len(prompt)
+        return self.read(
+            [prompt + t for t in texts],
+            batch_size,
+            None if token_from is None else [shift + f for f in token_from],
+            None if spans is None else [[(a + shift, b + shift) for a, b in s] for s in spans],
+            progress,
+        )
+
+    def read(
+        self,
+        texts: list[str],
         batch_size: int,
         token_from: list[int] | None = None,
         spans: list[list[tuple[int, int]]] | None = None,
@@ -119,7 +139,7 @@ class Encoder:
 
         - `vectors`: (n, dim) normalized mean of the last-layer states of all tokens (the text's vector).
         - `sums`: (n, dim) the sum behind that mean, so a vector of several texts read as one can be
-          pooled from their passes (`pooled`).
+          pooled from their passes (`Encoded.pooled`).
         - with `token_from` (per text, the character where the words of interest begin: after the
           prompt, and after a heading read as context), `tokens`: one (tokens, dim) matrix per text, the
           normalized states at the token layer of those word pieces that hold a letter or digit. They
@@ -209,161 +229,7 @@ class Encoder:
         return [span for part in [encoding, *encoding.overflowing] for span in part.offsets]
 
 
-class OnnxEncoder(Encoder):
-    """An `Encoder` over an export made by `ensure_onnx_export`.
-
-    Loading it imports neither torch nor sentence-transformers, which is most of a cold start.
-    """
-
-    def __init__(self, export_dir: Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        meta = json.loads((export_dir / META_FILE).read_text(encoding="utf-8"))
-        options = ort.SessionOptions()
-        # onnxruntime's default is one thread per physical core; on 2 vCPUs sharing a core, using
-        # both is still ~30 % faster for a single query (bench/performance.py).
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        session = ort.InferenceSession(str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
-
-        def run(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            hidden, states = session.run(None, {"input_ids": ids, "attention_mask": mask})
-            return hidden, states
-
-        shrink = ort.RunOptions()  # a run with this option frees the arena's unused regions when it ends
-        shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        one = np.ones((1, 1), dtype=np.int64)
-
-        def release() -> None:
-            session.run(None, {"input_ids": one, "attention_mask": one}, shrink)
-
-        tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
-        super().__init__(tokenizer, int(meta["max_tokens"]), int(meta["pad_id"]), run, release)
-
-
 def model_token_layer(model: Any) -> int:
     """Which hidden layer token vectors come from (TOKEN_DEPTH of the way up; the embeddings are layer 0)."""
     layers = int(model[0].auto_model.config.num_hidden_layers)
     return max(1, min(layers, round(layers * TOKEN_DEPTH)))
-
-
-def torch_encoder(model: SentenceTransformer) -> Encoder:
-    """The same `Encoder` running the model's transformer on PyTorch."""
-    import torch
-    from tokenizers import Tokenizer
-
-    inner: Any = model[0].auto_model
-    layer = model_token_layer(model)
-
-    def run(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            out = inner(
-                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), output_hidden_states=True
-            )
-        return out.last_hidden_state.numpy(), out.hidden_states[layer].numpy()
-
-    tokenizer = model.tokenizer
-    own = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())  # the model's stays as sentence-transformers set it
-    return Encoder(own, int(model.max_seq_length or 512), int(tokenizer.pad_token_id or 0), run)
-
-
-def export_dir_for(cache_dir: Path, model_sha256: str) -> Path:
-    return cache_dir / f"onnx-v{EXPORT_VERSION}-{model_sha256[:16]}"
-
-
-def ensure_onnx_export(model: SentenceTransformer, target: Path) -> Path:
-    """Export `model` to `target` once (atomically) and verify it reproduces PyTorch; return `target`.
-
-    Raises OnnxUnsupported when the model's pipeline is not transformer → mean pooling (→ normalize),
-    or when onnxruntime's vectors differ from PyTorch's.
-    """
-    if (target / META_FILE).is_file():
-        return target
-    _check_pipeline(model)
-    reference = model.encode(PROBES, convert_to_numpy=True, normalize_embeddings=True, batch_size=len(PROBES))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    try:
-        tokenizer = model.tokenizer
-        tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
-        _export(model, tmp / "model.onnx")
-        meta = {
-            "export_version": EXPORT_VERSION,
-            "token_layer": model_token_layer(model),
-            "max_tokens": int(model.max_seq_length or 512),
-            "pad_id": int(tokenizer.pad_token_id or 0),
-        }
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        ours = OnnxEncoder(tmp).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
-        theirs = torch_encoder(model).encode(PROBES, len(PROBES), token_from=[0] * len(PROBES))
-        got, got_tokens, want_tokens = ours.vectors, ours.tokens, theirs.tokens
-        assert got_tokens is not None and want_tokens is not None
-        worst = min(
-            float(np.min(np.sum(got * reference, axis=1))),
-            *(float(np.min(np.sum(a * b, axis=1))) for a, b in zip(got_tokens, want_tokens, strict=True)),
-        )
-        if worst < MIN_PROBE_COSINE:
-            raise OnnxUnsupported(f"onnxruntime differs from PyTorch (cosine {worst:.5f})")
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not (target / META_FILE).is_file():  # lost a race only if the winner is complete
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def _check_pipeline(model: Any) -> None:
-    names = [type(m).__name__ for m in model]
-    if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
-        raise OnnxUnsupported(f"pipeline {names} is not transformer + mean pooling")
-    pooling = model[1].get_config_dict()
-    mode = pooling.get("pooling_mode") or ("mean" if pooling.get("pooling_mode_mean_tokens") else "other")
-    if mode != "mean" or not pooling.get("include_prompt", True):
-        raise OnnxUnsupported(f"pooling is {mode!r}, not mean over all tokens")
-    if model.tokenizer is None or not getattr(model.tokenizer, "is_fast", False):
-        raise OnnxUnsupported("no fast tokenizer")
-
-
-def _export(model: Any, path: Path) -> None:
-    import torch
-
-    class Body(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-            return out.last_hidden_state, out.hidden_states[layer]
-
-    layer = model_token_layer(model)
-
-    example = model.tokenizer(["query: a b c", "passage: d"], padding=True, return_tensors="pt")
-    dynamic = {0: "batch", 1: "tokens"}
-    outputs = ("last_hidden_state", "token_states")
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Body(model[0].auto_model).eval(),
-                (example["input_ids"], example["attention_mask"]),
-                str(path),
-                input_names=["input_ids", "attention_mask"],
-                output_names=list(outputs),
-                dynamic_axes={name: dynamic for name in ("input_ids", "attention_mask", *outputs)},
-                opset_version=17,
-                dynamo=False,
-            )
-    except Exception as exc:  # an architecture the exporter does not handle
-        raise OnnxUnsupported(f"export failed: {exc}") from exc
-
-
-def load_or_explain(target: Path) -> OnnxEncoder:
-    try:
-        return OnnxEncoder(target)
-    except Exception as exc:
-        raise KBError(f"could not load the ONNX export in {target}: {exc}; delete that directory to redo it") from exc
