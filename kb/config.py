@@ -58,14 +58,14 @@ class Settings:
     database_shard_rows: int = 100_000
     # pgvector's hnsw.ef_search, in each shard: with mixed help-centre passages, 400 found 0.992 of the
     # exact top 10 at 100k passages (11 ms a search) and 0.999 at 1M in ten shards (133 ms); 200 found
-    # 0.970 and 0.990 (bench/engine.py; the README, "Past one machine")
+    # 0.970 and 0.990 (bench/engine.py; docs/measurements.md)
     database_ef_search: int = 400
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000
     # Answering: a best passage whose relevance (Hit.score) is below this is "not confident". Set on
     # the help-centre dev set (441 articles, 2,296 questions and 60 off-topic ones in six languages):
-    # 0.990 of its answerable questions confident, 0.950 of the off-topic ones not (README).
+    # 0.990 of its answerable questions confident, 0.950 of the off-topic ones not (docs/measurements.md).
     confident_score: float = 0.73
     answer_points: int = 5  # the most points of an answer drawing on fewer passages (k) than this
     # The app keeps the questions it found no confident answer to in index_dir/gaps.jsonl, for the

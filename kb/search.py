@@ -21,11 +21,11 @@ FETCH_AT_LEAST = 10
 # when that is higher (bench/eval: hit@5 0.873 -> 0.909, MRR@10 0.755 -> 0.771; 0.25-0.75 all help).
 CONTEXT_WEIGHT = 0.5
 # Weight of the word match (mean over the question's tokens of their best cosine to the passage's
-# tokens) added to the meaning match for ranking (bench/eval: 0.25-0.75 all help; README).
+# tokens) added to the meaning match for ranking (bench/eval: 0.25-0.75 all help; docs/measurements.md).
 TOKEN_WEIGHT = 0.5
 # A passage's meaning match moves this share of the way toward its article title's match to the
 # question when that is higher: help-centre titles are phrased like the questions people ask (help-
-# centre dev hit@5 0.729 -> 0.779, MRR 0.592 -> 0.645; test 0.714 -> 0.768, 0.576 -> 0.631; README).
+# centre dev hit@5 0.729 -> 0.779, MRR 0.592 -> 0.645; test 0.714 -> 0.768, 0.576 -> 0.631; docs/measurements.md).
 TITLE_WEIGHT = 0.5
 # The word match is computed for the WORD_MATCHED candidates of a batch with the best meaning match;
 # the rest get the lowest of their word matches. Below them it mostly added noise (help-centre dev
@@ -37,13 +37,13 @@ WORD_MATCHED = 48
 # language. A passage in the question's language loses this much, unless its article has
 # translations (then the question's language is one of its versions, and should stay first).
 # Help-centre dev hit@5 / MRR 0.724 / 0.597 -> 0.773 / 0.654 (cross-lingual 0.668 -> 0.731); on a
-# corpus with every article in every language the top hit stays in the question's language (README).
+# corpus with every article in every language the top hit stays in the question's language (docs/measurements.md).
 OWN_LANGUAGE = 0.03
 # The sentence an answer cites of a passage: its cosine to the question, plus these weights times its
 # word match (the question's tokens against the token vectors read in that sentence) and the cosine of
 # its own part (its vector less the mean of its passage's sentences: vectors pooled from one pass
 # share most of their direction, 0.885-0.897 for all eight bullets of one list). 5-article `ask`
-# cites gold, development / check: 0.782 / 0.778 -> 0.891 / 0.822 (README).
+# cites gold, development / check: 0.782 / 0.778 -> 0.891 / 0.822 (docs/measurements.md).
 POINT_WORDS = 0.5
 POINT_OWN = 0.5
 

@@ -63,7 +63,7 @@ def test_dev_set_quality_floor(kb: KnowledgeBase) -> None:
     Measured with one model pass per passage (sentence and context vectors pooled from it): hit@5
     0.927, MRR 0.862, in-scope confident 0.945. Embedding sentences and contexts separately gave
     0.964 / 0.868 / 0.982 here (2 of 55 questions) but did worse on the 1,387-question help-centre
-    dev set (hit@5 0.703 against 0.733; bench/late_chunking.py, README). The `confident`
+    dev set (hit@5 0.703 against 0.733; bench/late_chunking.py, docs/measurements.md). The `confident`
     threshold is set on the help-centre dev set (0.73): here in-scope confident 0.945 -> 0.909
     with out-of-scope still all not confident (and on the check set 0.956 -> 0.911, off-topic
     0.833 -> 1.000).

@@ -33,7 +33,7 @@ CASES = [
 # An idiom ("l'épicier du coin" for the Spanish "tendero de la esquina") with near-ties: 001 was 5th
 # with separately embedded sentences and contexts (0.741 against 0.752 at the top) and is 7th with
 # one model pass per passage (0.746 against 0.761), the change that gained 0.03 hit@5 on the
-# 1,387-question help-centre set (README, "One pass per passage"). Top 10 is what holds.
+# 1,387-question help-centre set (docs/measurements.md, "One pass per passage"). Top 10 is what holds.
 NEAR_TIE = ("Le client veut-il être traité comme par l'épicier du coin ?", {"001"})
 
 

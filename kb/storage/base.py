@@ -36,6 +36,102 @@ KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are m
 TOKEN_NORM_RANGE = (0.5, 1.5)
 
 
+class Store(Protocol):
+    """Where index versions live: a directory of files searched with FAISS (`files.FileStore`)
+    or a PostgreSQL database with pgvector (`pgvector.PgStore`).
+
+    Readers open the current version whole; a writer adds a complete version and makes it current at
+    once, under `lock`, so a reader never sees a version half-written."""
+
+    @property
+    def where(self) -> str:
+        """Where the versions are, for messages (never a password)."""
+        ...
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held by the one rebuild that may run (KBError when another holds it)."""
+        ...
+
+    def manifest(self) -> Manifest | None:
+        """The current version's manifest, or None when there is no usable index."""
+        ...
+
+    def read(self) -> StoredVersion:
+        """The current version (KBError when missing, corrupted or of another format)."""
+        ...
+
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+        """`records` as a complete new version, made current; its manifest."""
+        ...
+
+
+class VectorSearch(Protocol):
+    """A set of vectors search and answers read and search by row: a FAISS index (kb/storage/faiss.py) or
+    a database table (kb/storage/pgvector.py)."""
+
+    def __len__(self) -> int: ...
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Stored vectors, (n, dim): all of them, or those of `rows`."""
+        ...
+
+    def search(
+        self, query: np.ndarray, k: int, rows: np.ndarray | None = None, languages: tuple[str, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows), best first, optionally restricted to `rows`, which are the rows in
+        `languages` (a set that keeps its rows' languages filters by those, in its index scan)."""
+        ...
+
+
+class TokenStore(Protocol):
+    """What the loaded index needs of the token vectors: `TokenVectors` (in memory or memory-mapped),
+    or a database's, fetched for the chunks asked about."""
+
+    code: TokenCode
+    counts: np.ndarray  # per chunk, how many token vectors it has
+
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def cosines(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def sentences_of(self, row: int) -> np.ndarray: ...
+
+    def chunks(self, first: int, stop: int) -> TokenVectors: ...
+
+
+class VectorRows(Protocol):
+    """Vectors read by row: a memory-mapped array (`ArrayRows`), or a database table's."""
+
+    def __len__(self) -> int: ...
+
+    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray: ...
+
+
+# A language filter passing at most this many rows is searched exactly over its rows (copying
+# them costs less than 1 ms); past it, the filter is a bitmap the search skips rows by. Exact over
+# 48k sentence rows of one language took 30 ms; the bitmap walk of the graph 0.1 ms (bench/ingest.py).
+EXACT_FILTER_MAX = 4096
+TIGHT_FILTER_SHARE = 20  # a filter passing under 1/20 of a graph's rows is scored exactly too
+
+
+@dataclass(frozen=True)
+class FilterPlan:
+    """How a backend searches `k` rows of a filter: score the filter's rows themselves (`exact`), or
+    walk or scan the whole set skipping other rows, a graph walk widened to `ef_search` candidates."""
+
+    exact: bool
+    ef_search: int
+
+
+def plan_filter(total: int, passing: int, k: int, ef_search: int, graph: bool) -> FilterPlan:
+    """The plan for a filter that `passing` of `total` rows pass (`graph`: the set is searched by an
+    HNSW walk, `ef_search` its usual width). Both backends follow it."""
+    # A walk of the graph finds too few of a tight filter's rows (0.73-0.79 of the top 10 of 2.7 % of 100k
+    # passages, bench/engine.py); it visits rows outside the filter too, so it is widened for k to remain.
+    exact = passing <= EXACT_FILTER_MAX or (graph and TIGHT_FILTER_SHARE * passing < total)
+    return FilterPlan(exact, max(ef_search, 2 * k * total // max(passing, 1)))
+
+
 @dataclass(frozen=True)
 class DocumentRecord:
     """One document as an index holds it: its chunks and all their vectors (float32; token vectors encoded).
@@ -147,35 +243,6 @@ class Manifest:
             raise IndexUnusable(f"{where} is malformed ({exc!r}); {REBUILD_HINT} --full") from exc
 
 
-class Store(Protocol):
-    """Where index versions live: a directory of files searched with FAISS (`files.FileStore`)
-    or a PostgreSQL database with pgvector (`pgvector.PgStore`).
-
-    Readers open the current version whole; a writer adds a complete version and makes it current at
-    once, under `lock`, so a reader never sees a version half-written."""
-
-    @property
-    def where(self) -> str:
-        """Where the versions are, for messages (never a password)."""
-        ...
-
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        """Held by the one rebuild that may run (KBError when another holds it)."""
-        ...
-
-    def manifest(self) -> Manifest | None:
-        """The current version's manifest, or None when there is no usable index."""
-        ...
-
-    def read(self) -> StoredVersion:
-        """The current version (KBError when missing, corrupted or of another format)."""
-        ...
-
-    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
-        """`records` as a complete new version, made current; its manifest."""
-        ...
-
-
 def prepare_version(records: Sequence[DocumentRecord], manifest: Manifest) -> tuple[Manifest, TokenVectors]:
     """The manifest of a new version of `records` (its name, counts and token health; files still
     empty), and all their token vectors; KBError for what must never be published. Every store
@@ -255,14 +322,6 @@ class DocumentHeads:
         return cls([d.doc_id for d in documents], [d.lang for d in documents], [d.translation_of for d in documents])
 
 
-class VectorRows(Protocol):
-    """Vectors read by row: a memory-mapped array (`ArrayRows`), or a database table's."""
-
-    def __len__(self) -> int: ...
-
-    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray: ...
-
-
 class ArrayRows:
     """`VectorRows` over a (rows, dim) array."""
 
@@ -325,62 +384,3 @@ def assemble_version(
     ):
         raise IndexUnusable(f"the vectors in {path} do not match its chunks; {REBUILD_HINT} --full")
     return StoredVersion(path, manifest, documents, heads, chunks, passages, sentences, contexts, tokens, titles)
-
-
-class VectorSearch(Protocol):
-    """A set of vectors search and answers read and search by row: a FAISS index (kb/storage/faiss.py) or
-    a database table (kb/storage/pgvector.py)."""
-
-    def __len__(self) -> int: ...
-
-    def vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Stored vectors, (n, dim): all of them, or those of `rows`."""
-        ...
-
-    def search(
-        self, query: np.ndarray, k: int, rows: np.ndarray | None = None, languages: tuple[str, ...] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows), best first, optionally restricted to `rows`, which are the rows in
-        `languages` (a set that keeps its rows' languages filters by those, in its index scan)."""
-        ...
-
-
-class TokenStore(Protocol):
-    """What the loaded index needs of the token vectors: `TokenVectors` (in memory or memory-mapped),
-    or a database's, fetched for the chunks asked about."""
-
-    code: TokenCode
-    counts: np.ndarray  # per chunk, how many token vectors it has
-
-    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def cosines(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def sentences_of(self, row: int) -> np.ndarray: ...
-
-    def chunks(self, first: int, stop: int) -> TokenVectors: ...
-
-
-# A language filter passing at most this many rows is searched exactly over its rows (copying
-# them costs less than 1 ms); past it, the filter is a bitmap the search skips rows by. Exact over
-# 48k sentence rows of one language took 30 ms; the bitmap walk of the graph 0.1 ms (bench/ingest.py).
-EXACT_FILTER_MAX = 4096
-TIGHT_FILTER_SHARE = 20  # a filter passing under 1/20 of a graph's rows is scored exactly too
-
-
-@dataclass(frozen=True)
-class FilterPlan:
-    """How a backend searches `k` rows of a filter: score the filter's rows themselves (`exact`), or
-    walk or scan the whole set skipping other rows, a graph walk widened to `ef_search` candidates."""
-
-    exact: bool
-    ef_search: int
-
-
-def plan_filter(total: int, passing: int, k: int, ef_search: int, graph: bool) -> FilterPlan:
-    """The plan for a filter that `passing` of `total` rows pass (`graph`: the set is searched by an
-    HNSW walk, `ef_search` its usual width). Both backends follow it."""
-    # A walk of the graph finds too few of a tight filter's rows (0.73-0.79 of the top 10 of 2.7 % of 100k
-    # passages, bench/engine.py); it visits rows outside the filter too, so it is widened for k to remain.
-    exact = passing <= EXACT_FILTER_MAX or (graph and TIGHT_FILTER_SHARE * passing < total)
-    return FilterPlan(exact, max(ef_search, 2 * k * total // max(passing, 1)))
