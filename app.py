@@ -123,6 +123,14 @@ def job_panel(svc: Service, t: Messages) -> None:
         st.error(t("job_failed", error=job.error))
     elif job.report is not None and time.time() - job.finished < SHOW_OUTCOME_SECONDS:
         report = job.report
+        for synced in job.synced:
+            counts = dict(added=len(synced.added), updated=len(synced.updated), removed=len(synced.removed))
+            st.info(t("job_synced", name=synced.name, **counts))
+            if not synced.ok:
+                problem = synced.error or "; ".join(f"{key}: {why}" for key, why in synced.failed[:3])
+                if synced.held_back:
+                    problem = t("held_back", n=len(synced.held_back))
+                st.warning(t("sync_trouble", error=problem, failed=len(synced.failed)))
         if job.kind == "add":
             st.success(t("job_added", files=", ".join(job.files)))
         elif not report.changed:
@@ -206,6 +214,7 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
         if add and start_job(svc, t, uploads=[(f.name, f.getvalue()) for f in uploads]):
             st.session_state["upload_round"] += 1  # a fresh, empty uploader
             st.rerun()
+        help_centres(svc, t, running)
         if not filters:  # the other views cover the whole corpus
             return None, 0
         st.header(t("filters"))
@@ -217,6 +226,27 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
     if not chosen:
         return [], k  # nothing chosen means nothing to search (not everything): the Ask view says so
     return (chosen if len(chosen) < len(options) else None), k
+
+
+def help_centres(svc: Service, t: Messages, running: bool) -> None:
+    """The help centres the corpus mirrors (`kb source add`), how each last sync ended, and "Sync now"."""
+    sources = svc.sources()
+    if not sources:
+        return
+    with st.expander(t("sources_header", n=len(sources))):
+        for source, last in sources:
+            st.markdown(f"**{literal(source.name)}** · {literal(source.url)}")
+            if last is None:
+                st.caption(t("never_synced"))
+                continue
+            counts = dict(added=last["added"], updated=last["updated"], removed=last["removed"])
+            st.caption(t("last_sync", when=last["finished"], articles=last["articles"], **counts))
+            if last.get("error") or last.get("failed") or last.get("held_back"):
+                st.warning(t("sync_trouble", error=last.get("error") or "", failed=last.get("failed", 0)))
+        if st.button(t("sync_now"), help=t("sync_help"), key="sync-now", disabled=running) and start_job(
+            svc, t, sync=True
+        ):
+            st.rerun()
 
 
 # -- citations and articles ----------------------------------------------------------------------------
@@ -551,6 +581,18 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
         for m in report.translations
     ]
     table_with_csv(t, translations, report.translations_csv(), "missing-translations", t("no_missing"))
+    st.subheader(t("stale_translations"))
+    st.caption(t("stale_caption"))
+    stale: list[dict[str, object]] = [
+        {
+            t("col_title"): s.title,
+            t("col_language"): t.language(s.lang),
+            t("col_original"): f"{s.original} ({s.original_lang})",
+            t("col_reason"): t("stale_marked") if s.reason.startswith("marked") else t("stale_older"),
+        }
+        for s in report.stale
+    ]
+    table_with_csv(t, stale, report.stale_csv(), "stale-translations", t("no_stale"))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The `kb` command line: a thin layer over the public API (rebuild, search, ask, gaps, info)."""
+"""The `kb` command line: a thin layer over the public API (rebuild, search, ask, gaps, info, sources, sync)."""
 
 from __future__ import annotations
 
@@ -59,8 +59,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
-    p = sub.add_parser("gaps", help="content gaps: unanswered questions (kept by the app) and missing translations")
-    p.add_argument("--csv", choices=["questions", "translations"], help="print one part of the report as CSV")
+    p = sub.add_parser(
+        "gaps", help="content gaps: unanswered questions (kept by the app), missing and stale translations"
+    )
+    p.add_argument("--csv", choices=["questions", "translations", "stale"], help="print one part of the report as CSV")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    p = sub.add_parser("source", help="the help centres the corpus mirrors (kb sync brings them in)")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser("add", help="record a help centre to mirror")
+    q.add_argument("name", help="its name, also the corpus folder of its articles (a-z, 0-9, -)")
+    q.add_argument(
+        "url", help="a help site's address (its articles' prefix), a Zendesk help centre's, or Intercom's API"
+    )
+    q.add_argument("--kind", choices=["site", "zendesk", "intercom"], default="site", help="what it is (default: site)")
+    q.add_argument("--locales", default="", help="the locales to mirror, comma-separated (default: all)")
+    q.add_argument("--token-env", default="", help="the environment variable that holds its API token")
+    _common(q)
+    q = actions.add_parser("list", help="the recorded help centres and their last sync")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    _common(q)
+    q = actions.add_parser("remove", help="forget a help centre (its articles leave at the next sync)")
+    q.add_argument("name")
+    _common(q)
+    _common(p)
+
+    p = sub.add_parser("sync", help="bring the corpus in step with the help centres, then rebuild")
+    p.add_argument("names", nargs="*", help="only these sources (default: all)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+    p.add_argument(
+        "--allow-deletions", action="store_true", help="remove articles even when more than 20 %% of a source's go"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
@@ -208,7 +238,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     log = GapLog(settings)
     report = gap_report(KnowledgeBase.open(settings=settings, allow_stale=True), log.read())
     if args.csv:
-        sys.stdout.write(report.questions_csv() if args.csv == "questions" else report.translations_csv())
+        parts = {"questions": report.questions_csv, "translations": report.translations_csv, "stale": report.stale_csv}
+        sys.stdout.write(parts[args.csv]())
         return 0
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
@@ -224,6 +255,10 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Missing translations (corpus languages: {langs}): {len(report.translations)} articles")
     for m in report.translations:
         print(f"  [{m.lang}] {m.title} ({m.doc_id}): has {', '.join(m.versions)}; missing {', '.join(m.missing)}")
+    print()
+    print(f"Stale translations: {len(report.stale)}")
+    for t in report.stale:
+        print(f"  [{t.lang}] {t.title} ({t.doc_id}): {t.reason} ({t.original_lang} original {t.original})")
     return 0
 
 
@@ -254,6 +289,77 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
+    from .sources import SourceConfig, add_source, load_sources, remove_source, sync_status
+
+    if args.action == "add":
+        locales = tuple(loc.strip() for loc in args.locales.split(",") if loc.strip())
+        add_source(settings, SourceConfig(args.name, args.kind, args.url, locales, args.token_env))
+        print(f"source {args.name} recorded; `kb sync {args.name}` brings its articles in")
+    elif args.action == "remove":
+        remove_source(settings, args.name)
+        print(f"source {args.name} removed; its articles leave the corpus at the next `kb sync`")
+    else:
+        rows = [(s, sync_status(settings, s.name)) for s in load_sources(settings)]
+        if args.json:
+            print(json.dumps([{**asdict(s), "last_sync": last} for s, last in rows], ensure_ascii=False, indent=2))
+        elif not rows:
+            print("no sources; add one with `kb source add NAME URL`")
+        for s, last in rows if not args.json else []:
+            scope = ",".join(s.locales) or "all locales"
+            print(f"{s.name}  {s.kind}  {s.url}  ({scope})")
+            print(f"  last sync: {_last_sync(last)}")
+    return 0
+
+
+def _last_sync(last: dict[str, Any] | None) -> str:
+    if not last:
+        return "never"
+    counts = f"{last['articles']} articles; +{last['added']} ~{last['updated']} -{last['removed']}"
+    trouble = last.get("error") or (f"{last['failed']} failed" if last.get("failed") else "")
+    return f"{last['finished']}: {counts}" + (f"; {trouble}" if trouble else "")
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge_base import KnowledgeBase
+
+    result = KnowledgeBase.sync(
+        settings, names=args.names or None, dry_run=args.dry_run, allow_deletions=args.allow_deletions
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return 0 if result.ok else 3
+    verb = "would be" if args.dry_run else ""
+    for r in result.sources:
+        if r.error:
+            print(f"{r.name}: FAILED: {r.error}", file=sys.stderr)
+            continue
+        print(
+            f"{r.name}: {r.listed} articles listed, {r.fetched} fetched ({r.requests} requests, {r.seconds:.1f} s); "
+            f"{len(r.added)} added, {len(r.updated)} updated, {len(r.removed)} removed, {r.unchanged} unchanged"
+            + (f" ({verb} changed)" if verb and r.changed else "")
+        )
+        for key, reason in r.failed:
+            print(f"  failed, previous version kept: {key}: {reason}", file=sys.stderr)
+        for key, reason in r.skipped[:20]:
+            print(f"  skipped {key}: {reason}")
+        if len(r.skipped) > 20:
+            print(f"  … and {len(r.skipped) - 20} more skipped")
+        if r.held_back:
+            print(
+                f"  {len(r.held_back)} removals held back: more than 20 % of the source's articles would go "
+                "(an outage or a broken listing?); run with --allow-deletions if they really went",
+                file=sys.stderr,
+            )
+    if result.build_error:
+        print(f"kb: error: the rebuild after the sync failed: {result.build_error}", file=sys.stderr)
+    if result.build is not None:
+        b = result.build
+        state = "rebuilt" if b.changed else "already up to date"
+        print(f"index {state}: {b.documents} documents; embedded {b.embedded_documents}, reused {b.reused_documents}")
+    return 0 if result.ok else 3
+
+
 def _per_lang(counts: dict[str, int]) -> str:
     return ", ".join(f"{lang} {n}" for lang, n in sorted(counts.items()))
 
@@ -272,6 +378,8 @@ COMMANDS = {
     "eval": cmd_eval,
     "gaps": cmd_gaps,
     "info": cmd_info,
+    "source": cmd_source,
+    "sync": cmd_sync,
 }
 
 if __name__ == "__main__":

@@ -74,6 +74,11 @@ class Settings:
     gap_log: bool = True
     # Questions of one language whose vectors are at least this similar are one group in the report.
     gap_similarity: float = 0.9
+    # Syncing from help centres (`kb sync`): requests a second to one host, seconds a server may take
+    # to connect or to send the next part of a response, and the longest Retry-After waited for.
+    sync_rate: float = 4.0
+    sync_timeout: float = 20.0
+    sync_max_wait: float = 60.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -113,10 +113,25 @@ class MissingTranslation:
 
 
 @dataclass(frozen=True)
+class StaleTranslation:
+    """A translation behind its original: marked so by its help centre, or older than the original's last change."""
+
+    doc_id: str
+    title: str
+    lang: str
+    original: str  # the original's id
+    original_lang: str
+    reason: str  # "marked out of date by its help centre" or "its original changed after it"
+    updated: str  # this translation's last change at the source ("" when unknown)
+    original_updated: str
+
+
+@dataclass(frozen=True)
 class GapReport:
     languages: list[str]  # of the corpus
     questions: list[QuestionGroup]  # the most asked first
     translations: list[MissingTranslation]
+    stale: list[StaleTranslation] = field(default_factory=list)  # by language, then title
 
     def questions_csv(self) -> str:
         return _csv(
@@ -124,6 +139,15 @@ class GapReport:
             [
                 [g.lang, g.asked, g.last_asked, f"{g.best_score:.3f}", g.questions[0], " | ".join(g.questions[1:])]
                 for g in self.questions
+            ],
+        )
+
+    def stale_csv(self) -> str:
+        return _csv(
+            ["doc_id", "title", "language", "original", "original_language", "reason", "updated", "original_updated"],
+            [
+                [t.doc_id, t.title, t.lang, t.original, t.original_lang, t.reason, t.updated, t.original_updated]
+                for t in self.stale
             ],
         )
 
@@ -140,6 +164,7 @@ def gap_report(kb: KnowledgeBase, unanswered: list[Unanswered]) -> GapReport:
         languages=kb.languages(),
         questions=_group_questions(kb, unanswered),
         translations=_missing_translations(kb),
+        stale=_stale_translations(kb),
     )
 
 
@@ -193,6 +218,28 @@ def _missing_translations(kb: KnowledgeBase) -> list[MissingTranslation]:
             doc = kb.document(head)
             out.append(MissingTranslation(head, doc.title, doc.lang, tuple(versions), missing))
     return sorted(out, key=lambda t: (t.lang, t.title.casefold()))
+
+
+def _stale_translations(kb: KnowledgeBase) -> list[StaleTranslation]:
+    """Translations their help centre marks out of date (`kb:outdated`), or whose original changed at the
+    source after they did (`kb:updated`, as a sync writes them: one source's times compare as text)."""
+    documents = {d.doc_id: d for d in kb.documents()}
+    out = []
+    for doc in documents.values():
+        original = documents.get(doc.translation_of)
+        if original is None:
+            continue
+        mine, theirs = str(doc.meta.get("updated", "")), str(original.meta.get("updated", ""))
+        if str(doc.meta.get("outdated", "")).lower() == "true":
+            reason = "marked out of date by its help centre"
+        elif mine and theirs and theirs > mine:
+            reason = "its original changed after it"
+        else:
+            continue
+        out.append(
+            StaleTranslation(doc.doc_id, doc.title, doc.lang, original.doc_id, original.lang, reason, mine, theirs)
+        )
+    return sorted(out, key=lambda t: (t.lang, t.title.casefold(), t.doc_id))
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .answer import compose_answer
@@ -18,6 +18,7 @@ from .language import detect_language, has_words, ranking_language
 from .model import Embedder
 from .principles import find_principles
 from .search import Ranking, language_evidence
+from .sources import SourceReport
 from .storage import open_store
 from .storage.base import FORMAT_VERSION
 from .types import Answer, Article, Cut, Document, Hit, Principle, Skipped
@@ -42,6 +43,28 @@ class Stats:
     token_vectors: int = 0
     token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest stored token-vector norm (unit: 1.0)
     skipped: tuple[Skipped, ...] = ()  # corpus files the index does not hold, with the reason
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What `KnowledgeBase.sync` did: one report per source, and the rebuild after it (None: a dry run)."""
+
+    sources: list[SourceReport]
+    build: BuildReport | None
+    build_error: str = ""  # the rebuild after the sync failed (the index served is the one before)
+
+    @property
+    def ok(self) -> bool:
+        """Did every source sync completely, and the rebuild after it?"""
+        return all(r.ok for r in self.sources) and not self.build_error
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "sources": [asdict(r) | {"ok": r.ok} for r in self.sources],
+            "build": None if self.build is None else asdict(self.build),
+            "build_error": self.build_error,
+        }
 
 
 class KnowledgeBase:
@@ -126,6 +149,29 @@ class KnowledgeBase:
                     raise KBError(f"cannot read {path}: {exc.strerror}") from None
         add_files(settings, items)
         return rebuild(settings, progress=progress, embedder=embedder)
+
+    @staticmethod
+    def sync(
+        settings: Settings | None = None,
+        *,
+        names: Iterable[str] | None = None,
+        dry_run: bool = False,
+        allow_deletions: bool = False,
+        progress: Progress | None = None,
+        embedder: Embedder | None = None,
+    ) -> SyncResult:
+        """Bring the corpus in step with its recorded help centres (`kb source add`), then rebuild
+        incrementally (not with `dry_run`). See kb/sources/sync.py for what a sync never does."""
+        from .sources import sync
+
+        settings = settings or Settings.from_env()
+        reports = sync(settings, names, dry_run=dry_run, allow_deletions=allow_deletions)
+        if dry_run:
+            return SyncResult(reports, None)
+        try:
+            return SyncResult(reports, rebuild(settings, progress=progress, embedder=embedder))
+        except KBError as exc:  # e.g. a first sync that brought nothing: the sources' reports say why
+            return SyncResult(reports, None, build_error=str(exc))
 
     @staticmethod
     def current_version(index_dir: str | Path | None = None) -> str:

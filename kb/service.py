@@ -24,6 +24,7 @@ from .errors import KBError
 from .gaps import GapLog
 from .knowledge_base import KnowledgeBase
 from .model import Embedder
+from .sources import SourceConfig, SourceReport, load_sources, sync_status
 from .storage import open_store
 from .types import Answer
 
@@ -53,9 +54,9 @@ class Job:
     """A background rebuild as every session sees it."""
 
     number: int  # 1, 2, ... in this process
-    kind: str  # "rebuild", "full rebuild" or "add"
+    kind: str  # "rebuild", "full rebuild", "add" or "sync"
     started: float  # time.time()
-    stage: str = ""  # "", "reading", "embedding", "loading" (the new version), "done"
+    stage: str = ""  # "", "syncing", "reading", "embedding", "loading" (the new version), "done"
     done: int = 0
     total: int = 0
     stage_started: float = 0.0
@@ -63,6 +64,7 @@ class Job:
     error: str = ""
     report: BuildReport | None = None
     files: tuple[str, ...] = ()  # what an "add" job put into the corpus
+    synced: tuple[SourceReport, ...] = ()  # what a "sync" job did, per help centre
 
     @property
     def running(self) -> bool:
@@ -139,6 +141,10 @@ class Service:
                 self._kb = kb  # the version it replaces is released with its last reference
             return kb
 
+    def sources(self) -> list[tuple[SourceConfig, dict[str, object] | None]]:
+        """The help centres the corpus mirrors, each with how its last sync ended (None: never synced)."""
+        return [(config, sync_status(self.settings, config.name)) for config in load_sources(self.settings)]
+
     def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
         """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap log."""
         answer = self.knowledge_base().ask(question, k=k, languages=languages)
@@ -158,8 +164,9 @@ class Service:
         job = self.job
         return job is not None and job.running
 
-    def start(self, *, full: bool = False, uploads: list[tuple[str, bytes]] | None = None) -> Job:
-        """Start a rebuild (of everything when `full`; after copying `uploads` into the corpus when given).
+    def start(self, *, full: bool = False, uploads: list[tuple[str, bytes]] | None = None, sync: bool = False) -> Job:
+        """Start a rebuild (of everything when `full`; after copying `uploads` into the corpus when given;
+        after syncing the recorded help centres with `sync`).
 
         KBError when one is already running here (another process's rebuild is refused by the index lock,
         and the job ends with that error)."""
@@ -167,10 +174,10 @@ class Service:
             if self._job is not None and self._job.running:
                 raise KBError("a rebuild is already running; wait for it to finish")
             number = self._job.number + 1 if self._job else 1
-            kind = "add" if uploads else "full rebuild" if full else "rebuild"
+            kind = "sync" if sync else "add" if uploads else "full rebuild" if full else "rebuild"
             self._job = job = Job(number, kind, time.time(), files=tuple(name for name, _ in uploads or ()))
             self._thread = threading.Thread(
-                target=self._run, args=(full, uploads), name=f"kb-{kind}-{number}", daemon=True
+                target=self._run, args=(full, uploads, sync), name=f"kb-{kind}-{number}", daemon=True
             )
             self._thread.start()
         return job
@@ -194,12 +201,19 @@ class Service:
         started = job.stage_started if job.stage == stage else time.time()
         self._update(stage=stage, done=done, total=total, stage_started=started)
 
-    def _run(self, full: bool, uploads: list[tuple[str, bytes]] | None) -> None:
+    def _run(self, full: bool, uploads: list[tuple[str, bytes]] | None, sync: bool = False) -> None:
         try:
             if self._embedder is None:  # no version loaded yet: this job's model serves the first one
                 self._embedder = Embedder(self.settings.model, self.settings)
             embedder = self._embedder
-            if uploads:
+            if sync:
+                self._update(stage="syncing")
+                result = KnowledgeBase.sync(self.settings, progress=self._progress, embedder=embedder)
+                self._update(synced=tuple(result.sources))
+                if result.build is None:
+                    raise KBError(result.build_error or "the sync brought nothing to index")
+                report = result.build
+            elif uploads:
                 report = KnowledgeBase.add(uploads, self.settings, progress=self._progress, embedder=embedder)
             else:
                 report = KnowledgeBase.rebuild(self.settings, full=full, progress=self._progress, embedder=embedder)

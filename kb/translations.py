@@ -85,10 +85,14 @@ def discover_translations(layouts: Sequence[Layout]) -> list[tuple[str, str, flo
     """
     documents = [layout.document for layout in layouts]
     usable = [i for i, layout in enumerate(layouts) if len(layout.passages)]
+    # An article whose source declares its translation group (a help centre's sync) is never paired by
+    # a guess: its group is its work. Its passages still count among its language's for the margins.
+    none = np.zeros((0, 1), np.float32)
+    searched = [none if layout.document.meta.get("group") else layout.passages for layout in layouts]
     near = dict(zip(usable, _neighbour_cosines([layouts[i] for i in usable]), strict=True))
     tokens = functools.lru_cache(maxsize=1)(lambda i: layouts[i].token_matrix())  # pairs come sorted by i
     scored = []
-    for i, j in sorted(candidate_pairs(documents, [layout.passages for layout in layouts])):
+    for i, j in sorted(candidate_pairs(documents, searched)):
         a, b = layouts[i], layouts[j]
         share = _aligned_passages(a, b, near[i][b.document.lang], near[j][a.document.lang])
         if share < PASSAGE_SHARE or _same_numbers(a.document.body, b.document.body) < NUMBERS:

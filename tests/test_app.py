@@ -145,6 +145,28 @@ def test_rebuild_button_picks_up_a_new_article(tmp_path: Path, monkeypatch: pyte
     assert not any("corpus changed" in w.value for w in at.sidebar.warning)
 
 
+def test_sync_now_brings_in_a_help_centre(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recorded help centre in the sidebar, never synced; "Sync now" brings its pages in the background,
+    and the sidebar then tells how the sync ended."""
+    from bench.helpsite import HelpSite, serve
+    from kb.sources import SourceConfig, add_source
+
+    monkeypatch.setenv("KB_SYNC_RATE", "1000")
+    with serve(HelpSite.from_fixture()) as site:
+        settings = one_article_index(tmp_path)
+        add_source(settings, SourceConfig("help", "site", site.base + "/hc/", ("es",)))
+        at = app_for(settings, monkeypatch)
+        (centres,) = [e for e in at.sidebar.expander if e.label == "Help centres (1)"]
+        assert [c.value for c in centres.caption] == ["Never synced"]
+        at.button(key="sync-now").click().run()
+        assert not at.exception, at.exception
+        finish_job(at)
+        assert list(at.sidebar.table[0].value["articles"]) == [7]  # its own article and the site's six
+        assert "help: 6 added, 0 updated, 0 removed" in [i.value for i in at.sidebar.info]
+        (centres,) = [e for e in at.sidebar.expander if e.label == "Help centres (1)"]
+        assert any(c.value.startswith("Last sync") and "6 articles (+6, ~0, −0)" in c.value for c in centres.caption)
+
+
 def test_skipped_files_stay_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "broken.txt").write_bytes(b"\xff\xfe\xfa garbage \x00")

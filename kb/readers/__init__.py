@@ -31,7 +31,7 @@ def _readers() -> dict[str, Reader]:
     }
 
 
-VERSION = 3  # recorded in the manifest: a change re-reads every file (3: no page footer; 2: title from the head)
+VERSION = 4  # recorded in the manifest: a change re-reads every file (4: kb: meta tags; 3: no page footer; 2: title)
 SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # What to do with formats we do not read.
 ADVICE = {

@@ -17,6 +17,9 @@ _OG_URL = re.compile(_TAG.format(tag="meta", attr="property", value="og:url"), r
 _OG_TITLE = re.compile(_TAG.format(tag="meta", attr="property", value="og:title"), re.IGNORECASE)
 _ATTR = {name: re.compile(rf"\b{name}\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE) for name in ("href", "content")}
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# What a sync (kb/sources/sync.py) states about the article: its id, language, translation group, the
+# original it translates, its source address. These override what the page itself suggests.
+_KB_META = re.compile(r"<meta\s+name=[\"']kb:([a-z_]+)[\"']\s+content=[\"']([^\"']*)[\"']", re.IGNORECASE)
 _SITE_SUFFIX = re.compile(r"\s+[-|–—·]\s+[^-|–—·]+$")  # "Page title - Site name"
 # Never the main content: the page's footer (one inside an <article> belongs to it) and the
 # "contentinfo" landmark (credits, licence). On a short article trafilatura could take a long
@@ -65,6 +68,8 @@ def read(raw: bytes, limits: Limits) -> Extracted:
     lang = _LANG.search(raw[:20000])
     if lang:
         meta["lang"] = lang.group(1).decode().lower()[:2]
+    for key, value in _KB_META.findall(head):
+        meta["source" if key.lower() == "source_url" else key.lower()] = unescape(value).strip()
     return out.build("html", {k: v for k, v in meta.items() if v})
 
 
