@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "helpsite"
 LANGS = ("es", "fr", "it", "pl")
@@ -47,12 +48,13 @@ class HelpSite:
 
     @classmethod
     def from_fixture(cls, folder: Path = DATA) -> HelpSite:
-        """The pages of `folder`/<lang>/<page>.html (of the languages in LANGS)."""
+        """The pages of `folder`/<lang>/[<document>/]<page>.html (of the languages in LANGS); a page in a
+        document's folder is named "<document>-<page>"."""
         site = cls()
-        for path in sorted(folder.glob("*/*.html")):
-            if path.parent.name not in LANGS:
-                continue
-            site.pages[(path.parent.name, path.stem)] = Page(path.read_text(encoding="utf-8"), site.clock)
+        for path in sorted(folder.rglob("*.html")):
+            lang, *rest = path.relative_to(folder).with_suffix("").parts
+            if lang in LANGS and rest:
+                site.pages[(lang, "-".join(rest))] = Page(path.read_text(encoding="utf-8"), site.clock)
         return site
 
     def tick(self) -> float:
@@ -154,7 +156,7 @@ def _handler(site: HelpSite) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, site.sitemap(1), "application/xml")
             if self.path == "/hc/sitemap-2.xml.gz":
                 return self._send(200, gzip.compress(site.sitemap(2), mtime=0), "application/x-gzip")
-            parts = self.path.strip("/").split("/")
+            parts = urlsplit(self.path).path.strip("/").split("/")
             if len(parts) == 4 and parts[0] == "hc" and parts[2] == "articles" and (parts[1], parts[3]) in site.pages:
                 page = site.pages[(parts[1], parts[3])]
                 body = site.page_html(parts[1], parts[3]).encode("utf-8")

@@ -99,6 +99,18 @@ def test_first_sync_mirrors_every_page_in_its_language_with_the_groups_the_site_
     assert {kb.document(t).translation_of for t in kb.index.translations(original.doc_id)} == {original.doc_id}
 
 
+def test_two_addresses_of_one_page_are_one_article(tmp_path: Path, site: HelpSite) -> None:
+    """A sitemap that lists a page twice (a tracking parameter): the page's canonical address is the article."""
+    site.extra_urls = [site.url("es", "backup-why") + "?utm_source=sitemap"]
+    settings = with_site(tmp_path, site)
+    (report,) = sync(settings).sources
+    assert report.listed == 24 and len(report.added) == 24
+    (skipped,) = report.skipped  # whichever address came second in the sitemaps
+    assert "backup-why" in skipped[0] and skipped[1].startswith("the same page as") and "canonical" in skipped[1]
+    sources = sorted(d.source for d in opened(settings).documents())
+    assert sources.count(site.url("es", "backup-why")) == 1 and not any("utm_source" in u for u in sources)
+
+
 def test_a_resync_of_an_unchanged_site_fetches_no_article(tmp_path: Path, site: HelpSite) -> None:
     settings = with_site(tmp_path, site)
     sync(settings)
@@ -468,3 +480,35 @@ def test_intercom_translated_content_is_one_work_per_article(tmp_path: Path, mon
         space.edit(sorted(space.articles)[0], "it", "backup", "BACKUP")
         report = sync(settings).sources[0]
         assert len(report.updated) == 1 and report.unchanged == 10
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_incremental_sync_equals_fresh_sync_over_random_changes(tmp_path: Path, site: HelpSite, seed: int) -> None:
+    """A property, on seeded random sequences of edits, additions, deletions and re-translations at the
+    source (each followed by a sync): the corpus and the works equal a fresh sync's."""
+    import random
+
+    rng = random.Random(seed)
+    settings = with_site(tmp_path / "incremental", site)
+    sync(settings)
+    for step in range(4):
+        for _ in range(rng.randint(1, 3)):
+            lang, page = rng.choice(sorted(site.pages))
+            action = rng.choice(["edit", "add", "delete", "retranslate"])
+            if action == "edit":
+                site.add(lang, page, site.pages[(lang, page)].html.replace("</p>", f" (v{step})</p>", 1))
+            elif action == "add":
+                other = rng.choice([code for code in LANGS if (code, page) not in site.pages] or [lang])
+                site.add(other, f"{page}-{step}", site.pages[(lang, page)].html)
+            elif action == "delete" and len(site.pages) > 8:
+                site.delete(lang, page)
+            else:  # the page's translation in another language is replaced by a new version
+                other = rng.choice(LANGS)
+                if (other, page) in site.pages:
+                    site.add(other, page, site.pages[(other, page)].html.replace("<p", "<p data-v", 1))
+        assert sync(settings, allow_deletions=True).ok
+    fresh = with_site(tmp_path / "fresh", site)
+    sync(fresh)
+    assert corpus_files(settings) == corpus_files(fresh)
+    a, b = opened(settings), opened(fresh)
+    assert {d: a.index.work(d) for d in a.index.documents} == {d: b.index.work(d) for d in b.index.documents}

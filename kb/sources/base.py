@@ -47,6 +47,7 @@ class Known:
     last_modified: str = ""
     group: str = ""
     locale: str = ""
+    url: str = ""  # where people read it (a page's canonical address)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ class Client:
         self._http = httpx.Client(
             timeout=httpx.Timeout(self.timeout),
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+            http2=True,  # over https, where the server offers it
             follow_redirects=False,  # each hop is checked against the allowed hosts first
             headers={"User-Agent": USER_AGENT, **self.headers},
             trust_env=False,  # no proxy or .netrc from the environment: the source's own host, as configured

@@ -59,6 +59,7 @@ class SiteSource:
         listing = Listing()
         robots = self._robots()
         entries = self._entries(robots, listing)
+        canonical: dict[str, str] = {}  # the canonical address of each page taken -> its sitemap address
         for entry in entries:
             if not self._in_scope(entry.url):
                 listing.skipped.append((entry.url, "outside the source's address; not requested"))
@@ -74,10 +75,13 @@ class SiteSource:
             except FetchError as exc:
                 listing.failures.append(Failure(entry.url, str(exc)))
                 continue
-            if item is None:
+            if item is None or (item.locale and not wanted(self.config, item.locale)):
                 continue
-            if not item.locale or wanted(self.config, item.locale):
-                listing.items.append(item)
+            if item.url in canonical:  # two addresses of one page: the canonical address is the article
+                listing.skipped.append((entry.url, f"the same page as {canonical[item.url]} (its canonical address)"))
+                continue
+            canonical[item.url] = entry.url
+            listing.items.append(item)
         return listing
 
     def _robots(self) -> Any:
@@ -126,7 +130,7 @@ class SiteSource:
             return Item(
                 entry.url,
                 locale or held.locale,
-                entry.url,
+                held.url or entry.url,
                 updated=held.updated,
                 group=group or held.group,
                 original=original,
@@ -143,7 +147,7 @@ class SiteSource:
             return Item(
                 entry.url,
                 locale or held.locale,
-                entry.url,
+                held.url or entry.url,
                 updated=entry.lastmod or held.updated,
                 group=group or held.group,
                 original=original,
@@ -161,10 +165,11 @@ class SiteSource:
         if not locale:
             lang = re.search(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)", html[:20000])
             locale = lang.group(1).lower() if lang else ""
+        canonical = page_canonical(html, entry.url)
         return Item(
             entry.url,
             locale,
-            entry.url,
+            canonical if canonical and self._in_scope(canonical) else entry.url,
             html=_ALTERNATE_TAG.sub("", html),  # the group is the item's; the page keeps its own words only
             updated=entry.lastmod,
             group=group,
@@ -217,6 +222,18 @@ def page_alternates(html: str, url: str) -> tuple[tuple[str, str], ...]:
         if attrs.get("rel", "").lower() == "alternate" and attrs.get("hreflang") and attrs.get("href"):
             found.append((attrs["hreflang"].strip().lower(), urldefrag(urljoin(url, attrs["href"].strip()))[0]))
     return tuple(found)
+
+
+def page_canonical(html: str, url: str) -> str:
+    """The page's `<link rel="canonical" href>`, absolute ("" when it has none)."""
+    end = html.lower().find("</head>")
+    for tag in _ALTERNATE.findall(html if end < 0 else html[:end]):
+        attrs = {
+            m.group(1).lower(): unescape(m.group(2) or m.group(3) or m.group(4) or "") for m in _ATTR.finditer(tag)
+        }
+        if attrs.get("rel", "").lower() == "canonical" and attrs.get("href"):
+            return urldefrag(urljoin(url, attrs["href"].strip()))[0]
+    return ""
 
 
 def _group_of(entry: Entry) -> tuple[str, str, bool]:

@@ -234,7 +234,7 @@ def _sync_one(
             report.unchanged += 1
             data = None  # the file on disk is this already
         if data is not None and not dry_run:
-            _write_atomic(settings.corpus_dir / entry["file"], data)
+            _write_atomic(settings.corpus_dir / entry["file"], data, durable=False)
             if before is not None and before["file"] != entry["file"]:
                 _delete(settings, before["file"])
         new_state[item.key] = entry
@@ -243,6 +243,7 @@ def _sync_one(
         if not dry_run:
             _delete(settings, state[key]["file"])
     if not dry_run:
+        os.sync()  # the articles on disk before the state that records them
         _write_state(settings, config.name, new_state)
     report.seconds = time.perf_counter() - started
     return report
@@ -448,6 +449,7 @@ def _known(entry: dict[str, Any]) -> Known:
         entry.get("last_modified", ""),
         entry.get("group", ""),
         entry.get("locale", ""),
+        entry.get("url", ""),
     )
 
 
@@ -460,13 +462,17 @@ def _file_intact(settings: Settings, entry: dict[str, Any]) -> bool:
         return False
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write beside, then rename into place: a reader (or a sync killed mid-write) never sees half a file.
+    `durable=False` leaves flushing to the disk to a later `os.sync()` (one for all the articles of a
+    sync: an fsync per article took 45 ms, 60 s for 1,340 pages; bench/sync.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
