@@ -45,6 +45,8 @@ class HelpSite:
     special: dict[str, Callable[[BaseHTTPRequestHandler], None]] = field(default_factory=dict)  # path -> handler
     clock: float = 1_760_000_000.0
     base: str = ""
+    index_path: str = "/hc/sitemap.xml"  # where the sitemap index is served
+    robots_names_sitemap: bool = True  # whether robots.txt has a Sitemap: line
 
     @classmethod
     def from_fixture(cls, folder: Path = DATA) -> HelpSite:
@@ -128,6 +130,7 @@ def _iso(seconds: float) -> str:
 def _handler(site: HelpSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
 
         def log_message(self, *args: object) -> None:  # quiet
             pass
@@ -141,9 +144,11 @@ def _handler(site: HelpSite) -> type[BaseHTTPRequestHandler]:
             if self.path in site.special:
                 return site.special[self.path](self)
             if self.path == "/robots.txt":
-                body = f"User-agent: *\nDisallow: /hc/private/\n\nSitemap: {site.base}/hc/sitemap.xml\n"
+                body = "User-agent: *\nDisallow: /hc/private/\n"
+                if site.robots_names_sitemap:
+                    body += f"\nSitemap: {site.base}{site.index_path}\n"
                 return self._send(200, body.encode(), "text/plain")
-            if self.path == "/hc/sitemap.xml":
+            if self.path == site.index_path:
                 index = (
                     '<?xml version="1.0" encoding="UTF-8"?>\n'
                     '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'

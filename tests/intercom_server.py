@@ -102,6 +102,7 @@ class Workspace:
 def _handler(space: Workspace) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
 
         def log_message(self, *args: object) -> None:
             pass

@@ -111,6 +111,15 @@ def test_two_addresses_of_one_page_are_one_article(tmp_path: Path, site: HelpSit
     assert sources.count(site.url("es", "backup-why")) == 1 and not any("utm_source" in u for u in sources)
 
 
+def test_a_site_whose_robots_txt_names_no_sitemap(tmp_path: Path, site: HelpSite) -> None:
+    """No Sitemap: line, and no /sitemap.xml: the sitemap index at /sitemap_index.xml is found."""
+    site.robots_names_sitemap, site.index_path = False, "/sitemap_index.xml"
+    settings = with_site(tmp_path, site)
+    result = sync(settings)
+    assert result.ok and result.sources[0].listed == 24
+    assert site.log[:3] == ["/robots.txt", "/sitemap.xml", "/sitemap_index.xml"]
+
+
 def test_a_resync_of_an_unchanged_site_fetches_no_article(tmp_path: Path, site: HelpSite) -> None:
     settings = with_site(tmp_path, site)
     sync(settings)
@@ -349,7 +358,7 @@ def test_zendesk_pages_drafts_tokens_and_rate_limits(tmp_path: Path, monkeypatch
     token, and a 429 answered after its Retry-After."""
     with zendesk_server.serve(zendesk_server.HelpCenter.from_fixture()) as center:
         monkeypatch.setattr("kb.sources.zendesk.PAGE_SIZE", 2)  # three cursor pages a locale
-        center.restricted, center.throttle = True, 2
+        center.restricted, center.throttle, center.next_links = True, 2, False  # the cursor alone says what follows
         second = sorted(center.articles)[1]
         center.articles[second].translations["it"].draft = True
         settings = make_settings(tmp_path)

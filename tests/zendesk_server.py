@@ -54,6 +54,7 @@ class HelpCenter:
     log: list[str] = field(default_factory=list)
     restricted: bool = False  # a help centre for signed-in users only
     throttle: int = 0  # answer this many requests 429 first
+    next_links: bool = True  # cursor pages carry links.next (else only meta.after_cursor says where to go)
     base: str = ""
     clock: float = 1_760_000_000.0
 
@@ -116,6 +117,7 @@ class HelpCenter:
 def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
 
         def log_message(self, *args: object) -> None:
             pass
@@ -158,7 +160,7 @@ def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
                 body = {
                     "articles": chunk,
                     "meta": {"has_more": more, "after_cursor": after if more else None, "before_cursor": before},
-                    "links": {"first": f"{url}?page[size]={size}", "next": following, "prev": None},
+                    "links": {"first": f"{url}?page[size]={size}", "next": following if center.next_links else None},
                 }
                 extra = {"Link": f'<{following}>; rel="next"'} if following else {}
                 return self._json(200, body, {**headers, **extra})

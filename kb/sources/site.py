@@ -25,6 +25,7 @@ SITEMAP_BYTES = 50 * 2**20  # the sitemap protocol's limit for one (uncompressed
 SITEMAP_URLS = 50_000  # the protocol's limit for the URLs of one sitemap
 MAX_SITEMAPS = 500  # sitemaps followed from indexes, at most
 ROBOTS_BYTES = 512 * 2**10
+DEFAULT_SITEMAPS = ("/sitemap.xml", "/sitemap_index.xml")  # tried in turn when robots.txt names none
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 _ALTERNATE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
@@ -96,7 +97,8 @@ class SiteSource:
     def _entries(self, robots: Any, listing: Listing) -> list[Entry]:
         """Every `<url>` of the site's sitemaps (indexes followed), in order, each once."""
         found = [u for u in (getattr(robots, "sitemaps", None) or []) if _same_origin(u, self.config.url)]
-        queue = found or [origin(self.config.url) + "/sitemap.xml"]
+        defaults = [origin(self.config.url) + name for name in DEFAULT_SITEMAPS]
+        queue = found or defaults[:1]
         for url in getattr(robots, "sitemaps", None) or []:
             if url not in found:
                 listing.skipped.append((url, "a sitemap on another host; not requested"))
@@ -112,7 +114,16 @@ class SiteSource:
             if not _same_origin(url, self.config.url):
                 listing.skipped.append((url, "a sitemap on another host; not requested"))
                 continue
-            response = self.client.get(url, max_bytes=SITEMAP_BYTES, accept="application/xml, text/xml")
+            fallback = url in defaults[:-1] and not found  # a guessed place: missing there, try the next
+            response = self.client.get(
+                url,
+                max_bytes=SITEMAP_BYTES,
+                accept="application/xml, text/xml",
+                ok=(200, 404, 410) if fallback else (200,),
+            )
+            if response.status != 200:
+                queue.append(defaults[defaults.index(url) + 1])
+                continue
             body = response.body
             if body[:2] == b"\x1f\x8b":  # a .xml.gz sitemap
                 body = gunzip(body, SITEMAP_BYTES, url)

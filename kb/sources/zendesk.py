@@ -52,7 +52,7 @@ class ZendeskSource:
 
     def _articles(self, locale: str) -> Iterator[dict[str, Any]]:
         """Every article of a locale, page after page."""
-        url: str | None = f"{self.base}/api/v2/help_center/{quote(locale)}/articles?page[size]={PAGE_SIZE}"
+        url: str | None = self._list_url(locale)
         for _ in range(MAX_PAGES):
             if not url:
                 return
@@ -63,10 +63,20 @@ class ZendeskSource:
             yield from (a for a in articles if isinstance(a, dict))
             meta, links = page.get("meta") or {}, page.get("links") or {}
             if isinstance(meta, dict) and "has_more" in meta:
-                url = links.get("next") if meta.get("has_more") and isinstance(links, dict) else None
+                url = None
+                if meta.get("has_more"):  # the next link, else the cursor it would carry
+                    url = links.get("next") if isinstance(links, dict) else None
+                    if not url and meta.get("after_cursor"):
+                        after = quote(str(meta["after_cursor"]))
+                        url = f"{self._list_url(locale)}&page[after]={after}"
+                    if not url:
+                        raise FetchError(f"{self.base} says more {locale} articles follow but gives no next page")
             else:
                 url = page.get("next_page")  # offset pagination
         raise FetchError(f"{self.base} gave more than {MAX_PAGES} pages of {locale} articles")
+
+    def _list_url(self, locale: str) -> str:
+        return f"{self.base}/api/v2/help_center/{quote(locale)}/articles?page[size]={PAGE_SIZE}"
 
     def _item(self, article: dict[str, Any], locale: str, known: Mapping[str, Known], listing: Listing) -> Item | None:
         article_id = str(article.get("id", ""))
