@@ -127,14 +127,18 @@ def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive, answering at once, logging nothing (each server below logs what it needs)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def _handler(site: HelpSite) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
-
-        def log_message(self, *args: object) -> None:  # quiet
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
             site.log.append(self.path)
             if site.outage:
@@ -174,31 +178,42 @@ def _handler(site: HelpSite) -> type[BaseHTTPRequestHandler]:
             return self._send(404, b"not found", "text/plain")
 
         def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            if status != 304:
-                self.wfile.write(body)
+            reply(self, status, body, kind, headers or {})
 
     return Handler
 
 
 @contextmanager
-def serve(site: HelpSite) -> Iterator[HelpSite]:
-    """Serve `site` on a free loopback port while the block runs (its `base` is set to the address)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+def loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free loopback port while the block runs; yields the server's address."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield site
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:
+    """Send one whole response (no body for a 304)."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    if status != 304:
+        handler.wfile.write(body)
+
+
+@contextmanager
+def serve(site: HelpSite) -> Iterator[HelpSite]:
+    """Serve `site` on a free loopback port while the block runs (its `base` is set to the address)."""
+    with loopback(_handler(site)) as site.base:
+        yield site
 
 
 @contextmanager
@@ -206,10 +221,7 @@ def trap() -> Iterator[list[str]]:
     """Another host (another loopback port): records every request it gets, so a test can say it got none."""
     hits: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             hits.append(self.path)
             self.send_response(200)
@@ -217,12 +229,6 @@ def trap() -> Iterator[list[str]]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        hits.append(f"http://127.0.0.1:{server.server_address[1]}")  # hits[0] is the address
+    with loopback(Handler) as address:
+        hits.append(address)  # hits[0] is the address
         yield hits
-    finally:
-        server.shutdown()
-        server.server_close()

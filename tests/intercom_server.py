@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.helpsite import DATA, LANGS
+from bench.helpsite import DATA, LANGS, QuietHandler, loopback, reply
 
 TOKEN = "dG9rOmFiY2RlZmdoOjE6MA=="
 
@@ -100,13 +99,7 @@ class Workspace:
 
 
 def _handler(space: Workspace) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             space.log.append(self.path)
             reset = str(int(time.time()) + 1)
@@ -141,27 +134,12 @@ def _handler(space: Workspace) -> type[BaseHTTPRequestHandler]:
             return self._json(200, body, headers)
 
         def _json(self, status: int, data: object, headers: dict[str, str]) -> None:
-            raw = json.dumps(data).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(raw)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(raw)
+            reply(self, status, json.dumps(data).encode("utf-8"), "application/json; charset=utf-8", headers)
 
     return Handler
 
 
 @contextmanager
 def serve(space: Workspace) -> Iterator[Workspace]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(space))
-    server.daemon_threads = True
-    space.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(_handler(space)) as space.base:
         yield space
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -17,16 +17,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from bench.helpsite import DATA, LANGS
+from bench.helpsite import DATA, LANGS, QuietHandler, loopback, reply
 
 TOKEN = "agent@example.com/token:s3cret"
 
@@ -115,13 +114,7 @@ class HelpCenter:
 
 
 def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes: Nagle held each body 40 ms
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             center.log.append(self.path)
             headers = {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "699"}
@@ -186,29 +179,15 @@ def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
             return auth == "Basic " + base64.b64encode(TOKEN.encode()).decode()
 
         def _json(self, status: int, data: object, headers: dict[str, str]) -> None:
-            self._send(status, json.dumps(data).encode("utf-8"), "application/json; charset=utf-8", headers)
+            reply(self, status, json.dumps(data).encode("utf-8"), "application/json; charset=utf-8", headers)
 
         def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, body, kind, headers)
 
     return Handler
 
 
 @contextmanager
 def serve(center: HelpCenter) -> Iterator[HelpCenter]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(center))
-    server.daemon_threads = True
-    center.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(_handler(center)) as center.base:
         yield center
-    finally:
-        server.shutdown()
-        server.server_close()

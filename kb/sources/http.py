@@ -10,11 +10,13 @@ for (within a cap), and requests to one host are spaced out. httpx does the HTTP
 from __future__ import annotations
 
 import email.utils
+import json
 import threading
 import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import KBError
@@ -125,6 +127,17 @@ class Client:
                 return response
             raise FetchError(f"{url} answered {response.status}{_reason(response)}")
         raise FetchError(f"{seen[0]} redirects more than {MAX_REDIRECTS} times")
+
+    def get_json(self, url: str, max_bytes: int) -> dict[str, Any]:
+        """GET an API's JSON object (FetchError when the answer is not one)."""
+        response = self.get(url, max_bytes=max_bytes, accept="application/json")
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            raise FetchError(f"{url} did not answer JSON") from None
+        if not isinstance(data, dict):
+            raise FetchError(f"{url} did not answer a JSON object")
+        return data
 
     def _send(self, url: str, headers: dict[str, str], max_bytes: int) -> Response:
         import httpx

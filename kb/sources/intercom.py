@@ -12,7 +12,6 @@ whether a locale's content changed. A 429 names when to try again in `X-RateLimi
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -93,14 +92,7 @@ class IntercomSource:
             )
 
     def _json(self, url: str) -> dict[str, Any]:
-        response = self.client.get(url, max_bytes=API_BYTES, accept="application/json")
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise FetchError(f"{url} did not answer JSON") from None
-        if not isinstance(data, dict):
-            raise FetchError(f"{url} did not answer a JSON object")
-        return data
+        return self.client.get_json(url, API_BYTES)
 
 
 def _iso(seconds: object) -> str:

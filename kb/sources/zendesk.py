@@ -109,13 +109,4 @@ class ZendeskSource:
         )
 
     def _json(self, url: str) -> dict[str, Any]:
-        import json
-
-        response = self.client.get(url, max_bytes=API_BYTES, accept="application/json")
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise FetchError(f"{url} did not answer JSON") from None
-        if not isinstance(data, dict):
-            raise FetchError(f"{url} did not answer a JSON object")
-        return data
+        return self.client.get_json(url, API_BYTES)
