@@ -376,6 +376,19 @@ def test_zendesk_pages_drafts_tokens_and_rate_limits(tmp_path: Path, monkeypatch
         assert sum("page%5Bafter%5D" in p or "page[after]" in p for p in center.log) == 2  # pages 2 and 3
 
 
+def test_zendesk_offset_pages_relative_links_and_the_json_ending(tmp_path: Path) -> None:
+    """A server that pages by offset whatever is asked (2 a page, `next_page` as a path) and routes only
+    paths ending in .json: every article still arrives, and no locale is missed."""
+    with zendesk_server.serve(zendesk_server.HelpCenter.from_fixture()) as center:
+        center.cursor, center.per_page, center.json_only, center.relative = False, 2, True, True
+        settings = make_settings(tmp_path)
+        add_source(settings, SourceConfig("zd", "zendesk", center.base + "/hc/es", ("es", "pl")))
+        result = sync(settings)
+        assert result.ok and result.sources[0].listed == 12, result
+        assert center.log[:2] == ["/api/v2/help_center/locales", "/api/v2/help_center/locales.json"]
+        assert sum("page=" in p for p in center.log) == 4  # pages 2 and 3 of each locale
+
+
 def test_the_command_line_adds_syncs_and_removes_a_source_and_cites_the_page(
     tmp_path: Path, site: HelpSite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

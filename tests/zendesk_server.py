@@ -54,6 +54,10 @@ class HelpCenter:
     restricted: bool = False  # a help centre for signed-in users only
     throttle: int = 0  # answer this many requests 429 first
     next_links: bool = True  # cursor pages carry links.next (else only meta.after_cursor says where to go)
+    cursor: bool = True  # honour page[size] (else offset pages whatever is asked)
+    per_page: int = 30  # offset pagination's default page size (the reference's, for articles)
+    json_only: bool = False  # route only the paths ending in .json (the reference calls the ending optional)
+    relative: bool = False  # next_page as a path rather than an absolute URL
     base: str = ""
     clock: float = 1_760_000_000.0
 
@@ -125,6 +129,8 @@ def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
             if center.restricted and not signed_in:
                 return self._json(401, {"error": "Couldn't authenticate you"}, headers)
             parts = urlsplit(self.path)
+            if center.json_only and not parts.path.endswith(".json"):
+                return self._json(404, {"error": "RecordNotFound", "description": "Not found"}, headers)
             path, query = re.sub(r"\.json$", "", parts.path), parse_qs(parts.query)
             if path == "/api/v2/help_center/locales":
                 return self._json(200, {"default_locale": "es", "locales": list(LANGS)}, headers)
@@ -143,7 +149,7 @@ def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
             self, rows: list[dict[str, Any]], locale: str, query: dict[str, list[str]], headers: dict[str, str]
         ) -> None:
             url = f"{center.base}/api/v2/help_center/{locale}/articles.json"
-            if "page[size]" in query:  # cursor pagination
+            if "page[size]" in query and center.cursor:  # cursor pagination
                 size = min(int(query["page[size]"][0]), 100)
                 start = int(base64.b64decode(query["page[after]"][0]).decode()) if "page[after]" in query else 0
                 chunk, more = rows[start : start + size], start + size < len(rows)
@@ -157,7 +163,9 @@ def _handler(center: HelpCenter) -> type[BaseHTTPRequestHandler]:
                 }
                 extra = {"Link": f'<{following}>; rel="next"'} if following else {}
                 return self._json(200, body, {**headers, **extra})
-            per_page = min(int(query.get("per_page", ["30"])[0]), 100)
+            per_page = min(int(query.get("per_page", [str(center.per_page)])[0]), 100)
+            if center.relative:
+                url = urlsplit(url).path
             page = int(query.get("page", ["1"])[0])
             count = len(rows)
             pages = max(1, -(-count // per_page))

@@ -43,6 +43,16 @@ class Response:
     def not_modified(self) -> bool:
         return self.status == 304
 
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (FetchError when it is not one)."""
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            raise FetchError(f"{self.url} did not answer JSON") from None
+        if not isinstance(data, dict):
+            raise FetchError(f"{self.url} did not answer a JSON object")
+        return data
+
     def text(self) -> str:
         """The body as text, in the charset the response names (UTF-8 by default); invalid bytes replaced."""
         charset = "utf-8"
@@ -130,14 +140,7 @@ class Client:
 
     def get_json(self, url: str, max_bytes: int) -> dict[str, Any]:
         """GET an API's JSON object (FetchError when the answer is not one)."""
-        response = self.get(url, max_bytes=max_bytes, accept="application/json")
-        try:
-            data = json.loads(response.body)
-        except ValueError:
-            raise FetchError(f"{url} did not answer JSON") from None
-        if not isinstance(data, dict):
-            raise FetchError(f"{url} did not answer a JSON object")
-        return data
+        return self.get(url, max_bytes=max_bytes, accept="application/json").json()
 
     def _send(self, url: str, headers: dict[str, str], max_bytes: int) -> Response:
         import httpx

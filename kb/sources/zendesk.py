@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from .base import Failure, Item, Known, Listing, SourceConfig, wanted
 from .http import Client, FetchError, origin
@@ -31,13 +31,14 @@ class ZendeskSource:
     def __init__(self, config: SourceConfig, client: Client, max_article_bytes: int) -> None:
         self.config, self.client, self.max_article_bytes = config, client, max_article_bytes
         self.base = origin(config.url)
+        self.suffix = ""  # ".json" for a server that wants it
 
     def close(self) -> None:
         self.client.close()
 
     def items(self, known: Mapping[str, Known]) -> Listing:
         listing = Listing()
-        data = self._json(f"{self.base}/api/v2/help_center/locales")
+        data = self._locales()
         locales = [str(loc) for loc in data.get("locales", []) if isinstance(loc, str)]
         if not locales:
             raise FetchError(f"{self.base} lists no help-centre locales")
@@ -56,7 +57,7 @@ class ZendeskSource:
         for _ in range(MAX_PAGES):
             if not url:
                 return
-            page = self._json(url)
+            page_url, page = url, self._json(url)
             articles = page.get("articles")
             if not isinstance(articles, list):
                 raise FetchError(f"{url} gave no list of articles")
@@ -66,17 +67,29 @@ class ZendeskSource:
                 url = None
                 if meta.get("has_more"):  # the next link, else the cursor it would carry
                     url = links.get("next") if isinstance(links, dict) else None
+                    url = urljoin(page_url, url) if isinstance(url, str) and url else None
                     if not url and meta.get("after_cursor"):
                         after = quote(str(meta["after_cursor"]))
                         url = f"{self._list_url(locale)}&page[after]={after}"
                     if not url:
                         raise FetchError(f"{self.base} says more {locale} articles follow but gives no next page")
             else:
-                url = page.get("next_page")  # offset pagination
+                following = page.get("next_page")  # offset pagination
+                url = urljoin(page_url, following) if isinstance(following, str) and following else None
         raise FetchError(f"{self.base} gave more than {MAX_PAGES} pages of {locale} articles")
 
+    def _locales(self) -> dict[str, Any]:
+        """The locales document. The reference says the `.json` ending is optional; a server that routes
+        only the form with it answers 404 to the one without, and is then asked that way from here on."""
+        url = f"{self.base}/api/v2/help_center/locales"
+        response = self.client.get(url, max_bytes=API_BYTES, accept="application/json", ok=(200, 404))
+        if response.status == 404:
+            self.suffix = ".json"
+            return self._json(url + self.suffix)
+        return response.json()
+
     def _list_url(self, locale: str) -> str:
-        return f"{self.base}/api/v2/help_center/{quote(locale)}/articles?page[size]={PAGE_SIZE}"
+        return f"{self.base}/api/v2/help_center/{quote(locale)}/articles{self.suffix}?page[size]={PAGE_SIZE}"
 
     def _item(self, article: dict[str, Any], locale: str, known: Mapping[str, Known], listing: Listing) -> Item | None:
         article_id = str(article.get("id", ""))
