@@ -12,6 +12,7 @@ from urllib.parse import quote
 import streamlit as st
 
 from kb import Answer, Citation, Document, IndexUnusable, KBError, KnowledgeBase, Service, gap_report
+from kb.access import Principal
 from kb.conversations import Exchange
 from kb.language import has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
@@ -24,6 +25,8 @@ EXAMPLES = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
+# The app has no sign-in yet: what it changes is audited under this name (docs/access.md)
+APP_USER = Principal("app (no sign-in)", "editor", "app")
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]  # every format a reader takes
 VIEWS = ("ask", "library", "principles", "gaps")
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
@@ -147,7 +150,7 @@ def start_job(svc: Service, t: Messages, **options: object) -> bool:
         st.warning(t("rebuild_running"))
         return False
     try:
-        svc.start(**options)  # type: ignore[arg-type]
+        svc.start(**options, by=APP_USER)  # type: ignore[arg-type]
     except KBError:  # started by another tab in between
         st.warning(t("rebuild_running"))
         return False

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .access import Principal, record
 from .config import Settings
 from .errors import KBError
 from .language import language_label, language_name
@@ -94,6 +95,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
+    p = sub.add_parser("serve", help="the HTTP API for other tools (API keys: kb key add)")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    _common(p)
+
+    p = sub.add_parser("key", help="API keys for the HTTP API")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser("add", help="make a key (printed once, on the last line; only its hash is kept)")
+    q.add_argument("name", help="who or what uses it (a tool, a widget)")
+    q.add_argument("--role", choices=["reader", "editor", "admin"], default="reader", help="default: reader")
+    _common(q)
+    q = actions.add_parser("list", help="the keys, their roles and last use")
+    _common(q)
+    q = actions.add_parser("revoke", help="revoke a key at once")
+    q.add_argument("name")
+    _common(q)
+    _common(p)
+
+    p = sub.add_parser("audit", help="who changed the knowledge base, and when")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
     p = sub.add_parser("info", help="what the index holds")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
@@ -137,8 +160,10 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if args.command == "add":
+            record(settings, operator(), "add", ", ".join(Path(f).name for f in args.files))
             report = KnowledgeBase.add(args.files, settings, progress=progress)
         else:
+            record(settings, operator(), "full rebuild" if args.full else "rebuild")
             report = KnowledgeBase.rebuild(settings, full=args.full, progress=progress)
     finally:
         for bar in bars.values():
@@ -295,9 +320,11 @@ def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "add":
         locales = tuple(loc.strip() for loc in args.locales.split(",") if loc.strip())
         add_source(settings, SourceConfig(args.name, args.kind, args.url, locales, args.token_env))
+        record(settings, operator(), "source add", f"{args.name} ({args.kind}) {args.url}")
         print(f"source {args.name} recorded; `kb sync {args.name}` brings its articles in")
     elif args.action == "remove":
         remove_source(settings, args.name)
+        record(settings, operator(), "source remove", args.name)
         print(f"source {args.name} removed; its articles leave the corpus at the next `kb sync`")
     else:
         rows = [(s, sync_status(settings, s.name)) for s in load_sources(settings)]
@@ -323,6 +350,8 @@ def _last_sync(last: dict[str, Any] | None) -> str:
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from .knowledge_base import KnowledgeBase
 
+    if not args.dry_run:
+        record(settings, operator(), "sync", ", ".join(args.names) or "every source")
     result = KnowledgeBase.sync(
         settings, names=args.names or None, dry_run=args.dry_run, allow_deletions=args.allow_deletions
     )
@@ -360,6 +389,60 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.ok else 3
 
 
+def operator() -> Principal:
+    """Whoever runs the command line: the machine's user, with every right (they hold the files anyway)."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "local"
+    return Principal(name, "admin", "cli")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .server import create_app
+
+    print(f"the HTTP API on http://{args.host}:{args.port} (docs: /docs); every call needs a key (kb key add)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
+    from .access import add_key, list_keys, record, revoke_key
+
+    if args.action == "add":
+        key = add_key(settings, args.name, args.role)
+        record(settings, operator(), "key add", f"{args.name} ({args.role})")
+        print(f"key {args.name} ({args.role}); it is shown this once, keep it now:")
+        print(key)
+    elif args.action == "revoke":
+        revoke_key(settings, args.name)
+        record(settings, operator(), "key revoke", args.name)
+        print(f"key {args.name} revoked")
+    else:
+        for k in list_keys(settings):
+            state = f"revoked {k.revoked}" if k.revoked else f"last used {k.last_used or 'never'}"
+            print(f"{k.name}  {k.role}  created {k.created}  {state}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from .access import read_audit
+
+    entries = read_audit(settings)
+    if args.json:
+        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        print(f"{e.time}  {e.who} ({e.role}, {e.via})  {e.action}" + (f": {e.detail}" if e.detail else ""))
+    if not entries:
+        print("nothing changed yet")
+    return 0
+
+
 def _per_lang(counts: dict[str, int]) -> str:
     return ", ".join(f"{lang} {n}" for lang, n in sorted(counts.items()))
 
@@ -380,6 +463,9 @@ COMMANDS = {
     "info": cmd_info,
     "source": cmd_source,
     "sync": cmd_sync,
+    "serve": cmd_serve,
+    "key": cmd_key,
+    "audit": cmd_audit,
 }
 
 if __name__ == "__main__":

@@ -79,6 +79,10 @@ class Settings:
     sync_rate: float = 4.0
     sync_timeout: float = 20.0
     sync_max_wait: float = 60.0
+    # The HTTP API (`kb serve`): requests a minute one API key may make; origins (comma-separated) a
+    # browser widget may call it from (CORS; empty: none).
+    api_rate: int = 120
+    api_cors_origins: str = ""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

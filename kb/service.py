@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from .access import Principal, record
 from .build import BuildReport
 from .config import Settings
 from .conversations import Conversations
@@ -164,9 +165,16 @@ class Service:
         job = self.job
         return job is not None and job.running
 
-    def start(self, *, full: bool = False, uploads: list[tuple[str, bytes]] | None = None, sync: bool = False) -> Job:
+    def start(
+        self,
+        *,
+        full: bool = False,
+        uploads: list[tuple[str, bytes]] | None = None,
+        sync: bool = False,
+        by: Principal | None = None,
+    ) -> Job:
         """Start a rebuild (of everything when `full`; after copying `uploads` into the corpus when given;
-        after syncing the recorded help centres with `sync`).
+        after syncing the recorded help centres with `sync`); `by`: who, for the audit log.
 
         KBError when one is already running here (another process's rebuild is refused by the index lock,
         and the job ends with that error)."""
@@ -180,6 +188,8 @@ class Service:
                 target=self._run, args=(full, uploads, sync), name=f"kb-{kind}-{number}", daemon=True
             )
             self._thread.start()
+        if by is not None:  # who changed the knowledge base, in the audit log
+            record(self.settings, by, kind, ", ".join(name for name, _ in uploads or ()))
         return job
 
     def wait(self, timeout: float | None = None) -> Job | None:

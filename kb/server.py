@@ -1,0 +1,156 @@
+"""The HTTP API for other tools (`kb serve`): parse, check the caller's role, one call into the public API, format.
+
+Every request but /v1/health carries an API key (`Authorization: Bearer KEY`, made with `kb key add`);
+`kb.access.authorize` decides from the key's role, here as everywhere. Errors are JSON
+(`{"error": message}`): 400 for what the caller can fix, 401 without a valid key, 403 for a role that
+may not, 429 past the key's rate, 503 while the index cannot be used. Answers and hits carry their
+citations with offsets, languages and source URLs. OpenAPI docs at /docs.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations at definition time,
+# and they name dependencies made inside `create_app`.
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, is_dataclass
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from .access import Principal, authorize, identify_key, read_audit
+from .access.roles import Forbidden, Unauthenticated
+from .config import Settings
+from .errors import IndexUnusable, KBError
+from .gaps import gap_report
+from .service import Service
+
+
+class RateLimited(KBError):
+    """The key asked more often than the API allows it (KB_API_RATE requests a minute)."""
+
+
+class _Window:
+    """Requests each key made in the last minute (a sliding window)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute, self._seen, self._lock = per_minute, {}, threading.Lock()  # type: ignore[var-annotated]
+
+    def check(self, who: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            seen: deque[float] = self._seen.setdefault(who, deque())
+            while seen and now - seen[0] > 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                raise RateLimited(f"more than {self.per_minute} requests a minute from {who}; slow down")
+            seen.append(now)
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and numpy numbers as JSON values."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI application over the knowledge base `settings` name (one `Service` per process)."""
+    settings = settings or Settings.from_env()
+    service = Service.shared(settings)
+    window = _Window(settings.api_rate)
+    app = FastAPI(
+        title="cx-kb",
+        summary="A multilingual customer-experience knowledge base: cited answers from your articles.",
+        version="1",
+    )
+    if settings.api_cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"])
+
+    statuses = ((Unauthenticated, 401), (Forbidden, 403), (RateLimited, 429), (IndexUnusable, 503), (KBError, 400))
+
+    @app.exception_handler(KBError)
+    async def kb_error(request: Request, exc: KBError) -> JSONResponse:
+        status = next(code for kind, code in statuses if isinstance(exc, kind))
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "60"} if status == 429 else None
+        return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
+
+    def caller(action: str) -> Any:
+        def check(request: Request) -> Principal:
+            scheme, _, key = request.headers.get("authorization", "").partition(" ")
+            principal = identify_key(settings, key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+            authorize(principal, action)  # Unauthenticated / Forbidden
+            assert principal is not None
+            window.check(principal.name)
+            return principal
+
+        return Depends(check)
+
+    @app.get("/v1/health", summary="Whether the API is up, and the index version it answers from")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": service.version()}
+
+    @app.get("/v1/search", summary="The passages closest in meaning to a query, in any language")
+    def search(
+        q: Annotated[str, Query(description="the query")],
+        _: Annotated[Principal, caller("search")],
+        k: Annotated[int, Query(description="how many passages (1-1000)")] = 10,
+        lang: Annotated[list[str] | None, Query(description="only these languages (repeatable)")] = None,
+    ) -> dict[str, Any]:
+        return {"hits": plain(service.knowledge_base().search(q, k=k, languages=lang))}
+
+    @app.post("/v1/ask", summary="A cited answer built from the articles")
+    def ask(
+        question: Annotated[str, Body(embed=True)],
+        _: Annotated[Principal, caller("ask")],
+        k: Annotated[int, Body(embed=True)] = 5,
+        languages: Annotated[list[str] | None, Body(embed=True)] = None,
+    ) -> dict[str, Any]:
+        answer = service.ask(question, k=k, languages=languages)
+        return {"answer": plain(answer), "markdown": answer.markdown()}
+
+    @app.get("/v1/articles/{doc_id}", summary="One article, whole (citations' offsets point into its body)")
+    def article(doc_id: str, _: Annotated[Principal, caller("article")]) -> dict[str, Any]:
+        return {"article": plain(service.knowledge_base().document(doc_id))}
+
+    @app.get("/v1/library", summary="Every article with its language, source and translations")
+    def library(_: Annotated[Principal, caller("library")]) -> dict[str, Any]:
+        return {"articles": plain(service.knowledge_base().library())}
+
+    @app.get("/v1/principles", summary="The main points the articles make, across languages")
+    def principles(_: Annotated[Principal, caller("principles")], limit: int = 10) -> dict[str, Any]:
+        return {"principles": plain(service.knowledge_base().principles(limit=limit))}
+
+    @app.get("/v1/gaps", summary="Unanswered questions, missing and stale translations (editors)")
+    def gaps(_: Annotated[Principal, caller("gaps")]) -> dict[str, Any]:
+        return dict(plain(gap_report(service.knowledge_base(), service.gaps.read())))
+
+    @app.post("/v1/sync", status_code=202, summary="Sync the help centres, then rebuild, in the background (editors)")
+    def sync(who: Annotated[Principal, caller("sync")]) -> dict[str, Any]:
+        return {"job": plain(service.start(sync=True, by=who))}
+
+    @app.post("/v1/rebuild", status_code=202, summary="Rebuild the index in the background (editors)")
+    def rebuild(
+        who: Annotated[Principal, caller("rebuild")], full: Annotated[bool, Body(embed=True)] = False
+    ) -> dict[str, Any]:
+        return {"job": plain(service.start(full=full, by=who))}
+
+    @app.get("/v1/job", summary="The running background job, or how the last one ended (editors)")
+    def job(_: Annotated[Principal, caller("job")]) -> dict[str, Any]:
+        current = service.job
+        return {"job": None if current is None else plain(current) | {"running": current.running}}
+
+    @app.get("/v1/audit", summary="Who changed the knowledge base, and when (admins)")
+    def audit(_: Annotated[Principal, caller("audit")]) -> dict[str, Any]:
+        return {"entries": plain(read_audit(settings))}
+
+    return app

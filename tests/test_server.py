@@ -1,0 +1,178 @@
+"""The HTTP API (`kb serve`), against a real uvicorn server the tests start on loopback, on a real index.
+
+An access matrix: every endpoint × {no key, a malformed header, an unknown key, a revoked key, reader,
+editor, admin}, asserting the status, and for every refusal that nothing changed (the audit log, the
+job, the index version). Then what a tool relies on: JSON errors with the knowledge base's message,
+answers with citations it can link to, the audit log naming the key that changed something, the rate
+limit per key, and the key commands of the command line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kb import Service, Settings
+from kb.access import ACTIONS, ROLES, add_key, read_audit, revoke_key
+from kb.build import rebuild
+from kb.cli import main as cli
+from kb.server import create_app
+
+from .conftest import CORPUS
+
+# action -> (method, path, JSON body)
+CALLS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "search": ("GET", "/v1/search?q=¿Cómo medir el éxito?&k=3", None),
+    "ask": ("POST", "/v1/ask", {"question": "Is customer experience about emotion or technology?", "k": 3}),
+    "article": ("GET", "/v1/articles/002", None),
+    "library": ("GET", "/v1/library", None),
+    "principles": ("GET", "/v1/principles?limit=2", None),
+    "gaps": ("GET", "/v1/gaps", None),
+    "job": ("GET", "/v1/job", None),
+    "audit": ("GET", "/v1/audit", None),
+    "rebuild": ("POST", "/v1/rebuild", {"full": False}),
+    "sync": ("POST", "/v1/sync", None),
+}
+
+
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` in uvicorn on a free loopback port; yields its address (a generator: the server stops after)."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("api")
+    shutil.copytree(CORPUS, root / "corpus")
+    settings = Settings.from_env(corpus_dir=root / "corpus", index_dir=root / "index")
+    rebuild(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def api(api_settings: Settings) -> Iterator[str]:
+    yield from serve(create_app(api_settings))
+
+
+@pytest.fixture(scope="module")
+def keys(api_settings: Settings) -> dict[str, str]:
+    found = {role: add_key(api_settings, f"tool-{role}", role) for role in ROLES}
+    found["revoked"] = add_key(api_settings, "tool-revoked", "admin")
+    revoke_key(api_settings, "tool-revoked")
+    return found
+
+
+def call(base: str, action: str, headers: dict[str, str]) -> httpx.Response:
+    method, path, body = CALLS[action]
+    return httpx.request(method, base + path, json=body, headers=headers, timeout=120)
+
+
+def wait_for_job(settings: Settings) -> None:
+    job = Service.shared(settings).wait(timeout=300)
+    assert job is None or not job.running
+
+
+def test_every_action_for_every_kind_of_caller(api: str, api_settings: Settings, keys: dict[str, str]) -> None:
+    assert set(CALLS) == set(ACTIONS) - {"add", "keys"}  # every action the API offers is in the matrix
+    callers = {
+        "no key": {},
+        "malformed header": {"Authorization": "Basic dXNlcjpwYXNz"},
+        "unknown key": {"Authorization": "Bearer kb_" + "x" * 43},
+        "revoked key": {"Authorization": f"Bearer {keys['revoked']}"},
+        **{role: {"Authorization": f"Bearer {keys[role]}"} for role in ROLES},
+    }
+    service = Service.shared(api_settings)
+    for who, headers in callers.items():
+        for action in CALLS:
+            wait_for_job(api_settings)
+            before = (len(read_audit(api_settings)), service.job, service.version())
+            response = call(api, action, headers)
+            allowed = who in ROLES and ROLES.index(who) >= ROLES.index(ACTIONS[action])
+            if allowed:
+                assert response.status_code in (200, 202), (who, action, response.text)
+                continue
+            assert response.status_code == (403 if who in ROLES else 401), (who, action, response.text)
+            assert "error" in response.json() and keys.get(who, "none") not in response.text  # no key echoed
+            assert (len(read_audit(api_settings)), service.job, service.version()) == before, (who, action)
+    wait_for_job(api_settings)
+    changes = [(e.who, e.via, e.action) for e in read_audit(api_settings) if e.via == "key"]
+    assert changes == [
+        ("tool-editor", "key", "rebuild"),
+        ("tool-editor", "key", "sync"),
+        ("tool-admin", "key", "rebuild"),
+        ("tool-admin", "key", "sync"),
+    ]
+
+
+def test_answers_carry_what_a_widget_links_to_and_errors_are_json(api: str, keys: dict[str, str]) -> None:
+    reader = {"Authorization": f"Bearer {keys['reader']}"}
+    response = call(api, "ask", reader)
+    answer = response.json()["answer"]
+    assert answer["citations"] and response.json()["markdown"].startswith("**")
+    for c in answer["citations"]:
+        article = httpx.get(f"{api}/v1/articles/{c['doc_id']}", headers=reader, timeout=60).json()["article"]
+        assert article["body"][c["start"] : c["end"]] == c["quote"] and c["lang"] == article["lang"]
+    for body, message in (
+        ({"question": "   "}, "the question is empty"),
+        ({"question": "hola", "k": 0}, "k must be an integer between 1 and 1000"),
+        ({"question": "hola", "languages": ["xx"]}, "the knowledge base has no articles in 'xx'"),
+    ):
+        refused = httpx.post(f"{api}/v1/ask", json=body, headers=reader, timeout=60)
+        assert refused.status_code == 400 and message in refused.json()["error"], refused.text
+    missing = httpx.get(f"{api}/v1/articles/nope", headers=reader, timeout=60)
+    assert missing.status_code == 400 and "no document 'nope'" in missing.json()["error"]
+    assert httpx.get(f"{api}/v1/health", timeout=60).json()["status"] == "ok"  # no key needed, nothing told
+    assert "/v1/ask" in httpx.get(f"{api}/openapi.json", timeout=60).json()["paths"]
+
+
+def test_a_key_past_its_rate_is_told_to_slow_down(api_settings: Settings, keys: dict[str, str]) -> None:
+    slow = replace(api_settings, api_rate=3)
+    for base in serve(create_app(slow)):
+        reader = {"Authorization": f"Bearer {keys['reader']}"}
+        responses = [call(base, "library", reader) for _ in range(5)]
+        assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+        assert "more than 3 requests a minute" in responses[-1].json()["error"]
+        assert responses[-1].headers["retry-after"] == "60"
+        editor = {"Authorization": f"Bearer {keys['editor']}"}
+        assert call(base, "library", editor).status_code == 200  # the limit is per key
+
+
+def test_the_key_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    where = ["--index", str(tmp_path / "index"), "--corpus", str(tmp_path / "corpus")]
+    assert cli(["key", "add", "widget", "--role", "reader", *where]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]  # the key is the last line
+    settings = Settings.from_env(index_dir=tmp_path / "index")
+    assert key.startswith("kb_") and key not in (tmp_path / "index" / "access" / "keys.json").read_text()
+    assert cli(["key", "add", "widget", *where]) == 1  # the name is taken
+    assert cli(["key", "list", *where]) == 0 and "widget  reader" in capsys.readouterr().out
+    assert cli(["key", "revoke", "widget", *where]) == 0
+    assert cli(["audit", *where]) == 0
+    out = capsys.readouterr().out
+    assert "key add: widget (reader)" in out and "key revoke: widget" in out and key not in out
+    from kb.access import identify_key
+
+    assert identify_key(settings, key) is None  # revoked at once
