@@ -107,8 +107,10 @@ def test_two_addresses_of_one_page_are_one_article(tmp_path: Path, site: HelpSit
     assert report.listed == 24 and len(report.added) == 24
     (skipped,) = report.skipped  # whichever address came second in the sitemaps
     assert "backup-why" in skipped[0] and skipped[1].startswith("the same page as") and "canonical" in skipped[1]
-    sources = sorted(d.source for d in opened(settings).documents())
+    docs = opened(settings).documents()
+    sources = sorted(d.source for d in docs)
     assert sources.count(site.url("es", "backup-why")) == 1 and not any("utm_source" in u for u in sources)
+    assert "help-es-articles-backup-why" in {d.doc_id for d in docs}  # named by its canonical address
 
 
 def test_a_site_whose_robots_txt_names_no_sitemap(tmp_path: Path, site: HelpSite) -> None:

@@ -355,10 +355,10 @@ def _page_of(item: Item) -> str:
 
 
 def _doc_id(config: SourceConfig, item: Item) -> str:
-    """A stable id: the source, the locale and the article's key (an API's article id; a page's path below
-    the source's address, without the locale's own folder), readable and at most 100 characters."""
-    if "://" in item.key:
-        path = urlsplit(item.key).path
+    """A stable id: the source, the locale and the article's key (an API's article id; a page's canonical
+    path below the source's address, without the locale's own folder), readable and at most 100 characters."""
+    if "://" in item.key:  # a page: its canonical address names it
+        path = urlsplit(item.url or item.key).path
         scope = urlsplit(config.url).path.rstrip("/")
         path = path[len(scope) :] if scope and path.startswith(scope + "/") else path
         key = "/".join(part for part in path.split("/") if part and part.lower() != item.locale.lower())
