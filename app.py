@@ -12,7 +12,7 @@ from urllib.parse import quote
 import streamlit as st
 
 from kb import Answer, Citation, Document, IndexUnusable, KBError, KnowledgeBase, Service, gap_report
-from kb.access import Principal
+from kb.access import Principal, allowed
 from kb.conversations import Exchange
 from kb.language import has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
@@ -25,8 +25,8 @@ EXAMPLES = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
-# The app has no sign-in yet: what it changes is audited under this name (docs/access.md)
-APP_USER = Principal("app (no sign-in)", "editor", "app")
+LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
+FIRST_START = Principal("app (first start)", "editor", "app")  # builds the index a first start finds missing
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]  # every format a reader takes
 VIEWS = ("ask", "library", "principles", "gaps")
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
@@ -144,13 +144,32 @@ def job_panel(svc: Service, t: Messages) -> None:
             st.warning(t("skipped_file", path=skipped.path, reason=skipped.reason))
 
 
+def app_user(svc: Service) -> Principal | None:
+    """Who uses the app (it has no sign-in yet): served on this machine only, its user, who may change the
+    knowledge base; served beyond it, anonymous readers when the deployment allows them, else no one."""
+    if str(st.get_option("server.address") or "") in LOCAL_ADDRESSES:
+        return Principal("app on this machine (no sign-in)", "editor", "app")
+    if svc.settings.app_anonymous:
+        return Principal("anonymous (app)", "reader", "app")
+    return None
+
+
+def user() -> Principal:
+    return st.session_state["user"]  # type: ignore[no-any-return]
+
+
 def start_job(svc: Service, t: Messages, **options: object) -> bool:
-    """Start a rebuild; False (and a notice) when one is already running, e.g. started from another tab."""
+    """Start a rebuild; False (and a notice) when one is already running, e.g. started from another tab, or
+    when the user's role may not."""
+    action = "sync" if options.get("sync") else "add" if options.get("uploads") else "rebuild"
+    if not allowed(user(), action):  # the controls are hidden from readers; this is the check
+        st.warning(t("not_allowed"))
+        return False
     if svc.job is not None and svc.job.running:
         st.warning(t("rebuild_running"))
         return False
     try:
-        svc.start(**options, by=APP_USER)  # type: ignore[arg-type]
+        svc.start(**options, by=user())  # type: ignore[arg-type]
     except KBError:  # started by another tab in between
         st.warning(t("rebuild_running"))
         return False
@@ -165,13 +184,13 @@ def open_knowledge_base(svc: Service, t: Messages) -> KnowledgeBase:
         st.session_state["version"] = ""  # none shown: the job panel reruns the page when one is loaded
         job = svc.job
         if job is None and not svc.version():  # first start: build what is missing
-            start_job(svc, t)
+            svc.start(by=FIRST_START)
             job = svc.job
         if job is not None and job.running:
             st.info(t("first_build") if job.kind == "rebuild" else t("repairing"))
         else:
             st.error(t("index_unusable", error=exc))  # e.g. corrupted, or of an older format: offer to rebuild it
-            if st.button(t("repair"), key="repair"):
+            if allowed(user(), "rebuild") and st.button(t("repair"), key="repair"):
                 start_job(svc, t, full=True)  # everything: the broken index cannot be trusted
                 st.rerun()
         with st.sidebar:
@@ -203,21 +222,9 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
         if kb.check_stale():
             st.warning(t("stale", reason=kb.stale_reason))
         running = svc.job_running()
-        if st.button(t("rebuild"), help=t("rebuild_help"), key="rebuild", disabled=running) and start_job(svc, t):
-            st.rerun()
         job_panel(svc, t)
-        uploads = st.file_uploader(
-            t("add_documents"),
-            type=UPLOAD_TYPES,
-            accept_multiple_files=True,
-            help=t("add_help"),
-            key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
-        )
-        add = uploads and st.button(t("add_button"), key="add-uploads", disabled=running)
-        if add and start_job(svc, t, uploads=[(f.name, f.getvalue()) for f in uploads]):
-            st.session_state["upload_round"] += 1  # a fresh, empty uploader
-            st.rerun()
-        help_centres(svc, t, running)
+        if allowed(user(), "rebuild"):
+            editing(svc, t, running)
         if not filters:  # the other views cover the whole corpus
             return None, 0
         st.header(t("filters"))
@@ -229,6 +236,24 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
     if not chosen:
         return [], k  # nothing chosen means nothing to search (not everything): the Ask view says so
     return (chosen if len(chosen) < len(options) else None), k
+
+
+def editing(svc: Service, t: Messages, running: bool) -> None:
+    """The controls that change the knowledge base (an editor's): rebuild, add documents, the help centres."""
+    if st.button(t("rebuild"), help=t("rebuild_help"), key="rebuild", disabled=running) and start_job(svc, t):
+        st.rerun()
+    uploads = st.file_uploader(
+        t("add_documents"),
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        help=t("add_help"),
+        key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
+    )
+    add = uploads and st.button(t("add_button"), key="add-uploads", disabled=running)
+    if add and start_job(svc, t, uploads=[(f.name, f.getvalue()) for f in uploads]):
+        st.session_state["upload_round"] += 1  # a fresh, empty uploader
+        st.rerun()
+    help_centres(svc, t, running)
 
 
 def help_centres(svc: Service, t: Messages, running: bool) -> None:
@@ -487,7 +512,9 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             show_answer(kb, t, answer, f"a{i}", latest=i == len(history) - 1)
     if error:
         st.warning(error)
-        if repairable:  # a damaged index: the button is gone in the run its click starts,
+        if repairable and allowed(
+            user(), "rebuild"
+        ):  # a damaged index: the button is gone in the run its click starts,
             # so the click acts through its callback
             st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc, t), kwargs={"full": True})
     if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
@@ -556,6 +583,9 @@ def table_with_csv(t: Messages, rows: list[dict[str, object]], csv: str, name: s
 
 
 def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
+    if not allowed(user(), "gaps"):  # the view is not offered to readers; this is the check
+        st.warning(t("not_allowed"))
+        return
     st.header(t("view_gaps"))
     st.caption(t("gaps_caption"))
     report = gap_report(kb, svc.gaps.read())
@@ -603,10 +633,16 @@ def main() -> None:
     t = choose_language()
     st.set_page_config(page_title=t("page_title"), page_icon="💬", layout="wide")
     st.title(t("title"))
-    st.caption(t("intro"))
+    who = app_user(svc)
+    if who is None:  # served beyond this machine with no identity, and anonymous readers not allowed
+        st.error(t("refused_network"))
+        st.stop()
+    st.session_state["user"] = who
+    st.caption(t("intro") + " " + t("local_only" if who.role != "reader" else "anonymous_readers"))
     kb = open_knowledge_base(svc, t)
     st.session_state["version"] = kb.version
-    view = st.sidebar.radio(t("view"), VIEWS, format_func=lambda v: t(f"view_{v}"), horizontal=True, key="view")
+    views = [v for v in VIEWS if v != "gaps" or allowed(who, "gaps")]  # what people asked: editors only
+    view = st.sidebar.radio(t("view"), views, format_func=lambda v: t(f"view_{v}"), horizontal=True, key="view")
     languages, k = sidebar(svc, kb, t, filters=view == "ask")
     pages: dict[str, Callable[[], None]] = {
         "ask": lambda: show_ask(svc, kb, t, languages, k),

@@ -83,6 +83,9 @@ class Settings:
     # browser widget may call it from (CORS; empty: none).
     api_rate: int = 120
     api_cors_origins: str = ""
+    # The app has no sign-in yet: served on this machine only (127.0.0.1), its user may change the knowledge
+    # base; served beyond it, it refuses unless this is on, and then everyone is a reader (docs/access.md).
+    app_anonymous: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -475,6 +475,39 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
     "col_versions": ("has", "tiene", "ma", "ha", "existe en"),
     "col_missing": ("missing", "falta", "brakuje", "manca", "manque"),
     "download_csv": ("Download CSV", "Descargar CSV", "Pobierz CSV", "Scarica CSV", "Télécharger le CSV"),
+    "local_only": (
+        "Served on this machine only, without sign-in: whoever uses it here can change the knowledge base.",
+        "Servida solo en esta máquina, sin inicio de sesión: quien la usa aquí puede cambiar la base de conocimiento.",
+        "Udostępniana tylko na tym komputerze, bez logowania: kto z niej tu korzysta, może zmieniać bazę wiedzy.",
+        "Servita solo su questa macchina, senza accesso: chi la usa qui può modificare la knowledge base.",
+        "Servie sur cette machine seulement, sans connexion : qui l'y utilise peut modifier la base de connaissances.",
+    ),
+    "anonymous_readers": (
+        "Open to anyone on the network, as readers: asking and reading only.",
+        "Abierta a cualquiera en la red, como lectores: solo preguntar y leer.",
+        "Otwarta dla każdego w sieci, w roli czytelnika: tylko pytania i czytanie.",
+        "Aperta a chiunque in rete, come lettori: solo domande e lettura.",
+        "Ouverte à tous sur le réseau, en lecteurs : poser des questions et lire seulement.",
+    ),
+    "refused_network": (
+        "This app is served beyond this machine and has no sign-in yet, so it does not serve. Serve it on "
+        "127.0.0.1, or set KB_APP_ANONYMOUS=on to let everyone read (and no one change anything).",
+        "Esta aplicación se sirve más allá de esta máquina y aún no tiene inicio de sesión, así que no atiende. "
+        "Sírvela en 127.0.0.1, o define KB_APP_ANONYMOUS=on para que todos lean (y nadie cambie nada).",
+        "Ta aplikacja jest udostępniana poza tym komputerem i nie ma jeszcze logowania, więc nie działa. "
+        "Udostępnij ją na 127.0.0.1 albo ustaw KB_APP_ANONYMOUS=on, aby wszyscy czytali (i nikt nic nie zmieniał).",
+        "Questa app è servita oltre questa macchina e non ha ancora l'accesso, quindi non risponde. Servila "
+        "su 127.0.0.1, o imposta KB_APP_ANONYMOUS=on perché tutti leggano (e nessuno modifichi nulla).",
+        "Cette application est servie au-delà de cette machine et n'a pas encore de connexion : elle ne sert "
+        "pas. Servez-la sur 127.0.0.1, ou réglez KB_APP_ANONYMOUS=on pour que tous lisent (et personne ne modifie).",
+    ),
+    "not_allowed": (
+        "Your role may not do this.",
+        "Tu rol no permite hacer esto.",
+        "Twoja rola na to nie pozwala.",
+        "Il tuo ruolo non lo consente.",
+        "Votre rôle ne le permet pas.",
+    ),
     "sources_header": (
         "Help centres ({n})",
         "Centros de ayuda ({n})",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from kb import KnowledgeBase, Service, Settings, gap_report
 from kb.build import rebuild
+from kb.messages import Messages
 
 from .conftest import ROOT
 
@@ -20,6 +22,17 @@ QUESTIONS = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
+
+
+@pytest.fixture(autouse=True)
+def served_on_this_machine() -> Iterator[None]:
+    """What .streamlit/config.toml sets for `streamlit run` (AppTest does not read it): 127.0.0.1."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)
 
 
 def app_for(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
@@ -165,6 +178,27 @@ def test_sync_now_brings_in_a_help_centre(tmp_path: Path, monkeypatch: pytest.Mo
         assert "help: 6 added, 0 updated, 0 removed" in [i.value for i in at.sidebar.info]
         (centres,) = [e for e in at.sidebar.expander if e.label == "Help centres (1)"]
         assert any(c.value.startswith("Last sync") and "6 articles (+6, ~0, −0)" in c.value for c in centres.caption)
+
+
+def test_served_beyond_this_machine_without_sign_in_it_refuses_or_lets_everyone_only_read(
+    real_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")
+    at = app_for(real_settings, monkeypatch)
+    assert [e.value for e in at.error] == [Messages("en")("refused_network")]
+    assert not at.chat_input and not at.sidebar.button  # nothing served
+    monkeypatch.setenv("KB_APP_ANONYMOUS", "on")  # anonymous readers, explicitly
+    settings = one_article_index(tmp_path)
+    at = app_for(settings, monkeypatch)
+    assert any("as readers" in c.value for c in at.caption)
+    assert at.chat_input  # readers ask
+    keys = {b.key for b in at.sidebar.button}
+    assert not keys & {"rebuild", "add-uploads", "sync-now"} and not at.sidebar.get("file_uploader")
+    assert at.sidebar.radio[0].options == ["Ask", "Library", "Principles"]  # no gap report: what people asked
+    at.chat_input[0].set_value("¿Qué es la experiencia de cliente?").run()
+    assert not at.exception and not at.warning  # a reader's question is answered
 
 
 def test_skipped_files_stay_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .audit import AuditEntry, read_audit, record
 from .keys import ApiKey, add_key, identify_key, list_keys, revoke_key
-from .roles import ACTIONS, ROLES, Forbidden, Principal, Unauthenticated, authorize
+from .roles import ACTIONS, ROLES, Forbidden, Principal, Unauthenticated, allowed, authorize
 
 __all__ = [
     "ACTIONS",
@@ -15,6 +15,7 @@ __all__ = [
     "Principal",
     "Unauthenticated",
     "add_key",
+    "allowed",
     "authorize",
     "identify_key",
     "list_keys",

@@ -46,6 +46,15 @@ class Principal:
             raise KBError(f"unknown role {self.role!r}; roles are: {', '.join(ROLES)}")
 
 
+def allowed(principal: Principal | None, action: str) -> bool:
+    """Whether `principal` may do `action` (for showing a control; acting still goes through `authorize`)."""
+    try:
+        authorize(principal, action)
+    except KBError:
+        return False
+    return True
+
+
 def authorize(principal: Principal | None, action: str) -> Principal:
     """`principal` if its role allows `action`; Unauthenticated without one, Forbidden when its role is too low."""
     if action not in ACTIONS:
