@@ -46,6 +46,7 @@ class HelpSite:
     clock: float = 1_760_000_000.0
     base: str = ""
     index_path: str = "/hc/sitemap.xml"  # where the sitemap index is served
+    aliases: dict[tuple[str, str], str] = field(default_factory=dict)  # (lang, page) -> a suffix for its <loc>
     robots_names_sitemap: bool = True  # whether robots.txt has a Sitemap: line
 
     @classmethod
@@ -103,7 +104,8 @@ class HelpSite:
                 )
                 modified = self.pages[(lang, page)].modified
                 stamp = f"<lastmod>{_iso(modified)}</lastmod>" if self.lastmod else ""
-                rows.append(f"<url><loc>{self.url(lang, page)}</loc>{stamp}{links}</url>")
+                loc = self.url(lang, page) + self.aliases.get((lang, page), "")
+                rows.append(f"<url><loc>{loc}</loc>{stamp}{links}</url>")
         if part == 1:
             rows += [f"<url><loc>{loc}</loc></url>" for loc in self.extra_urls]
         return (

@@ -113,6 +113,20 @@ def test_two_addresses_of_one_page_are_one_article(tmp_path: Path, site: HelpSit
     assert "help-es-articles-backup-why" in {d.doc_id for d in docs}  # named by its canonical address
 
 
+def test_a_page_listed_under_a_new_address_keeps_its_article(tmp_path: Path, site: HelpSite) -> None:
+    """The sitemap lists a page under another address (a tracking parameter) whose canonical address is
+    the old one: the old address leaves the listing, the article (its file and id) stays."""
+    settings = with_site(tmp_path, site)
+    sync(settings)
+    before = corpus_files(settings)
+    site.aliases[("es", "backup-why")] = "?ref=nav"
+    report = sync(settings).sources[0]
+    assert (len(report.added), len(report.removed)) == (1, 1)  # a new address, an old one gone
+    assert corpus_files(settings) == before  # the same article, the same file
+    docs = opened(settings).documents()
+    assert len(docs) == 24 and "help-es-articles-backup-why" in {d.doc_id for d in docs}
+
+
 def test_a_site_whose_robots_txt_names_no_sitemap(tmp_path: Path, site: HelpSite) -> None:
     """No Sitemap: line, and no /sitemap.xml: the sitemap index at /sitemap_index.xml is found."""
     site.robots_names_sitemap, site.index_path = False, "/sitemap_index.xml"

@@ -219,9 +219,11 @@ def _sync_one(
         report.held_back = [state[key]["file"] for key in removals]
         removals = []
     # what stays as it was (a failed fetch, a held-back removal) still belongs to its translation group
-    kept = [state[key] for key in state if key not in removals and key not in {i.key for i in listing.items}]
+    listed = {item.key for item in listing.items}
+    kept = [state[key] for key in state if key not in removals and key not in listed]
     plan = _plan(config, listing, state, kept)
     new_state = {key: entry for key, entry in state.items() if key not in removals}
+    in_use = {entry["file"] for _, entry in plan}  # a page listed under a new address keeps its file
     for item, entry in plan:
         before = state.get(item.key)
         report.fetched += item.html is not None
@@ -235,12 +237,12 @@ def _sync_one(
             data = None  # the file on disk is this already
         if data is not None and not dry_run:
             _write_atomic(settings.corpus_dir / entry["file"], data, durable=False)
-            if before is not None and before["file"] != entry["file"]:
+            if before is not None and before["file"] != entry["file"] and before["file"] not in in_use:
                 _delete(settings, before["file"])
         new_state[item.key] = entry
     for key in removals:
         report.removed.append(state[key]["file"])
-        if not dry_run:
+        if not dry_run and state[key]["file"] not in in_use:
             _delete(settings, state[key]["file"])
     if not dry_run:
         os.sync()  # the articles on disk before the state that records them
