@@ -34,12 +34,14 @@ class _Window:
     """Requests each key made in the last minute (a sliding window)."""
 
     def __init__(self, per_minute: int) -> None:
-        self.per_minute, self._seen, self._lock = per_minute, {}, threading.Lock()  # type: ignore[var-annotated]
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
 
     def check(self, who: str) -> None:
         now = time.monotonic()
         with self._lock:
-            seen: deque[float] = self._seen.setdefault(who, deque())
+            seen = self._seen.setdefault(who, deque())
             while seen and now - seen[0] > 60:
                 seen.popleft()
             if len(seen) >= self.per_minute:

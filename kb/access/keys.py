@@ -2,14 +2,13 @@
 
 A key is 32 random bytes (`secrets`), so a plain SHA-256 of it cannot be guessed back; the slow,
 memory-hard hashes are for passwords people choose. The file is replaced atomically; a key's last use
-is kept in memory and written at most once a minute.
+is written at most once a minute; the file is read again only when it changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import threading
@@ -17,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..config import Settings
 from ..errors import KBError
 from .roles import ROLES, Principal
@@ -25,6 +25,7 @@ PREFIX = "kb_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _lock = threading.Lock()
 _last_written: dict[str, float] = {}
+_read: dict[Path, tuple[tuple[int, int, int], list[ApiKey]]] = {}  # keys file -> (its stamp, its keys)
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,22 @@ def keys_file(settings: Settings) -> Path:
 
 
 def list_keys(settings: Settings) -> list[ApiKey]:
+    """The keys as stored; read again only when the file changed (every API request looks its key up)."""
     path = keys_file(settings)
-    if not path.exists():
-        return []
     try:
-        return [ApiKey(**k) for k in json.loads(path.read_text(encoding="utf-8"))["keys"]]
+        stat = path.stat()
+    except FileNotFoundError:
+        return []
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _read.get(path)
+    if cached is not None and cached[0] == stamp:
+        return list(cached[1])
+    try:
+        keys = [ApiKey(**k) for k in json.loads(path.read_text(encoding="utf-8"))["keys"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise KBError(f"{path} is not a readable list of API keys ({exc}); restore it or remove it") from None
+    _read[path] = (stamp, keys)
+    return list(keys)
 
 
 def add_key(settings: Settings, name: str, role: str) -> str:
@@ -100,12 +110,8 @@ def _note_use(settings: Settings, used: ApiKey) -> None:
 
 
 def _save(settings: Settings, keys: list[ApiKey]) -> None:
-    path = keys_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"keys": [asdict(k) for k in keys]}, indent=1) + "\n", encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    data = json.dumps({"keys": [asdict(k) for k in keys]}, indent=1) + "\n"
+    write_atomic(keys_file(settings), data.encode("utf-8"), mode=0o600)
 
 
 def _hash(key: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import unescape
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -137,15 +137,19 @@ class SiteSource:
         return _same_origin(url, self.config.url) and url.startswith(self.scope)
 
     def _page(self, entry: Entry, held: Known | None, group: str, locale: str, original: bool) -> Item | None:
-        if held is not None and entry.lastmod and held.updated == entry.lastmod:
-            return Item(
+        if held is not None:  # the page as held: unchanged, its file kept
+            kept = Item(
                 entry.url,
                 locale or held.locale,
                 held.url or entry.url,
                 updated=held.updated,
                 group=group or held.group,
                 original=original,
+                etag=held.etag,
+                last_modified=held.last_modified,
             )
+            if entry.lastmod and held.updated == entry.lastmod:  # the sitemap says so: nothing asked
+                return kept
         response = self.client.get(
             entry.url,
             max_bytes=self.max_page_bytes,
@@ -154,14 +158,10 @@ class SiteSource:
             accept="text/html",
         )
         etag, modified = response.headers.get("etag", ""), response.headers.get("last-modified", "")
-        if response.not_modified and held is not None:
-            return Item(
-                entry.url,
-                locale or held.locale,
-                held.url or entry.url,
+        if response.not_modified and held is not None:  # the server says so
+            return replace(
+                kept,
                 updated=entry.lastmod or held.updated,
-                group=group or held.group,
-                original=original,
                 etag=etag or held.etag,
                 last_modified=modified or held.last_modified,
             )

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..atomic import write_atomic
 from ..config import Settings
 from ..errors import KBError
 from .base import Item, Known, Listing, Source, SourceConfig, locale_language
@@ -93,7 +94,7 @@ def load_sources(settings: Settings) -> list[SourceConfig]:
 
 def save_sources(settings: Settings, sources: Iterable[SourceConfig]) -> None:
     data = {"sources": [{**asdict(s), "locales": list(s.locales)} for s in sources]}
-    _write_atomic(sources_file(settings), (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    write_atomic(sources_file(settings), (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
 def add_source(settings: Settings, config: SourceConfig) -> None:
@@ -236,7 +237,7 @@ def _sync_one(
             report.unchanged += 1
             data = None  # the file on disk is this already
         if data is not None and not dry_run:
-            _write_atomic(settings.corpus_dir / entry["file"], data, durable=False)
+            write_atomic(settings.corpus_dir / entry["file"], data, durable=False)
             if before is not None and before["file"] != entry["file"] and before["file"] not in in_use:
                 _delete(settings, before["file"])
         new_state[item.key] = entry
@@ -245,7 +246,7 @@ def _sync_one(
         if not dry_run and state[key]["file"] not in in_use:
             _delete(settings, state[key]["file"])
     if not dry_run:
-        os.sync()  # the articles on disk before the state that records them
+        os.sync()  # the articles on disk (written without an fsync each) before the state that records them
         _write_state(settings, config.name, new_state)
     report.seconds = time.perf_counter() - started
     return report
@@ -418,7 +419,7 @@ def _record(settings: Settings, report: SourceReport) -> None:
         "error": report.error,
     }
     path = settings.corpus_dir / STATE_DIR / "last" / f"{report.name}.json"
-    _write_atomic(path, (json.dumps(last, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    write_atomic(path, (json.dumps(last, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -441,7 +442,7 @@ def _read_state(settings: Settings, name: str) -> dict[str, dict[str, Any]]:
 
 def _write_state(settings: Settings, name: str, articles: dict[str, dict[str, Any]]) -> None:
     data = json.dumps({"articles": dict(sorted(articles.items()))}, ensure_ascii=False, indent=1) + "\n"
-    _write_atomic(_state_file(settings, name), data.encode("utf-8"))
+    write_atomic(_state_file(settings, name), data.encode("utf-8"))
 
 
 def _known(entry: dict[str, Any]) -> Known:
@@ -462,20 +463,6 @@ def _file_intact(settings: Settings, entry: dict[str, Any]) -> bool:
         return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256")
     except OSError:
         return False
-
-
-def _write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write beside, then rename into place: a reader (or a sync killed mid-write) never sees half a file.
-    `durable=False` leaves flushing to the disk to a later `os.sync()` (one for all the articles of a
-    sync: an fsync per article took 45 ms, 60 s for 1,340 pages; bench/sync.py)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _sweep(settings: Settings, name: str) -> None:
