@@ -590,11 +590,12 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
     st.caption(t("gaps_caption"))
     report = gap_report(kb, svc.gaps.read())
     st.subheader(t("unanswered"))
-    st.caption(t("gaps_privacy") if svc.gaps.enabled else t("gaps_off"))
+    st.caption(t("gaps_privacy_wordings" if svc.gaps.wordings else "gaps_privacy") if svc.gaps.enabled else t("gaps_off"))
     questions: list[dict[str, object]] = [
         {
             t("col_language"): t.language(g.lang),
-            t("col_question"): g.questions[0],
+            t("col_question"): g.questions[0] if g.questions else "",
+            t("col_nearest"): g.nearest_title,
             t("col_asked"): g.asked,
             t("col_last"): g.last_asked,
             t("col_best"): round(g.best_score, 3),

@@ -271,8 +271,11 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     state = "" if log.enabled else " (the log is off: KB_GAP_LOG)"
     print(f"Unanswered questions{state}: {sum(g.asked for g in report.questions)} in {len(report.questions)} groups")
+    if log.enabled and not log.wordings:
+        print("  (wordings are not kept: KB_GAP_QUESTIONS=on keeps them; grouped by the nearest article)")
     for g in report.questions:
-        print(f"  [{g.lang}] {g.asked}× (last {g.last_asked}, best score {g.best_score:.3f}) {_short(g.questions[0])}")
+        what = _short(g.questions[0]) if g.questions else f"nearest article: {g.nearest_title or '(none)'}"
+        print(f"  [{g.lang}] {g.asked}× (last {g.last_asked}, best score {g.best_score:.3f}) {what}")
         for other in g.questions[1:]:
             print(f"        also: {_short(other)}")
     print()

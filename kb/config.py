@@ -69,9 +69,11 @@ class Settings:
     confident_score: float = 0.73
     answer_points: int = 5  # the most points of an answer drawing on fewer passages (k) than this
     # The app keeps the questions it found no confident answer to in index_dir/gaps.jsonl, for the
-    # content-gap report (`kb gaps`): the question (e-mail addresses, links and long numbers blanked),
-    # its language, the day and the best score; nothing about who asked. KB_GAP_LOG=off turns it off.
+    # content-gap report (`kb gaps`): its language, the day, the best score and the nearest article;
+    # nothing about who asked. Its wording only with gap_questions on (e-mail addresses, links and
+    # numbers blanked; names and street addresses are NOT recognised). KB_GAP_LOG=off turns it all off.
     gap_log: bool = True
+    gap_questions: bool = False
     # Questions of one language whose vectors are at least this similar are one group in the report.
     gap_similarity: float = 0.9
     # Syncing from help centres (`kb sync`): requests a second to one host, seconds a server may take
@@ -83,9 +85,17 @@ class Settings:
     # browser widget may call it from (CORS; empty: none).
     api_rate: int = 120
     api_cors_origins: str = ""
-    # The app has no sign-in yet: served on this machine only (127.0.0.1), its user may change the knowledge
-    # base; served beyond it, it refuses unless this is on, and then everyone is a reader (docs/access.md).
+    # Who uses the app (docs/access.md). With no identity configured it serves this machine only
+    # (127.0.0.1) and its user may change the knowledge base; served beyond it, it refuses unless
+    # app_anonymous is on, and then everyone only reads. A trusted reverse proxy names the person in
+    # proxy_user_header (e.g. X-Forwarded-User; empty: off), honoured only from trusted_proxies
+    # (addresses or networks). People the proxy or OIDC signs in who have no account get signed_in_role
+    # ("" refuses them). A signed-in session lasts session_hours.
     app_anonymous: bool = False
+    proxy_user_header: str = ""
+    trusted_proxies: str = "127.0.0.1,::1"
+    signed_in_role: str = "reader"
+    session_hours: float = 12.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

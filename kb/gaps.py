@@ -42,16 +42,18 @@ class Unanswered:
 
     asked: str  # the day (YYYY-MM-DD), nothing finer
     lang: str
-    question: str  # redacted
+    question: str  # redacted; "" unless the deployment keeps the wording (Settings.gap_questions)
     score: float  # the best passage's relevance (below the confident threshold)
+    nearest: str = ""  # the id of the article the best passage is in ("" when nothing was found)
 
 
 class GapLog:
-    """The local log of unanswered questions (`Settings.gap_log` turns it off)."""
+    """The local log of unanswered questions (`Settings.gap_log` turns it off; `gap_questions` keeps wordings)."""
 
     def __init__(self, settings: Settings) -> None:
         self.path = settings.index_dir / LOG_NAME
         self.enabled = settings.gap_log
+        self.wordings = settings.gap_questions
         self._lock = threading.Lock()
 
     def record(self, answer: Answer) -> None:
@@ -61,8 +63,9 @@ class GapLog:
         entry = Unanswered(
             asked=time.strftime("%Y-%m-%d"),
             lang=answer.query_lang,
-            question=redact(answer.question),
+            question=redact(answer.question) if self.wordings else "",
             score=round(answer.hits[0].score, 4) if answer.hits else 0.0,
+            nearest=answer.hits[0].doc_id if answer.hits else "",
         )
         line = json.dumps(entry.__dict__, ensure_ascii=False) + "\n"
         try:
@@ -92,13 +95,15 @@ class GapLog:
 
 @dataclass(frozen=True)
 class QuestionGroup:
-    """Questions of one language that ask the same thing."""
+    """Questions of one language that ask the same thing (without wordings: that came nearest one article)."""
 
     lang: str
-    questions: tuple[str, ...]  # distinct wordings, the most asked first
+    questions: tuple[str, ...]  # distinct wordings, the most asked first (none when wordings are not kept)
     asked: int  # how many times any of them was asked
     last_asked: str  # the latest day
     best_score: float  # the best passage any of them found
+    nearest: str = ""  # the article most of them came nearest to (its id)
+    nearest_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,9 +140,17 @@ class GapReport:
 
     def questions_csv(self) -> str:
         return _csv(
-            ["language", "asked", "last_asked", "best_score", "question", "other_wordings"],
+            ["language", "asked", "last_asked", "best_score", "question", "other_wordings", "nearest_article"],
             [
-                [g.lang, g.asked, g.last_asked, f"{g.best_score:.3f}", g.questions[0], " | ".join(g.questions[1:])]
+                [
+                    g.lang,
+                    g.asked,
+                    g.last_asked,
+                    f"{g.best_score:.3f}",
+                    g.questions[0] if g.questions else "",
+                    " | ".join(g.questions[1:]),
+                    g.nearest_title,
+                ]
                 for g in self.questions
             ],
         )
@@ -169,35 +182,68 @@ def gap_report(kb: KnowledgeBase, unanswered: list[Unanswered]) -> GapReport:
 
 
 def _group_questions(kb: KnowledgeBase, unanswered: list[Unanswered]) -> list[QuestionGroup]:
+    """Kept wordings grouped by meaning within a language; entries without one (the default) by the
+    article they came nearest to."""
     by_lang: dict[str, list[Unanswered]] = defaultdict(list)
     for u in unanswered:
         by_lang[u.lang].append(u)
     groups: list[QuestionGroup] = []
     for lang, items in by_lang.items():
-        wordings = Counter(" ".join(u.question.split()) for u in items)
-        ordered = [q for q, _ in wordings.most_common()]
-        vectors = np.stack([kb.embedder.encode_query(q).vector for q in ordered])
-        members: list[list[int]] = []  # greedy: each wording joins the first group whose head it is close to
-        for i in range(len(ordered)):
-            for group in members:
-                if float(vectors[group[0]] @ vectors[i]) >= kb.settings.gap_similarity:
-                    group.append(i)
-                    break
-            else:
-                members.append([i])
-        for group in members:
-            texts = {ordered[i] for i in group}
-            mine = [u for u in items if " ".join(u.question.split()) in texts]
+        worded = [u for u in items if u.question.strip()]
+        for members in _by_meaning(kb, worded) + _by_nearest([u for u in items if not u.question.strip()]):
+            wordings = Counter(" ".join(u.question.split()) for u in members if u.question.strip())
+            nearest = Counter(u.nearest for u in members if u.nearest).most_common(1)
+            doc_id = nearest[0][0] if nearest else ""
             groups.append(
                 QuestionGroup(
                     lang=lang,
-                    questions=tuple(ordered[i] for i in group),
-                    asked=len(mine),
-                    last_asked=max(u.asked for u in mine),
-                    best_score=max(u.score for u in mine),
+                    questions=tuple(q for q, _ in wordings.most_common()),
+                    asked=len(members),
+                    last_asked=max(u.asked for u in members),
+                    best_score=max(u.score for u in members),
+                    nearest=doc_id,
+                    nearest_title=_title(kb, doc_id),
                 )
             )
-    return sorted(groups, key=lambda g: (-g.asked, g.lang, g.questions[0]))
+    return sorted(groups, key=lambda g: (-g.asked, g.lang, g.questions[:1], g.nearest_title))
+
+
+def _by_meaning(kb: KnowledgeBase, items: list[Unanswered]) -> list[list[Unanswered]]:
+    """Greedy: each wording (the most asked first) joins the first group whose head it is close to."""
+    if not items:
+        return []
+    wordings = Counter(" ".join(u.question.split()) for u in items)
+    ordered = [q for q, _ in wordings.most_common()]
+    vectors = np.stack([kb.embedder.encode_query(q).vector for q in ordered])
+    heads: list[list[int]] = []
+    for i in range(len(ordered)):
+        for group in heads:
+            if float(vectors[group[0]] @ vectors[i]) >= kb.settings.gap_similarity:
+                group.append(i)
+                break
+        else:
+            heads.append([i])
+    out = []
+    for group in heads:
+        texts = {ordered[i] for i in group}
+        out.append([u for u in items if " ".join(u.question.split()) in texts])
+    return out
+
+
+def _by_nearest(items: list[Unanswered]) -> list[list[Unanswered]]:
+    groups: dict[str, list[Unanswered]] = defaultdict(list)
+    for u in items:
+        groups[u.nearest].append(u)
+    return list(groups.values())
+
+
+def _title(kb: KnowledgeBase, doc_id: str) -> str:
+    if not doc_id:
+        return ""
+    try:
+        return kb.document(doc_id).title
+    except KBError:  # removed since
+        return doc_id
 
 
 def _missing_translations(kb: KnowledgeBase) -> list[MissingTranslation]:

@@ -422,16 +422,33 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Les questions sans réponse ne sont pas conservées (KB_GAP_LOG est désactivé).",
     ),
     "gaps_privacy": (
-        "Kept on this server only: the question (e-mail addresses, links and long numbers blanked), "
-        "its language, the day and the best score; nothing about who asked.",
-        "Se guarda solo en este servidor: la pregunta (sin correos, enlaces ni números largos), "
-        "su idioma, el día y la mejor puntuación; nada sobre quién preguntó.",
-        "Przechowywane tylko na tym serwerze: pytanie (bez adresów e-mail, linków i długich liczb), "
-        "jego język, dzień i najlepszy wynik; nic o tym, kto pytał.",
-        "Conservato solo su questo server: la domanda (senza e-mail, link e numeri lunghi), "
-        "la lingua, il giorno e il punteggio migliore; nulla su chi l'ha posta.",
-        "Conservé sur ce serveur uniquement : la question (sans adresses e-mail, liens ni longs numéros), "
-        "sa langue, le jour et le meilleur score ; rien sur qui l'a posée.",
+        "Kept on this server only: each question's language, the day, the best score and the nearest "
+        "article; not its wording, nothing about who asked (KB_GAP_QUESTIONS=on keeps wordings).",
+        "Se guarda solo en este servidor: el idioma de cada pregunta, el día, la mejor puntuación y el "
+        "artículo más cercano; no su texto ni nada sobre quién preguntó (KB_GAP_QUESTIONS=on guarda el texto).",
+        "Przechowywane tylko na tym serwerze: język każdego pytania, dzień, najlepszy wynik i najbliższy "
+        "artykuł; nie jego treść ani nic o tym, kto pytał (KB_GAP_QUESTIONS=on zapisuje treść).",
+        "Conservato solo su questo server: la lingua di ogni domanda, il giorno, il punteggio migliore e "
+        "l'articolo più vicino; non il testo, nulla su chi l'ha posta (KB_GAP_QUESTIONS=on salva il testo).",
+        "Conservé sur ce serveur uniquement : la langue de chaque question, le jour, le meilleur score et "
+        "l'article le plus proche ; ni son texte ni qui l'a posée (KB_GAP_QUESTIONS=on garde le texte).",
+    ),
+    "gaps_privacy_wordings": (
+        "Kept on this server only: the question's wording with e-mail addresses, links and numbers blanked "
+        "(names and street addresses are not recognised: they stay), its language, the day, the best score "
+        "and the nearest article; nothing about who asked.",
+        "Se guarda solo en este servidor: el texto de la pregunta sin correos, enlaces ni números (los "
+        "nombres y direcciones no se reconocen: se quedan), su idioma, el día, la mejor puntuación y el "
+        "artículo más cercano; nada sobre quién preguntó.",
+        "Przechowywane tylko na tym serwerze: treść pytania bez adresów e-mail, linków i liczb (imiona i "
+        "adresy nie są rozpoznawane: zostają), jego język, dzień, najlepszy wynik i najbliższy artykuł; "
+        "nic o tym, kto pytał.",
+        "Conservato solo su questo server: il testo della domanda senza e-mail, link e numeri (nomi e "
+        "indirizzi non vengono riconosciuti: restano), la lingua, il giorno, il punteggio migliore e "
+        "l'articolo più vicino; nulla su chi l'ha posta.",
+        "Conservé sur ce serveur uniquement : le texte de la question sans e-mails, liens ni nombres (les "
+        "noms et adresses ne sont pas reconnus : ils restent), sa langue, le jour, le meilleur score et "
+        "l'article le plus proche ; rien sur qui l'a posée.",
     ),
     "unanswered": (
         "Unanswered questions",
@@ -448,6 +465,7 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Aucune question sans réponse pour l'instant.",
     ),
     "col_question": ("question", "pregunta", "pytanie", "domanda", "question"),
+    "col_nearest": ("nearest article", "artículo más cercano", "najbliższy artykuł", "articolo più vicino", "article le plus proche"),
     "col_asked": ("asked", "veces", "zadano", "volte", "posée"),
     "col_last": ("last asked", "última vez", "ostatnio", "ultima volta", "dernière fois"),
     "col_best": ("best score", "mejor puntuación", "najlepszy wynik", "punteggio migliore", "meilleur score"),

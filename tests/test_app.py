@@ -391,6 +391,7 @@ def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.Monkey
 
     shutil.copytree(real_settings.index_dir, tmp_path / "index")
     (tmp_path / "index" / "gaps.jsonl").unlink(missing_ok=True)  # its own gap log, empty
+    monkeypatch.setenv("KB_GAP_QUESTIONS", "on")  # the deployment keeps wordings
     settings = Settings.from_env(corpus_dir=real_settings.corpus_dir, index_dir=tmp_path / "index")
     at = app_for(settings, monkeypatch)
     for question in ["What is the boiling point of tungsten in kelvin?", "Jaka jest temperatura wrzenia wolframu?"]:

@@ -119,6 +119,7 @@ def test_gaps_command(real_settings: Settings, tmp_path: Path) -> None:
             "best_score": "0.630",
             "question": "How do I reset my router?",
             "other_wordings": "How can I reset my router?",
+            "nearest_article": "",
         }
     ]
     report = json.loads(run("--index", str(index), "gaps", "--json").stdout)

@@ -182,7 +182,23 @@ def test_redaction_keeps_the_question_and_blanks_what_identifies() -> None:
     assert redact("¿Cómo medir el NPS en 3 pasos?") == "¿Cómo medir el NPS en 3 pasos?"
 
 
+def test_the_gap_log_keeps_no_wording_unless_turned_on(served: Service) -> None:
+    """By default a gap keeps its language, day, score and nearest article: a name, an address or a customer
+    number in a question never reaches the disk (no library here recognises names in es/pl/it/fr)."""
+    question = "Soy Ana Kowalska, calle Mayor 12, Sevilla: ¿a qué hora abre la tienda de Madrid?"
+    answer = served.ask(question)
+    assert not answer.confident
+    text = served.gaps.path.read_text(encoding="utf-8")
+    assert "Kowalska" not in text and "Mayor" not in text and "Madrid" not in text
+    (entry,) = served.gaps.read()
+    assert entry.question == "" and entry.lang == "es" and entry.nearest == answer.hits[0].doc_id
+    (group,) = gap_report(served.knowledge_base(), [entry, entry]).questions
+    assert group.asked == 2 and group.questions == () and group.nearest_title == answer.hits[0].title
+    assert group.nearest_title in gap_report(served.knowledge_base(), [entry]).questions_csv()
+
+
 def test_unanswered_questions_are_logged_grouped_and_exported(served: Service) -> None:
+    served = Service(replace(served.settings, gap_questions=True), embedder=served.knowledge_base().embedder)
     asked = [
         OFF_TOPIC,
         "What's the boiling point of tungsten, in kelvin?",
