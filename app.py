@@ -7,12 +7,16 @@ import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 import streamlit as st
 
 from kb import Answer, Citation, Document, IndexUnusable, KBError, KnowledgeBase, Service, gap_report
-from kb.access import Principal, allowed
+from kb.access import Principal, allowed, authorize, read_audit
+from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_proxy
+from kb.access.keys import list_keys
+from kb.access.users import SignInRefused, find_user, list_users, sign_in
 from kb.conversations import Exchange
 from kb.language import has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
@@ -25,10 +29,10 @@ EXAMPLES = {
     "it": "Perché l'essere umano è al centro della customer experience?",
     "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
 }
-LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 FIRST_START = Principal("app (first start)", "editor", "app")  # builds the index a first start finds missing
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]  # every format a reader takes
-VIEWS = ("ask", "library", "principles", "gaps")
+VIEWS = ("ask", "library", "principles", "gaps", "admin")
+VIEW_ACTION = {"gaps": "gaps", "admin": "audit"}  # the views only some roles see
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
 SHOW_OUTCOME_SECONDS = 600  # how long every tab shows how the last rebuild ended
 # scroll_to: look every TICK for what to show, for up to WAIT; keep it in view until the page is SETTLEd around it
@@ -144,26 +148,114 @@ def job_panel(svc: Service, t: Messages) -> None:
             st.warning(t("skipped_file", path=skipped.path, reason=skipped.reason))
 
 
-def app_user(svc: Service) -> Principal | None:
-    """Who uses the app (it has no sign-in yet): served on this machine only, its user, who may change the
-    knowledge base; served beyond it, anonymous readers when the deployment allows them, else no one."""
-    if str(st.get_option("server.address") or "") in LOCAL_ADDRESSES:
-        return Principal("app on this machine (no sign-in)", "editor", "app")
-    if svc.settings.app_anonymous:
-        return Principal("anonymous (app)", "reader", "app")
-    return None
+def signed_in(svc: Service, t: Messages) -> Principal:
+    """Who uses this session, by the deployment's way of identifying people (kb/access/identity.py); the
+    page stops at a sign-in form, or a refusal, until there is someone. Checked again on every run: an
+    account removed or a role changed takes effect at the session's next step; a session ends after
+    KB_SESSION_HOURS."""
+    settings = svc.settings
+    served_on = str(st.get_option("server.address") or "")
+    how = door(settings, served_on, oidc_configured())
+    st.session_state["door"] = how
+    if how == "local":
+        return LOCAL_USER
+    if how == "anonymous":
+        return ANONYMOUS
+    if how == "refused":  # served beyond this machine with no identity, and anonymous readers not allowed
+        st.error(t("refused_network"))
+        st.stop()
+    try:
+        if how == "proxy":
+            return from_proxy(settings, served_on, st.context.ip_address, dict(st.context.headers))
+        if how == "oidc":
+            return oidc_user(svc, t)
+        return password_user(svc, t)
+    except KBError as exc:
+        st.error(t("not_signed_in", error=exc))
+        if how == "oidc" and st.user.is_logged_in:
+            st.button(t("sign_out"), on_click=st.logout, key="sign-out-refused")
+        st.stop()
+
+
+def oidc_configured() -> bool:
+    """Whether .streamlit/secrets.toml has an [auth] section (st.login's OIDC provider)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all  # noqa: BLE001
+        return False
+
+
+def oidc_user(svc: Service, t: Messages) -> Principal:
+    """The person the OIDC provider signed in. Streamlit keeps its identity cookie for a fixed time and does
+    not check the ID token's expiry: this does, and signs the session out past it or past KB_SESSION_HOURS."""
+    if not st.user.is_logged_in:
+        st.info(t("sign_in_needed"))
+        st.button(t("sign_in_oidc"), on_click=st.login, key="sign-in-oidc", type="primary")
+        st.stop()
+    claims = st.user.to_dict()
+    expires = float(str(claims.get("exp") or 0) or 0)
+    issued = float(str(claims.get("iat") or 0) or 0)
+    if (expires and expires < time.time()) or (issued and time.time() - issued > svc.settings.session_hours * 3600):
+        st.info(t("session_expired"))
+        st.button(t("sign_in_oidc"), on_click=st.logout, key="sign-in-again", type="primary")
+        st.stop()
+    who = from_oidc(svc.settings, claims)
+    st.sidebar.button(t("sign_out"), on_click=st.logout, key="sign-out")
+    return who
+
+
+def password_user(svc: Service, t: Messages) -> Principal:
+    """A built-in account's person (`kb user add`): a sign-in form until the password matches (throttled)."""
+    session = st.session_state.get("signed_in")
+    if session is not None:
+        name, since = session
+        account = find_user(svc.settings, name)
+        if time.time() - since > svc.settings.session_hours * 3600:
+            st.session_state.pop("signed_in")
+            st.info(t("session_expired"))
+        elif account is None or account.external:
+            st.session_state.pop("signed_in")
+            st.warning(t("account_gone"))
+        else:
+            if st.sidebar.button(t("sign_out"), key="sign-out"):
+                st.session_state.pop("signed_in")
+                st.rerun()
+            return Principal(account.name, account.role, "password")
+    with st.form("sign-in"):
+        st.subheader(t("sign_in"))
+        name = st.text_input(t("user_name"), key="sign-in-name")
+        password = st.text_input(t("password"), type="password", key="sign-in-password")
+        if st.form_submit_button(t("sign_in"), type="primary"):
+            try:
+                who = sign_in(svc.settings, name.strip(), password, address=st.context.ip_address or "this machine")
+            except SignInRefused as exc:
+                st.error(t("sign_in_failed", error=exc))
+            else:
+                st.session_state["signed_in"] = (who.name, time.time())
+                st.rerun()
+    st.stop()
 
 
 def user() -> Principal:
     return st.session_state["user"]  # type: ignore[no-any-return]
 
 
+def permitted(t: Messages, action: str) -> bool:
+    """The check before acting (`allowed` only decides what is shown): False, and a notice, when the
+    session's role may not do `action`, whatever the page sent."""
+    try:
+        authorize(user(), action)
+    except KBError:
+        st.warning(t("not_allowed"))
+        return False
+    return True
+
+
 def start_job(svc: Service, t: Messages, **options: object) -> bool:
     """Start a rebuild; False (and a notice) when one is already running, e.g. started from another tab, or
     when the user's role may not."""
     action = "sync" if options.get("sync") else "add" if options.get("uploads") else "rebuild"
-    if not allowed(user(), action):  # the controls are hidden from readers; this is the check
-        st.warning(t("not_allowed"))
+    if not permitted(t, action):  # the controls are hidden from readers; this is the check
         return False
     if svc.job is not None and svc.job.running:
         st.warning(t("rebuild_running"))
@@ -249,11 +341,33 @@ def editing(svc: Service, t: Messages, running: bool) -> None:
         help=t("add_help"),
         key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
     )
-    add = uploads and st.button(t("add_button"), key="add-uploads", disabled=running)
+    confirmed = False
+    replacing = replaced_articles(svc, [f.name for f in uploads or ()])
+    if replacing:  # an upload named like a corpus file replaces its article: say which, and ask
+        st.warning(t("replaces", articles="; ".join(replacing)))
+        confirmed = st.checkbox(
+            t("replace_confirm", n=len(replacing)), key=f"replace-{st.session_state['upload_round']}"
+        )
+    add = uploads and st.button(
+        t("add_button"), key="add-uploads", disabled=running or bool(replacing and not confirmed)
+    )
     if add and start_job(svc, t, uploads=[(f.name, f.getvalue()) for f in uploads]):
         st.session_state["upload_round"] += 1  # a fresh, empty uploader
         st.rerun()
     help_centres(svc, t, running)
+
+
+def replaced_articles(svc: Service, names: list[str]) -> list[str]:
+    """The articles (title · file) that adding files of these names would replace."""
+    if not names:
+        return []
+    loaded = svc.loaded()
+    titles = {d.path: d.title for d in loaded.documents()} if loaded is not None else {}
+    return [
+        f"{titles[name]} · {name}" if name in titles else name
+        for name in names
+        if Path(name).name == name and (svc.settings.corpus_dir / name).is_file()
+    ]
 
 
 def help_centres(svc: Service, t: Messages, running: bool) -> None:
@@ -464,7 +578,7 @@ def conversation(svc: Service, kb: KnowledgeBase) -> list[tuple[Exchange, Answer
     """This session's questions and answers; after a reload, the conversation the address names, asked again."""
     if "history" not in st.session_state:
         history: list[tuple[Exchange, Answer]] = []
-        for exchange in svc.conversations.load(st.query_params.get("c", "")):
+        for exchange in svc.conversations.load(st.query_params.get("c", ""), user().name):
             try:  # asked again, so that the citations point into the articles as they are now
                 history.append((exchange, kb.ask(exchange.question, k=exchange.k, languages=exchange.languages)))
             except KBError:
@@ -500,9 +614,10 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
             except KBError as exc:
                 error, repairable = t("question_failed", error=exc), isinstance(exc, IndexUnusable)
             else:
-                if not svc.conversations.valid(st.query_params.get("c", "")):
-                    st.query_params["c"] = svc.conversations.new_id()
-                svc.conversations.save(st.query_params["c"], [e for e, _ in history])
+                cid = st.query_params.get("c", "")
+                if not svc.conversations.valid(cid) or svc.conversations.owner(cid) not in (None, user().name):
+                    st.query_params["c"] = cid = svc.conversations.new_id()  # someone else's: a new one of mine
+                svc.conversations.save(cid, user().name, [e for e, _ in history])
     elif languages == []:
         st.warning(t("choose_language"))
     for i, (exchange, answer) in enumerate(history):
@@ -583,14 +698,15 @@ def table_with_csv(t: Messages, rows: list[dict[str, object]], csv: str, name: s
 
 
 def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
-    if not allowed(user(), "gaps"):  # the view is not offered to readers; this is the check
-        st.warning(t("not_allowed"))
+    if not permitted(t, "gaps"):  # the view is not offered to readers; this is the check
         return
     st.header(t("view_gaps"))
     st.caption(t("gaps_caption"))
     report = gap_report(kb, svc.gaps.read())
     st.subheader(t("unanswered"))
-    st.caption(t("gaps_privacy_wordings" if svc.gaps.wordings else "gaps_privacy") if svc.gaps.enabled else t("gaps_off"))
+    st.caption(
+        t("gaps_privacy_wordings" if svc.gaps.wordings else "gaps_privacy") if svc.gaps.enabled else t("gaps_off")
+    )
     questions: list[dict[str, object]] = [
         {
             t("col_language"): t.language(g.lang),
@@ -629,20 +745,74 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
     table_with_csv(t, stale, report.stale_csv(), "stale-translations", t("no_stale"))
 
 
+def show_admin(svc: Service, t: Messages) -> None:
+    """An admin's page: the audit log (newest first), the accounts and the API keys (changed with `kb user`
+    and `kb key` on the server)."""
+    if not permitted(t, "audit"):  # the view is not offered to others; this is the check
+        return
+    st.header(t("view_admin"))
+    st.subheader(t("audit_header"))
+    entries = read_audit(svc.settings)[::-1]
+    rows: list[dict[str, object]] = [
+        {
+            t("col_when"): e.time,
+            t("col_who"): e.who,
+            t("col_role"): e.role,
+            t("col_via"): e.via,
+            t("col_action"): e.action,
+            t("col_detail"): e.detail,
+        }
+        for e in entries
+    ]
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.info(t("audit_empty"))
+    st.subheader(t("users_header"))
+    st.caption(t("users_caption"))
+    users = [
+        {
+            t("col_who"): u.name,
+            t("col_role"): u.role,
+            t("col_via"): "external" if u.external else "password",
+            t("col_when"): u.created,
+        }
+        for u in list_users(svc.settings)
+    ]
+    if users:
+        st.dataframe(users, hide_index=True, width="stretch")
+    keys = [
+        {
+            t("col_who"): k.name,
+            t("col_role"): k.role,
+            t("col_when"): k.created,
+            t("col_last_used"): k.last_used,
+            t("col_revoked"): k.revoked,
+        }
+        for k in list_keys(svc.settings)
+    ]
+    st.subheader(t("keys_header"))
+    if keys:
+        st.dataframe(keys, hide_index=True, width="stretch")
+
+
 def main() -> None:
     svc = Service.shared()
     t = choose_language()
     st.set_page_config(page_title=t("page_title"), page_icon="💬", layout="wide")
     st.title(t("title"))
-    who = app_user(svc)
-    if who is None:  # served beyond this machine with no identity, and anonymous readers not allowed
-        st.error(t("refused_network"))
-        st.stop()
+    who = signed_in(svc, t)
     st.session_state["user"] = who
-    st.caption(t("intro") + " " + t("local_only" if who.role != "reader" else "anonymous_readers"))
+    notes = {"local": "local_only", "anonymous": "anonymous_readers"}
+    note = (
+        t(notes[st.session_state["door"]])
+        if st.session_state["door"] in notes
+        else t("signed_in_as", name=who.name, role=t(f"role_{who.role}"))
+    )
+    st.caption(t("intro") + " " + note)
     kb = open_knowledge_base(svc, t)
     st.session_state["version"] = kb.version
-    views = [v for v in VIEWS if v != "gaps" or allowed(who, "gaps")]  # what people asked: editors only
+    views = [v for v in VIEWS if v not in VIEW_ACTION or allowed(who, VIEW_ACTION[v])]
     view = st.sidebar.radio(t("view"), views, format_func=lambda v: t(f"view_{v}"), horizontal=True, key="view")
     languages, k = sidebar(svc, kb, t, filters=view == "ask")
     pages: dict[str, Callable[[], None]] = {
@@ -650,6 +820,7 @@ def main() -> None:
         "library": lambda: show_library(kb, t),
         "principles": lambda: show_principles(kb, t),
         "gaps": lambda: show_gaps(svc, kb, t),
+        "admin": lambda: show_admin(svc, t),
     }
     pages[view]()
 

@@ -113,6 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     _common(q)
     _common(p)
 
+    p = sub.add_parser("user", help="people who sign in to the app, and their roles")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser("add", help="an account: its password is read from standard input (twice on a terminal)")
+    q.add_argument("name", help="a user name, or the name/e-mail the proxy or OIDC signs the person in with")
+    q.add_argument("--role", choices=["reader", "editor", "admin"], default="reader", help="default: reader")
+    q.add_argument("--external", action="store_true", help="no password: the person signs in through the proxy or OIDC")
+    _common(q)
+    q = actions.add_parser("list", help="the accounts and their roles")
+    _common(q)
+    q = actions.add_parser("remove", help="remove an account (its open sessions end at their next step)")
+    q.add_argument("name")
+    _common(q)
+    _common(p)
+
     p = sub.add_parser("audit", help="who changed the knowledge base, and when")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
@@ -432,6 +446,37 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def read_password() -> str:
+    """A new password: asked twice without echo on a terminal, else the first line of standard input."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise KBError("the two passwords differ; nothing was changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    from .access import record
+    from .access.users import add_user, list_users, remove_user
+
+    if args.action == "add":
+        user = add_user(settings, args.name, args.role, None if args.external else read_password())
+        how = "signs in through the proxy or OIDC" if user.external else "signs in with a password"
+        record(settings, operator(), "user add", f"{user.name} ({user.role}, {how})")
+        print(f"user {user.name} ({user.role}) added; {how}")
+    elif args.action == "remove":
+        remove_user(settings, args.name)
+        record(settings, operator(), "user remove", args.name)
+        print(f"user {args.name} removed")
+    else:
+        for u in list_users(settings):
+            print(f"{u.name}  {u.role}  {'external' if u.external else 'password'}  created {u.created}")
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from .access import read_audit
 
@@ -468,6 +513,7 @@ COMMANDS = {
     "sync": cmd_sync,
     "serve": cmd_serve,
     "key": cmd_key,
+    "user": cmd_user,
     "audit": cmd_audit,
 }
 

@@ -1,8 +1,9 @@
 """Conversations kept on the server, so that reloading the page keeps them: what was asked, and how.
 
 One small JSON file per conversation under index_dir/conversations, named by a random id that the
-page carries in its address. The answers are not stored: a reload asks the questions again, so the
-citations always point into the articles as they are now.
+page carries in its address, with the name of the person it belongs to: only they get it back (an
+address passed to someone else opens an empty conversation). The answers are not stored: a reload asks
+the questions again, so the citations always point into the articles as they are now.
 """
 
 from __future__ import annotations
@@ -46,13 +47,26 @@ class Conversations:
     def _path(self, conversation_id: str) -> Path | None:
         return self.dir / f"{conversation_id}.json" if self.valid(conversation_id) else None
 
-    def load(self, conversation_id: str) -> list[Exchange]:
-        """The exchanges of a conversation ([] for an unknown, malformed or unreadable one)."""
+    def owner(self, conversation_id: str) -> str | None:
+        """Whose conversation this is (None when there is none by this id)."""
+        path = self._path(conversation_id)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        except (OSError, ValueError):
+            return None
+        return str(data.get("owner", "")) if isinstance(data, dict) else None
+
+    def load(self, conversation_id: str, owner: str) -> list[Exchange]:
+        """The exchanges of `owner`'s conversation ([] for an unknown, malformed or unreadable one, or one
+        that belongs to someone else)."""
         path = self._path(conversation_id)
         if path is None:
             return []
         try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("owner") != owner:
+                return []
+            rows = data["exchanges"]
             return [
                 Exchange(r["question"], int(r["k"]), tuple(r["languages"]) if r.get("languages") else None)
                 for r in rows
@@ -60,11 +74,14 @@ class Conversations:
         except (OSError, ValueError, KeyError, TypeError):
             return []
 
-    def save(self, conversation_id: str, exchanges: list[Exchange]) -> None:
-        """Write a conversation (its newest MAX_EXCHANGES exchanges) atomically; a disk error loses only it."""
+    def save(self, conversation_id: str, owner: str, exchanges: list[Exchange]) -> bool:
+        """Write `owner`'s conversation (its newest MAX_EXCHANGES exchanges) atomically; False (nothing
+        written) when the id belongs to someone else. A disk error loses only this conversation."""
         path = self._path(conversation_id)
         if path is None:
-            return
+            return False
+        if self.owner(conversation_id) not in (None, owner):
+            return False
         rows = [
             {"question": e.question, "k": e.k, "languages": list(e.languages) if e.languages else None}
             for e in exchanges[-MAX_EXCHANGES:]
@@ -72,10 +89,11 @@ class Conversations:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(json.dumps({"owner": owner, "exchanges": rows}, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, path)
         except OSError:
             pass  # the conversation still lives in the page; only a reload would lose it
+        return True
 
     def prune(self, days: int = KEEP_DAYS) -> int:
         """Delete conversations untouched for `days` days; returns how many."""

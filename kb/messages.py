@@ -465,7 +465,13 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Aucune question sans réponse pour l'instant.",
     ),
     "col_question": ("question", "pregunta", "pytanie", "domanda", "question"),
-    "col_nearest": ("nearest article", "artículo más cercano", "najbliższy artykuł", "articolo più vicino", "article le plus proche"),
+    "col_nearest": (
+        "nearest article",
+        "artículo más cercano",
+        "najbliższy artykuł",
+        "articolo più vicino",
+        "article le plus proche",
+    ),
     "col_asked": ("asked", "veces", "zadano", "volte", "posée"),
     "col_last": ("last asked", "última vez", "ostatnio", "ultima volta", "dernière fois"),
     "col_best": ("best score", "mejor puntuación", "najlepszy wynik", "punteggio migliore", "meilleur score"),
@@ -508,16 +514,123 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Ouverte à tous sur le réseau, en lecteurs : poser des questions et lire seulement.",
     ),
     "refused_network": (
-        "This app is served beyond this machine and has no sign-in yet, so it does not serve. Serve it on "
-        "127.0.0.1, or set KB_APP_ANONYMOUS=on to let everyone read (and no one change anything).",
-        "Esta aplicación se sirve más allá de esta máquina y aún no tiene inicio de sesión, así que no atiende. "
-        "Sírvela en 127.0.0.1, o define KB_APP_ANONYMOUS=on para que todos lean (y nadie cambie nada).",
-        "Ta aplikacja jest udostępniana poza tym komputerem i nie ma jeszcze logowania, więc nie działa. "
-        "Udostępnij ją na 127.0.0.1 albo ustaw KB_APP_ANONYMOUS=on, aby wszyscy czytali (i nikt nic nie zmieniał).",
-        "Questa app è servita oltre questa macchina e non ha ancora l'accesso, quindi non risponde. Servila "
-        "su 127.0.0.1, o imposta KB_APP_ANONYMOUS=on perché tutti leggano (e nessuno modifichi nulla).",
-        "Cette application est servie au-delà de cette machine et n'a pas encore de connexion : elle ne sert "
-        "pas. Servez-la sur 127.0.0.1, ou réglez KB_APP_ANONYMOUS=on pour que tous lisent (et personne ne modifie).",
+        "This app is served beyond this machine and no one is identified, so it does not serve. Serve it on "
+        "127.0.0.1, add accounts (kb user add), use a sign-in proxy or OIDC, or set KB_APP_ANONYMOUS=on to "
+        "let everyone read (and no one change anything). See docs/access.md.",
+        "Esta aplicación se sirve más allá de esta máquina y nadie está identificado, así que no atiende. "
+        "Sírvela en 127.0.0.1, crea cuentas (kb user add), usa un proxy de inicio de sesión u OIDC, o define "
+        "KB_APP_ANONYMOUS=on para que todos lean (y nadie cambie nada). Ver docs/access.md.",
+        "Ta aplikacja jest udostępniana poza tym komputerem i nikt nie jest zidentyfikowany, więc nie działa. "
+        "Udostępnij ją na 127.0.0.1, dodaj konta (kb user add), użyj proxy logowania lub OIDC albo ustaw "
+        "KB_APP_ANONYMOUS=on, aby wszyscy czytali (i nikt nic nie zmieniał). Zob. docs/access.md.",
+        "Questa app è servita oltre questa macchina e nessuno è identificato, quindi non risponde. Servila "
+        "su 127.0.0.1, aggiungi account (kb user add), usa un proxy di accesso o OIDC, o imposta "
+        "KB_APP_ANONYMOUS=on perché tutti leggano (e nessuno modifichi nulla). Vedi docs/access.md.",
+        "Cette application est servie au-delà de cette machine et personne n'est identifié : elle ne sert "
+        "pas. Servez-la sur 127.0.0.1, ajoutez des comptes (kb user add), passez par un proxy de connexion "
+        "ou OIDC, ou réglez KB_APP_ANONYMOUS=on pour que tous lisent (et personne ne modifie). Voir docs/access.md.",
+    ),
+    "not_signed_in": (
+        "Not signed in: {error}",
+        "Sin sesión: {error}",
+        "Nie zalogowano: {error}",
+        "Accesso non riuscito: {error}",
+        "Non connecté : {error}",
+    ),
+    "sign_in": ("Sign in", "Iniciar sesión", "Zaloguj się", "Accedi", "Se connecter"),
+    "sign_out": ("Sign out", "Cerrar sesión", "Wyloguj się", "Esci", "Se déconnecter"),
+    "sign_in_oidc": (
+        "Sign in with your company account",
+        "Iniciar sesión con la cuenta de la empresa",
+        "Zaloguj się kontem firmowym",
+        "Accedi con l'account aziendale",
+        "Se connecter avec le compte de l'entreprise",
+    ),
+    "sign_in_needed": (
+        "Sign in to use the knowledge base.",
+        "Inicia sesión para usar la base de conocimiento.",
+        "Zaloguj się, aby korzystać z bazy wiedzy.",
+        "Accedi per usare la knowledge base.",
+        "Connectez-vous pour utiliser la base de connaissances.",
+    ),
+    "session_expired": (
+        "Your session has ended; sign in again.",
+        "Tu sesión ha terminado; vuelve a iniciarla.",
+        "Sesja wygasła; zaloguj się ponownie.",
+        "La sessione è scaduta; accedi di nuovo.",
+        "Votre session a pris fin ; reconnectez-vous.",
+    ),
+    "account_gone": (
+        "Your account was removed or changed; sign in again.",
+        "Tu cuenta se eliminó o cambió; vuelve a iniciar sesión.",
+        "Twoje konto usunięto lub zmieniono; zaloguj się ponownie.",
+        "Il tuo account è stato rimosso o modificato; accedi di nuovo.",
+        "Votre compte a été supprimé ou modifié ; reconnectez-vous.",
+    ),
+    "user_name": ("User name", "Usuario", "Nazwa użytkownika", "Nome utente", "Nom d'utilisateur"),
+    "password": ("Password", "Contraseña", "Hasło", "Password", "Mot de passe"),
+    "sign_in_failed": (
+        "Sign-in refused: {error}",
+        "Inicio de sesión rechazado: {error}",
+        "Logowanie odrzucone: {error}",
+        "Accesso rifiutato: {error}",
+        "Connexion refusée : {error}",
+    ),
+    "signed_in_as": (
+        "Signed in as {name} ({role}).",
+        "Sesión de {name} ({role}).",
+        "Zalogowano jako {name} ({role}).",
+        "Accesso come {name} ({role}).",
+        "Connecté en tant que {name} ({role}).",
+    ),
+    "role_reader": ("reader", "lector", "czytelnik", "lettore", "lecteur"),
+    "role_editor": ("editor", "editor", "redaktor", "editor", "éditeur"),
+    "role_admin": ("admin", "administrador", "administrator", "amministratore", "administrateur"),
+    "view_admin": ("Admin", "Administración", "Administracja", "Amministrazione", "Administration"),
+    "audit_header": (
+        "Who changed what",
+        "Quién cambió qué",
+        "Kto co zmienił",
+        "Chi ha cambiato cosa",
+        "Qui a changé quoi",
+    ),
+    "audit_empty": (
+        "Nothing has been changed yet.",
+        "Aún no se ha cambiado nada.",
+        "Nic jeszcze nie zmieniono.",
+        "Non è ancora cambiato nulla.",
+        "Rien n'a encore été changé.",
+    ),
+    "users_header": ("Accounts", "Cuentas", "Konta", "Account", "Comptes"),
+    "users_caption": (
+        "Changed on the server: kb user add NAME --role ROLE, kb user remove NAME.",
+        "Se cambian en el servidor: kb user add NOMBRE --role ROL, kb user remove NOMBRE.",
+        "Zmieniane na serwerze: kb user add NAZWA --role ROLA, kb user remove NAZWA.",
+        "Si cambiano sul server: kb user add NOME --role RUOLO, kb user remove NOME.",
+        "Modifiés sur le serveur : kb user add NOM --role RÔLE, kb user remove NOM.",
+    ),
+    "keys_header": ("API keys", "Claves de API", "Klucze API", "Chiavi API", "Clés d'API"),
+    "col_when": ("when", "cuándo", "kiedy", "quando", "quand"),
+    "col_who": ("who", "quién", "kto", "chi", "qui"),
+    "col_role": ("role", "rol", "rola", "ruolo", "rôle"),
+    "col_via": ("how", "cómo", "jak", "come", "comment"),
+    "col_action": ("action", "acción", "działanie", "azione", "action"),
+    "col_detail": ("detail", "detalle", "szczegóły", "dettaglio", "détail"),
+    "col_last_used": ("last used", "último uso", "ostatnie użycie", "ultimo uso", "dernière utilisation"),
+    "col_revoked": ("revoked", "revocada", "unieważniony", "revocata", "révoquée"),
+    "replaces": (
+        "Adding these files replaces what the knowledge base holds under their names: {articles}",
+        "Añadir estos archivos sustituye lo que la base guarda con esos nombres: {articles}",
+        "Dodanie tych plików zastąpi to, co baza przechowuje pod tymi nazwami: {articles}",
+        "Aggiungere questi file sostituisce ciò che la knowledge base ha con quei nomi: {articles}",
+        "Ajouter ces fichiers remplace ce que la base contient sous ces noms : {articles}",
+    ),
+    "replace_confirm": (
+        "Replace these {n} articles",
+        "Sustituir estos {n} artículos",
+        "Zastąp te artykuły ({n})",
+        "Sostituisci questi {n} articoli",
+        "Remplacer ces {n} articles",
     ),
     "not_allowed": (
         "Your role may not do this.",

@@ -238,15 +238,18 @@ def test_missing_translations_follow_the_works(kb: KnowledgeBase) -> None:
             assert work & listed
 
 
-def test_conversations_survive_and_refuse_forged_ids(tmp_path: Path) -> None:
+def test_conversations_survive_and_belong_to_their_person(tmp_path: Path) -> None:
     store = Conversations(Settings.from_env(index_dir=tmp_path))
     cid = store.new_id()
     exchanges = [Exchange("¿Qué es CX?", 6, None), Exchange("Czy CX to emocje?", 3, ("pl",))]
-    store.save(cid, exchanges)
-    assert store.load(cid) == exchanges
-    assert store.load("../../etc/passwd") == [] and store.load("") == []
+    assert store.save(cid, "ana", exchanges)
+    assert store.load(cid, "ana") == exchanges
+    assert store.load(cid, "piotr") == [] and store.owner(cid) == "ana"  # an address passed on opens nothing
+    assert not store.save(cid, "piotr", [Exchange("mine now?", 6, None)])  # ... and cannot be overwritten
+    assert store.load(cid, "ana") == exchanges
+    assert store.load("../../etc/passwd", "ana") == [] and store.load("", "ana") == []
     (tmp_path / "conversations" / f"{cid}.json").write_text("{not json", encoding="utf-8")
-    assert store.load(cid) == []
+    assert store.load(cid, "ana") == []
 
 
 def test_answer_as_markdown_keeps_every_citation(faiss_kb: KnowledgeBase) -> None:

@@ -21,6 +21,7 @@ ACTIONS = {
     "rebuild": "editor",
     "job": "editor",
     "keys": "admin",
+    "users": "admin",
     "audit": "admin",
 }
 
@@ -60,7 +61,7 @@ def authorize(principal: Principal | None, action: str) -> Principal:
     if action not in ACTIONS:
         raise KBError(f"unknown action {action!r}")
     if principal is None:
-        raise Unauthenticated("sign in first: send an API key as `Authorization: Bearer KEY`")
+        raise Unauthenticated("sign in first (the HTTP API: send an API key as `Authorization: Bearer KEY`)")
     needed = ACTIONS[action]
     if ROLES.index(principal.role) < ROLES.index(needed):
         raise Forbidden(f"{principal.name} ({principal.role}) may not {action}: it needs the {needed} role")

@@ -149,7 +149,9 @@ class Throttle:
 THROTTLE = Throttle()  # one per process: the app's sessions share it
 
 
-def sign_in(settings: Settings, name: str, password: str, address: str = "", throttle: Throttle = THROTTLE) -> Principal:
+def sign_in(
+    settings: Settings, name: str, password: str, address: str = "", throttle: Throttle = THROTTLE
+) -> Principal:
     """The principal of a built-in account whose password matches; SignInRefused otherwise (after a wait
     when there were too many failures for this name or this address)."""
     keys = ("name:" + name.casefold(), "address:" + address)

@@ -1,0 +1,146 @@
+"""Who is asking: built-in accounts, sign-in throttling, the proxy's and the OIDC provider's identities."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kb import KBError, Settings
+from kb.access import Forbidden, Unauthenticated
+from kb.access.identity import door, from_oidc, from_proxy
+from kb.access.users import (
+    FREE_FAILURES,
+    SignInRefused,
+    Throttle,
+    add_user,
+    list_users,
+    remove_user,
+    sign_in,
+    users_file,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus")
+
+
+def test_accounts_keep_only_a_memory_hard_hash(settings: Settings) -> None:
+    add_user(settings, "ana", "editor", PASSWORD)
+    text = users_file(settings).read_text(encoding="utf-8")
+    assert PASSWORD not in text and "$argon2id$" in text and "m=65536" in text  # Argon2id, 64 MiB
+    assert oct(users_file(settings).stat().st_mode & 0o777) == "0o600"
+    who = sign_in(settings, "ana", PASSWORD, throttle=Throttle())
+    assert (who.name, who.role, who.via) == ("ana", "editor", "password")
+    with pytest.raises(KBError, match="exists"):
+        add_user(settings, "ANA", "reader", PASSWORD)  # names are one person whatever their case
+    with pytest.raises(KBError, match="at least 10"):
+        add_user(settings, "bob", "reader", "short")
+    with pytest.raises(KBError, match="unknown role"):
+        add_user(settings, "bob", "owner", PASSWORD)
+    with pytest.raises(KBError, match="user name"):
+        add_user(settings, "../bob", "reader", PASSWORD)
+
+
+def test_sign_in_refuses_without_saying_which_part_was_wrong(settings: Settings) -> None:
+    add_user(settings, "ana", "reader", PASSWORD)
+    add_user(settings, "sso@example.com", "admin", None)  # external: no password signs it in
+    throttle = Throttle()
+    for name, password in [("ana", "wrong password!"), ("nobody", PASSWORD), ("sso@example.com", ""), ("ana", "")]:
+        with pytest.raises(SignInRefused, match="^wrong name or password$"):
+            sign_in(settings, name, password, address="198.51.100.7", throttle=throttle)
+    with pytest.raises(SignInRefused):
+        sign_in(settings, "ana", "x" * 100_000, throttle=throttle)  # never hashed: refused at once
+
+
+def test_guessing_is_throttled_per_name_and_per_address(settings: Settings) -> None:
+    add_user(settings, "ana", "reader", PASSWORD)
+    throttle = Throttle()
+    for _ in range(FREE_FAILURES):
+        with pytest.raises(SignInRefused, match="wrong"):
+            sign_in(settings, "ana", "guess guess guess", address="198.51.100.7", throttle=throttle)
+    with pytest.raises(SignInRefused, match="too many failed sign-ins; try again in"):
+        sign_in(settings, "ana", PASSWORD, address="203.0.113.9", throttle=throttle)  # the name is held
+    with pytest.raises(SignInRefused, match="too many"):
+        sign_in(settings, "other", PASSWORD, address="198.51.100.7", throttle=throttle)  # ... and the address
+    assert sign_in(settings, "ana", PASSWORD, address="203.0.113.9", throttle=Throttle()).name == "ana"
+
+
+def test_removing_an_account(settings: Settings) -> None:
+    add_user(settings, "ana", "reader", PASSWORD)
+    remove_user(settings, "ana")
+    assert list_users(settings) == []
+    with pytest.raises(SignInRefused):
+        sign_in(settings, "ana", PASSWORD, throttle=Throttle())
+    with pytest.raises(KBError, match="no user named"):
+        remove_user(settings, "ana")
+    users_file(settings).write_text("{broken", encoding="utf-8")
+    with pytest.raises(KBError, match="not a readable list of users"):
+        list_users(settings)
+
+
+def test_the_user_command(settings: Settings) -> None:
+    def kb(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "kb", "--index", str(settings.index_dir), "user", *args]
+        return subprocess.run(command, input=stdin, capture_output=True, text=True, env={**os.environ}, timeout=60)
+
+    added = kb("add", "ana", "--role", "editor", stdin=PASSWORD + "\n")
+    assert added.returncode == 0 and "ana (editor) added" in added.stdout, added.stderr
+    assert sign_in(settings, "ana", PASSWORD, throttle=Throttle()).role == "editor"
+    assert kb("add", "bob", stdin="short\n").returncode == 1
+    assert kb("add", "lead@example.com", "--external", "--role", "admin").returncode == 0
+    listed = kb("list").stdout
+    assert "ana  editor  password" in listed and "lead@example.com  admin  external" in listed
+    assert PASSWORD not in listed and "argon2" not in listed
+    assert kb("remove", "ana").returncode == 0 and "ana" not in kb("list").stdout
+    audit = [json.loads(line) for line in (settings.index_dir / "audit.jsonl").read_text().splitlines()]
+    assert [a["action"] for a in audit] == ["user add", "user add", "user remove"]
+    assert PASSWORD not in (settings.index_dir / "audit.jsonl").read_text()
+
+
+def test_the_app_identifies_people_in_one_order(settings: Settings) -> None:
+    assert door(settings, "127.0.0.1", False) == "local"
+    assert door(settings, "0.0.0.0", False) == "refused"
+    assert door(replace(settings, app_anonymous=True), "0.0.0.0", False) == "anonymous"
+    add_user(settings, "ana", "reader", PASSWORD)
+    assert door(settings, "127.0.0.1", False) == "password"  # accounts: everyone signs in, here too
+    assert door(replace(settings, proxy_user_header="X-Forwarded-User"), "0.0.0.0", False) == "proxy"
+    assert door(replace(settings, proxy_user_header="X-Forwarded-User"), "0.0.0.0", True) == "oidc"
+
+
+def test_proxy_headers_count_only_from_the_trusted_proxy(settings: Settings) -> None:
+    add_user(settings, "lead", "admin", None)
+    proxied = replace(settings, proxy_user_header="X-Forwarded-User", trusted_proxies="10.0.0.5,192.168.7.0/24")
+    headers = {"x-forwarded-user": "lead"}
+    assert from_proxy(proxied, "0.0.0.0", "10.0.0.5", headers).role == "admin"
+    assert from_proxy(proxied, "0.0.0.0", "192.168.7.20", {"X-Forwarded-User": "agent7"}).role == "reader"
+    with pytest.raises(Unauthenticated, match="only from the trusted proxy, not from 203.0.113.9"):
+        from_proxy(proxied, "0.0.0.0", "203.0.113.9", headers)  # someone who reached the app directly
+    with pytest.raises(Unauthenticated, match="not from 127.0.0.1"):
+        from_proxy(proxied, "0.0.0.0", None, headers)  # this machine, the proxy elsewhere
+    with pytest.raises(Unauthenticated, match="did not say who"):
+        from_proxy(proxied, "0.0.0.0", "10.0.0.5", {})
+    local = replace(settings, proxy_user_header="X-Forwarded-User")  # the proxy on this machine (the default)
+    assert from_proxy(local, "127.0.0.1", "198.51.100.7", headers).name == "lead"  # served on loopback only
+    with pytest.raises(Unauthenticated):
+        from_proxy(local, "0.0.0.0", "198.51.100.7", headers)
+    with pytest.raises(Forbidden, match="no account here"):
+        from_proxy(replace(proxied, signed_in_role=""), "0.0.0.0", "10.0.0.5", {"X-Forwarded-User": "agent7"})
+
+
+def test_oidc_people_get_their_accounts_role(settings: Settings) -> None:
+    add_user(settings, "lead@example.com", "editor", None)
+    assert from_oidc(settings, {"email": "Lead@Example.com", "sub": "1"}).role == "editor"
+    assert from_oidc(settings, {"email": "agent@example.com"}).role == "reader"
+    with pytest.raises(Forbidden):
+        from_oidc(replace(settings, signed_in_role=""), {"email": "agent@example.com"})
+    with pytest.raises(Unauthenticated):
+        from_oidc(settings, {})
