@@ -152,7 +152,7 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:
     names = []
     for name, _ in files:
         clean = Path(name).name
-        if not clean or clean.startswith(".") or clean != name.replace("\\", "/").rsplit("/", 1)[-1]:
+        if not clean or clean != name or clean.startswith(".") or "\\" in name or "\x00" in name:
             raise KBError(f"cannot add {name!r}: give a plain file name")
         if Path(clean).suffix.lower() not in SUFFIXES:
             raise KBError(f"cannot add {clean}: {unsupported_reason(Path(clean))}")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from .access import Principal, authorize, identify_key, read_audit
 from .access.roles import Forbidden, Unauthenticated
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     service = Service.shared(settings)
     window = _Window(settings.api_rate)
-    app = FastAPI(
+    app = FastAPIOffline(  # the docs pages' scripts served from the package, not a CDN (closed networks)
         title="cx-kb",
         summary="A multilingual customer-experience knowledge base: cited answers from your articles.",
         version="1",

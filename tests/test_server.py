@@ -9,6 +9,7 @@ limit per key, and the key commands of the command line.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kb import Service, Settings
+from kb import KBError, Service, Settings
 from kb.access import ACTIONS, ROLES, add_key, read_audit, revoke_key
 from kb.build import rebuild
 from kb.cli import main as cli
@@ -97,7 +98,8 @@ def wait_for_job(settings: Settings) -> None:
 
 
 def test_every_action_for_every_kind_of_caller(api: str, api_settings: Settings, keys: dict[str, str]) -> None:
-    assert set(CALLS) == set(ACTIONS) - {"add", "keys"}  # every action the API offers is in the matrix
+    # every action the API offers is in the matrix (uploads, accounts and keys are not offered over HTTP)
+    assert set(CALLS) == set(ACTIONS) - {"add", "keys", "users"}
     callers = {
         "no key": {},
         "malformed header": {"Authorization": "Basic dXNlcjpwYXNz"},
@@ -176,3 +178,30 @@ def test_the_key_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     from kb.access import identify_key
 
     assert identify_key(settings, key) is None  # revoked at once
+
+
+def test_paths_and_names_that_try_to_leave_their_place_are_refused(
+    api: str, api_settings: Settings, keys: dict[str, str], tmp_path: Path
+) -> None:
+    from kb.build import add_files
+    from kb.sources import SourceConfig
+
+    reader = {"Authorization": f"Bearer {keys['reader']}"}
+    for doc_id in ("..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "..%5C..%5Cwindows", "002%00.txt", "."):
+        response = httpx.get(f"{api}/v1/articles/{doc_id}", headers=reader, timeout=60)
+        assert response.status_code in (400, 404), (doc_id, response.text)
+        assert "root:" not in response.text
+    for name in ("../outside.txt", "/etc/passwd.txt", "..\\outside.txt", ".hidden.txt", "a/../../b.txt"):
+        with pytest.raises(KBError, match="plain file name"):
+            add_files(replace(api_settings, corpus_dir=tmp_path / "corpus"), [(name, b"x")])
+    assert not list(tmp_path.rglob("*.txt"))  # nothing written anywhere
+    for name in ("../evil", "a/b", "..", "Evil", ""):
+        with pytest.raises(KBError, match="source name"):
+            SourceConfig(name=name, kind="site", url="https://help.example.com/")
+
+
+def test_the_api_docs_work_without_a_cdn(api: str) -> None:
+    page = httpx.get(f"{api}/docs", timeout=60)
+    assert page.status_code == 200 and "cdn." not in page.text
+    scripts = re.findall(r'src="([^"]+\.js)"', page.text)
+    assert scripts and all(httpx.get(api + src, timeout=60).status_code == 200 for src in scripts)
