@@ -126,6 +126,11 @@ def test_proxy_headers_count_only_from_the_trusted_proxy(settings: Settings) -> 
         from_proxy(proxied, "0.0.0.0", "203.0.113.9", headers)  # someone who reached the app directly
     with pytest.raises(Unauthenticated, match="not from 127.0.0.1"):
         from_proxy(proxied, "0.0.0.0", None, headers)  # this machine, the proxy elsewhere
+    spoofed = {**headers, "X-Forwarded-For": "10.0.0.5"}  # uvicorn believed a loopback peer: this machine
+    with pytest.raises(Unauthenticated, match="not from 127.0.0.1"):
+        from_proxy(proxied, "0.0.0.0", "10.0.0.5", spoofed)
+    relayed = {**headers, "X-Forwarded-For": "198.51.100.7"}  # the proxy names its client: it stays the peer
+    assert from_proxy(proxied, "0.0.0.0", "10.0.0.5", relayed).name == "lead"
     with pytest.raises(Unauthenticated, match="did not say who"):
         from_proxy(proxied, "0.0.0.0", "10.0.0.5", {})
     local = replace(settings, proxy_user_header="X-Forwarded-User")  # the proxy on this machine (the default)

@@ -276,3 +276,140 @@ def test_a_damaged_index_file_while_serving(real_settings: Settings, tmp_path: P
         expect(page.get_by_text("changed under the running app")).to_have_count(0)
         browser.close()
     assert KnowledgeBase.current_version(index) != version
+
+
+HOSTILE_MD = """---
+lang: en
+title: Emotion <script>window.__kbPwned='title'</script><img src=x onerror="window.__kbPwned='title-img'">
+source: javascript:window.__kbPwned='source'
+---
+Customer experience is about emotion <script>window.__kbPwned='body'</script> and trust between people.
+
+<img src=x onerror="window.__kbPwned='body-img'"> [Read more](javascript:window.__kbPwned='link') about emotion.
+"""
+HOSTILE_HTML = """<html><head><title>Refunds <script>window.__kbPwned='html-title'</script></title></head>
+<body><h1 onmouseover="window.__kbPwned='h1'">Refunds <img src=x onerror="window.__kbPwned='h1-img'"></h1>
+<p>Refunds take 14 days after the customer returns the product. <a href="javascript:window.__kbPwned='a'">More</a></p>
+<script>window.__kbPwned='html-body'</script></body></html>"""
+
+
+def pwned(page: Any) -> list[str]:
+    """What any script planted in an article managed to set, in the page or any of its frames."""
+    found = []
+    for frame in page.frames:
+        try:
+            value = frame.evaluate("() => window.__kbPwned")
+        except Exception:  # a frame gone meanwhile  # noqa: BLE001
+            continue
+        if value is not None:
+            found.append(str(value))
+    return found
+
+
+def test_script_in_an_article_never_runs_and_replacing_an_article_asks(tmp_path: Path) -> None:
+    """Title, body, source URL and file name carrying script: shown as text in the answer, the article view,
+    the library and the exported answer, never run. Uploading a file of an existing article's name names
+    it and waits for the editor's confirmation."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from kb.access import read_audit
+    from kb.build import rebuild
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "<img src=x onerror=alert(1)>.md").write_text(HOSTILE_MD, encoding="utf-8")
+    (corpus / "refunds.html").write_text(HOSTILE_HTML, encoding="utf-8")
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings)
+    dialogs: list[str] = []
+    env = {"KB_INDEX_DIR": str(settings.index_dir), "KB_CORPUS_DIR": str(corpus)}
+    with running_app(env) as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url)
+        ask(page, "Is customer experience about emotion?")
+        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("<script>window.__kbPwned='title'</script>").first).to_be_visible()
+        page.get_by_text("Copy as Markdown").first.click()  # the exported answer: text in a code block
+        expect(page.locator("code").filter(has_text="\\<script\\>").first).to_be_attached()
+        page.get_by_role("button", name="Open the article").first.click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        page.wait_for_timeout(1_500)
+        page.keyboard.press("Escape")
+        ask(page, "How long do refunds take?")
+        expect(page.get_by_text("Refunds take 14 days").first).to_be_visible(timeout=60_000)
+        page.get_by_test_id("stSidebar").get_by_text("Library", exact=True).click()
+        expect(page.get_by_text("Open an article")).to_be_visible(timeout=60_000)
+        page.locator(".st-key-library-open button").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        page.wait_for_timeout(1_500)
+        page.keyboard.press("Escape")
+        page.get_by_test_id("stSidebar").get_by_text("Principles", exact=True).click()
+        page.wait_for_timeout(3_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "08-script-in-articles.png"), full_page=True)
+        assert pwned(page) == [] and dialogs == []
+
+        # an upload named like an existing article: named, and held until confirmed
+        page.get_by_test_id("stSidebar").get_by_text("Ask", exact=True).click()
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+            files=[{"name": "refunds.html", "mimeType": "text/html", "buffer": b"<p>Call 0900 123 456.</p>"}]
+        )
+        expect(page.get_by_text("replaces what the knowledge base holds under their names")).to_be_visible()
+        expect(page.get_by_text("Refunds", exact=False).first).to_be_visible()
+        add = page.locator(".st-key-add-uploads button")
+        expect(add).to_be_disabled()
+        assert "Refunds take 14 days" in (corpus / "refunds.html").read_text(encoding="utf-8")
+        page.get_by_text("Replace these 1 articles").click()
+        expect(add).to_be_enabled()
+        browser.close()
+    assert "Refunds take 14 days" in (corpus / "refunds.html").read_text(encoding="utf-8")  # not confirmed+added
+    assert read_audit(settings) == []
+
+
+def test_a_trusted_proxy_names_who_signs_in(tmp_path: Path) -> None:
+    """The identity header of a sign-in proxy on this machine (the app on 127.0.0.1) signs the person in
+    with their account's role; without it no one is signed in; served beyond this machine with the proxy
+    elsewhere, a relay on this machine that claims the proxy's address is refused."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from kb.access.users import add_user
+    from kb.build import rebuild
+
+    from .identity_proxy import identity_proxy
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("---\nlang: es\n---\nLa experiencia de cliente es emoción.\n")
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    rebuild(settings)
+    add_user(settings, "lead", "editor", None)
+    env = {
+        "KB_INDEX_DIR": str(settings.index_dir),
+        "KB_CORPUS_DIR": str(settings.corpus_dir),
+        "KB_PROXY_USER_HEADER": "X-Forwarded-User",
+    }
+
+    def signed_in_through(proxy: str, expected: str, browser: Any) -> Any:
+        page = browser.new_page()
+        page.goto(proxy)
+        expect(page.get_by_text(expected)).to_be_visible(timeout=120_000)
+        return page
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        with running_app(env) as url:
+            with identity_proxy(url, "lead") as proxy:
+                page = signed_in_through(proxy, "Signed in as lead (editor).", browser)
+                expect(page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True)).to_be_visible()
+            with identity_proxy(url, "agent7") as proxy:
+                page = signed_in_through(proxy, "Signed in as agent7 (reader).", browser)
+                expect(page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True)).to_have_count(0)
+            page = signed_in_through(url, "the proxy did not say who is signed in", browser)  # around the proxy
+            expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)
+        beyond = {**env, "STREAMLIT_SERVER_ADDRESS": "0.0.0.0", "KB_TRUSTED_PROXIES": "192.0.2.1"}
+        with running_app(beyond) as url, identity_proxy(url, "lead", forwarded_for="192.0.2.1") as relay:
+            page = signed_in_through(relay, "honoured only from the trusted proxy", browser)
+            expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)
+        browser.close()

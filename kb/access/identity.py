@@ -50,19 +50,27 @@ def from_proxy(settings: Settings, served_on: str, peer: str | None, headers: Ma
     """The person a trusted proxy names in its identity header.
 
     Honoured only from an address in KB_TRUSTED_PROXIES. Streamlit reports a loopback peer as None; and
-    the web server replaces a loopback peer's address by the client's from X-Forwarded-For, so a proxy on
-    this machine is recognised by the app being served on loopback only (no one else can connect)."""
+    its web server (uvicorn) replaces a loopback peer's address by the last one in its X-Forwarded-For,
+    so an address equal to that last entry came from this machine, whatever it says. A proxy on this
+    machine is recognised by the app being served on loopback only (no one else can connect)."""
     trusted = _networks(settings.trusted_proxies)
-    address = ipaddress.ip_address(peer or "127.0.0.1")
+    forwarded = [a.strip() for a in _header(headers, "X-Forwarded-For").split(",") if a.strip()]
+    if peer is None or (forwarded and forwarded[-1] == peer):
+        peer = "127.0.0.1"  # the connection came from this machine
+    address = ipaddress.ip_address(peer)
     via_trusted = any(address in net for net in trusted)
     if not via_trusted and served_locally(served_on) and any(net.network_address.is_loopback for net in trusted):
         via_trusted = True
     if not via_trusted:
         raise Unauthenticated(f"identity headers are honoured only from the trusted proxy, not from {address}")
-    name = next((v for k, v in headers.items() if k.lower() == settings.proxy_user_header.lower()), "").strip()
+    name = _header(headers, settings.proxy_user_header).strip()
     if not name:
         raise Unauthenticated("the proxy did not say who is signed in")
     return _signed_in(settings, name, "proxy")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
 
 
 def from_oidc(settings: Settings, claims: Mapping[str, object]) -> Principal:
