@@ -12,6 +12,9 @@ from .readers.structure import Limits
 from .types import IndexSpec
 
 DEFAULT_MODEL = "multilingual-e5-small"
+# Settings an empty KB_* variable sets to "" (none: no role for people without an account, no trusted
+# proxy); for every other setting an empty variable counts as unset.
+EMPTY_MEANS_NONE = ("signed_in_role", "trusted_proxies")
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -103,7 +106,7 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = os.environ.get("KB_" + f.name.upper())
-            if raw:
+            if raw or (raw == "" and f.name in EMPTY_MEANS_NONE):
                 try:
                     values[f.name] = _coerce(f.type, raw)
                 except ValueError as exc:
