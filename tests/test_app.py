@@ -516,3 +516,73 @@ def test_built_in_accounts_sign_in_with_their_roles(tmp_path: Path, monkeypatch:
     assert [list(audit[c]) for c in ("who", "action", "how")] == [["lead"], ["rebuild"], ["password"]]
     assert "boss" in list(at.dataframe[1].value["who"])  # the accounts, never their hashes
     assert not any("argon2" in str(d.value) for d in at.dataframe)
+
+
+VIEWS_READ = ["Ask", "Library", "Principles"]
+CHANGES = {"rebuild", "sync-now", "uploads"}  # the sidebar's controls that change the knowledge base
+MATRIX = {  # who -> (the views offered, the controls offered)
+    "anonymous": (VIEWS_READ, set()),
+    "reader": (VIEWS_READ, set()),
+    "editor": ([*VIEWS_READ, "Content gaps"], CHANGES),
+    "admin": ([*VIEWS_READ, "Content gaps", "Admin"], CHANGES),
+    "wrong password": ([], set()),
+    "expired session": ([], set()),
+}
+
+
+@pytest.mark.parametrize("who", sorted(MATRIX))
+def test_the_access_matrix_in_the_app(who: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every view and every control that changes the knowledge base, for each kind of person: offered or
+    not as the roles say; and each one refused is refused again when the page sends it anyway."""
+    import time
+
+    from streamlit import config
+
+    from kb.access import read_audit
+    from kb.access.users import add_user
+    from kb.sources import SourceConfig, add_source
+
+    settings = one_article_index(tmp_path)
+    add_source(settings, SourceConfig("help", "site", "https://help.invalid/hc/", ("es",)))  # never fetched
+    if who == "anonymous":
+        config.set_option("server.address", "0.0.0.0")
+        monkeypatch.setenv("KB_APP_ANONYMOUS", "on")
+    else:
+        for role in ("reader", "editor", "admin"):
+            add_user(settings, role, role, f"{role} password 123")
+    at = app_for(settings, monkeypatch)
+    if who in ("reader", "editor", "admin", "wrong password"):
+        name, password = ("reader", "not it at all") if who == "wrong password" else (who, f"{who} password 123")
+        at.text_input(key="sign-in-name").set_value(name)
+        at.text_input(key="sign-in-password").set_value(password)
+        at.button[0].click().run()
+    elif who == "expired session":
+        at.session_state["signed_in"] = ("admin", time.time() - 13 * 3600)
+        at.run()
+    views, controls = MATRIX[who]
+
+    def offered() -> tuple[list[str], set[str]]:
+        shown = at.sidebar.radio(key="view").options if at.sidebar.radio else []
+        keys = {b.key for b in at.sidebar.button} | {b.key for b in at.button}
+        uploader = (
+            {"uploads"} if any(str(e.key).startswith("uploads") for e in at.sidebar.get("file_uploader")) else set()
+        )
+        return list(shown), (keys | uploader) & CHANGES
+
+    assert not at.exception, at.exception
+    assert offered() == (views, controls)
+    if not views:  # not signed in: the page ends at the sign-in form, whatever it is sent
+        assert [b.label for b in at.button] == ["Sign in"] and not at.chat_input
+        return
+    refused = CHANGES - controls
+    if not refused:
+        return
+    monkeypatch.setattr("kb.access.allowed", lambda principal, action: True)  # the controls shown by force
+    at.run()
+    for key in ("rebuild", "sync-now"):
+        (at.sidebar.button(key=key) if key == "rebuild" else at.button(key=key)).click().run()
+        assert "Your role may not do this." in [w.value for w in at.warning], key
+    for view in ("gaps", "admin"):
+        at.sidebar.radio(key="view").set_value(view).run()
+        assert "Your role may not do this." in [w.value for w in at.warning] and not at.dataframe, view
+    assert Service.shared(settings).job is None and read_audit(settings) == []  # nothing started or changed

@@ -413,3 +413,50 @@ def test_a_trusted_proxy_names_who_signs_in(tmp_path: Path) -> None:
             page = signed_in_through(relay, "honoured only from the trusted proxy", browser)
             expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)
         browser.close()
+
+
+def test_built_in_accounts_in_the_browser(tmp_path: Path) -> None:
+    """What a person sees: the sign-in form and nothing else; a wrong password refused; a reader asks and
+    reads without the editor's controls; after signing out, an editor has them."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from kb.access.users import add_user
+    from kb.build import rebuild
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("---\nlang: es\n---\nLa experiencia de cliente es emoción.\n")
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    rebuild(settings)
+    add_user(settings, "agent7", "reader", "agent seven password")
+    add_user(settings, "lead", "editor", "lead editor password")
+    env = {"KB_INDEX_DIR": str(settings.index_dir), "KB_CORPUS_DIR": str(settings.corpus_dir)}
+    with running_app(env) as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+
+        def sign_in(name: str, password: str) -> None:
+            page.get_by_role("textbox", name="User name").fill(name)
+            page.get_by_role("textbox", name="Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=120_000)
+        expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)
+        sign_in("agent7", "a guess at it")
+        expect(page.get_by_text("Sign-in refused: wrong name or password")).to_be_visible(timeout=60_000)
+        sign_in("agent7", "agent seven password")
+        expect(page.get_by_text("Signed in as agent7 (reader).")).to_be_visible(timeout=60_000)
+        ask(page, "¿Qué es la experiencia de cliente?")
+        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(0)
+        expect(sidebar.get_by_text("Content gaps", exact=True)).to_have_count(0)
+        expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(0)
+        sidebar.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+        sign_in("lead", "lead editor password")
+        expect(page.get_by_text("Signed in as lead (editor).")).to_be_visible(timeout=60_000)
+        expect(sidebar.get_by_text("Content gaps", exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(1)
+        expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(1)
+        browser.close()
