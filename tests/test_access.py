@@ -149,3 +149,64 @@ def test_oidc_people_get_their_accounts_role(settings: Settings) -> None:
         from_oidc(replace(settings, signed_in_role=""), {"email": "agent@example.com"})
     with pytest.raises(Unauthenticated):
         from_oidc(settings, {})
+
+
+def test_no_default_secrets_in_the_repository() -> None:
+    """No password, key, token or cookie secret is shipped: every one is made by the deployment."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    assignment = re.compile(
+        r"(secret|password|passwd|api_?key|token)\w*[\"']?\s*[:=]\s*[\"']([^\"'\s…{}<>]{8,})[\"']", re.IGNORECASE
+    )
+    shipped = [
+        p
+        for p in tracked
+        if not p.startswith(("tests/", "corpus/", "bench/data/"))
+        and p.endswith((".py", ".toml", ".md", ".cfg", ".ini", ".json", ".yaml", ".yml", ".env", "Makefile", "run"))
+    ]
+    assert "app.py" in shipped and ".streamlit/config.toml" in shipped
+    found = [(p, m.group(0)) for p in shipped for m in assignment.finditer((root / p).read_text(errors="replace"))]
+    assert found == []
+    assert not any(p.endswith("secrets.toml") for p in tracked)
+    assert ".streamlit/secrets.toml" in (root / ".gitignore").read_text()
+
+
+def test_keys_and_passwords_never_reach_the_logs(tmp_path: Path) -> None:
+    """`kb serve` as deployed, asked with a valid, a revoked and a made-up key: none is in its output."""
+    import socket
+    import time
+
+    import httpx
+
+    from kb.access import add_key, revoke_key
+
+    settings = Settings.from_env(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus")
+    valid, revoked = add_key(settings, "desk", "editor"), add_key(settings, "old", "editor")
+    revoke_key(settings, "old")
+    made_up = "kb_" + "Z" * 43
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "kb", "--index", str(settings.index_dir), "serve", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(base + "/v1/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        statuses = [
+            httpx.get(base + "/v1/job", headers={"Authorization": f"Bearer {key}"}, timeout=30).status_code
+            for key in (valid, revoked, made_up)
+        ]
+        assert statuses == [200, 401, 401]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert output.strip() and not any(key in output for key in (valid, revoked, made_up))
+    stored = (settings.index_dir / "access" / "keys.json").read_text()
+    assert not any(key in stored for key in (valid, revoked))

@@ -460,3 +460,17 @@ def test_built_in_accounts_in_the_browser(tmp_path: Path) -> None:
         expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(1)
         expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(1)
         browser.close()
+
+
+def test_uploads_without_the_pages_xsrf_token_are_refused(app_url: str) -> None:
+    """XSRF protection stays on: a file sent to the app's upload endpoint by another site's page (no
+    token from the app's own page) is refused."""
+    import httpx
+
+    response = httpx.put(
+        f"{app_url}/_stcore/upload_file/some-session/some-file",
+        files={"file": ("a.txt", b"---\nlang: es\n---\nLlame al 0900 123 456.\n", "text/plain")},
+        headers={"Origin": "https://evil.example"},
+        timeout=30,
+    )
+    assert response.status_code == 403, response.text
