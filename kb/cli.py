@@ -27,8 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strict", action="store_true", help="exit non-zero when a corpus file was skipped")
     _common(p)
 
-    p = sub.add_parser("add", help="copy files into the corpus (replacing same-named ones), then rebuild")
+    p = sub.add_parser("add", help="copy files into the corpus, then rebuild")
     p.add_argument("files", nargs="+", type=Path, help="HTML, PDF, DOCX, Markdown or text files")
+    p.add_argument("--replace", action="store_true", help="replace corpus files of the same names (else refused)")
     p.add_argument("--strict", action="store_true", help="exit non-zero when a corpus file was skipped")
     _common(p)
 
@@ -174,8 +175,14 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if args.command == "add":
-            record(settings, operator(), "add", ", ".join(Path(f).name for f in args.files))
+            replacing = _replaced(settings, args.files)
+            if replacing and not args.replace:
+                raise KBError(
+                    f"adding would replace {'; '.join(replacing)}: add --replace to replace "
+                    f"{'it' if len(replacing) == 1 else 'them'}; nothing was changed"
+                )
             report = KnowledgeBase.add(args.files, settings, progress=progress)
+            record(settings, operator(), "add", ", ".join(Path(f).name for f in args.files))
         else:
             record(settings, operator(), "full rebuild" if args.full else "rebuild")
             report = KnowledgeBase.rebuild(settings, full=args.full, progress=progress)
@@ -192,6 +199,27 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         f"reused {report.reused_documents}; skipped {len(report.skipped)}; {report.seconds:.1f} s"
     )
     return 2 if args.strict and report.skipped else 0
+
+
+def _replaced(settings: Settings, files: list[Path]) -> list[str]:
+    """The corpus files (with their articles' titles) that adding `files` would change."""
+    out = []
+    for f in files:
+        target = settings.corpus_dir / f.name
+        try:
+            if not target.is_file() or target.read_bytes() == f.read_bytes():
+                continue
+        except OSError:
+            continue  # an unreadable file: the add says so
+        title = ""
+        try:
+            from .knowledge_base import KnowledgeBase
+
+            title = next((d.title for d in KnowledgeBase.open(settings=settings).documents() if d.path == f.name), "")
+        except KBError:
+            pass
+        out.append(f'{target} ("{title}")' if title else str(target))
+    return out
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:

@@ -24,6 +24,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def need_browser(*modules: str) -> None:
+    """Skip the calling test module unless Debian's chromium and these Python modules (and playwright)
+    are there; with KB_REQUIRE_BROWSER set (CI), their absence is an error instead."""
+    import importlib.util
+
+    from bench.browser import CHROMIUM
+
+    missing = [m for m in ("playwright", *modules) if importlib.util.find_spec(m) is None]
+    if not Path(CHROMIUM).exists():
+        missing.append("chromium")
+    if not missing:
+        return
+    if os.environ.get("KB_REQUIRE_BROWSER"):
+        raise RuntimeError(f"KB_REQUIRE_BROWSER is set but {', '.join(missing)} is missing")
+    pytest.skip(f"needs {', '.join(missing)} (install: apt-get install chromium)", allow_module_level=True)
+
+
 LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0", None, ""}
 
 

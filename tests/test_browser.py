@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +13,13 @@ import pytest
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, running_app
 from kb import KnowledgeBase, Settings, language_label
 
-from .conftest import ROOT
+from .conftest import ROOT, need_browser
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def browser_available() -> bool:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return Path(CHROMIUM).exists()
-
-
-if not browser_available():
-    if os.environ.get("KB_REQUIRE_BROWSER"):
-        raise RuntimeError("KB_REQUIRE_BROWSER is set but chromium or playwright is missing")
-    pytest.skip("needs Debian's chromium and playwright (install: apt-get install chromium)", allow_module_level=True)
+need_browser()
 
 
 @pytest.fixture(scope="module")
@@ -402,9 +390,13 @@ def test_a_trusted_proxy_names_who_signs_in(tmp_path: Path) -> None:
         with running_app(env) as url:
             with identity_proxy(url, "lead") as proxy:
                 page = signed_in_through(proxy, "Signed in as lead (editor).", browser)
-                expect(page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True)).to_be_visible()
+                gaps = page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True)
+                expect(gaps).to_be_visible(timeout=120_000)
             with identity_proxy(url, "agent7") as proxy:
                 page = signed_in_through(proxy, "Signed in as agent7 (reader).", browser)
+                expect(page.get_by_test_id("stSidebar").get_by_text("Library", exact=True)).to_be_visible(
+                    timeout=120_000
+                )
                 expect(page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True)).to_have_count(0)
             page = signed_in_through(url, "the proxy did not say who is signed in", browser)  # around the proxy
             expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)

@@ -120,3 +120,17 @@ def test_kb_add_and_strict(tmp_path: Path) -> None:
     assert run("rebuild", "--strict").returncode == 2  # a skipped file fails --strict
     hits = json.loads(run("search", "Jak wpisać emoji?", "--json").stdout)
     assert hits[0]["doc_id"] == "tips-specialchars" and hits[0]["section"]
+    other = tmp_path / "elsewhere" / "nautilus-connect.md"  # another file of an article's name
+    other.parent.mkdir()
+    other.write_text("---\nlang: es\ntitle: Llámenos\n---\nLlame al 0900 123 456.\n", encoding="utf-8")
+    kept = (corpus / "nautilus-connect.md").read_bytes()
+    replacing = run("add", str(other))
+    assert replacing.returncode == 1 and "adding would replace" in replacing.stderr and "--replace" in replacing.stderr
+    title = (
+        KnowledgeBase.open(settings=Settings.from_env(index_dir=tmp_path / "index", corpus_dir=corpus))
+        .document("nautilus-connect")
+        .title
+    )
+    assert f'("{title}")' in replacing.stderr and (corpus / "nautilus-connect.md").read_bytes() == kept
+    assert run("add", str(other), "--replace").returncode == 0
+    assert (corpus / "nautilus-connect.md").read_bytes() == other.read_bytes()

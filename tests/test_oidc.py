@@ -3,10 +3,8 @@ loopback (oidc-provider-mock, started here), and Debian's headless chromium driv
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +14,8 @@ from bench.browser import CHROMIUM, CHROMIUM_ARGS, running_app
 from kb import Settings
 from kb.access.users import add_user
 from kb.build import rebuild
+
+from .conftest import need_browser
 
 pytestmark = pytest.mark.browser
 
@@ -28,22 +28,7 @@ AGENT = "agent@example.com"
 LOOPBACK = {"127.0.0.1", "localhost"}
 
 
-def browser_available() -> bool:
-    try:
-        import oidc_provider_mock  # noqa: F401
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return Path(CHROMIUM).exists()
-
-
-if not browser_available():
-    if os.environ.get("KB_REQUIRE_BROWSER"):
-        raise RuntimeError("KB_REQUIRE_BROWSER is set but chromium, playwright or oidc-provider-mock is missing")
-    pytest.skip(
-        "needs Debian's chromium, playwright and oidc-provider-mock (install: apt-get install chromium)",
-        allow_module_level=True,
-    )
+need_browser("oidc_provider_mock")
 
 
 @pytest.fixture(scope="module")
