@@ -104,7 +104,7 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
     pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     failures = []
     in_scope = [q for q in questions if q.gold]
-    multi = cross = 0
+    multi = cross = own = 0
     for q in in_scope:
         hits = kb.search(q.question, k=K)
         ranks = [r for r, h in enumerate(hits, 1) if _relevant(h, q.gold) is not None]
@@ -138,6 +138,32 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
             for d, s, e in q.gold
         )
         sums["in-scope confident"] += answer.confident
+        # where the answer puts the evidence: the first point citing gold (a citation or its parallels)
+        golden = [
+            any(
+                c.doc_id == d and c.start < e and s < c.end
+                for m in p.citations
+                for c in (m, *m.parallels)
+                for d, s, e in q.gold
+            )
+            for p in answer.points
+        ]
+        point = golden.index(True) + 1 if True in golden else None
+        sums["ask gold in point 1"] += point == 1
+        sums["ask gold in points 1-2"] += bool(point and point <= 2)
+        sums["hit@2"] += bool(first and first <= 2)
+        sums["ask mrr (points)"] += 1 / point if point else 0.0
+        if answer.points and answer.hits:  # point 1 cites the passage search ranks first
+            sums["point 1 cites search's first"] += any(
+                c.chunk_id == answer.hits[0].chunk_id for c in answer.points[0].citations
+            )
+        # the asker's language: among questions whose answer the corpus has in that language
+        answer_langs = gold_langs | {kb.document(t).lang for d, _, _ in q.gold for t in kb.index.translations(d)}
+        if q.lang in answer_langs and answer.points:
+            own += 1
+            leads = [p.citations[0].lang for p in answer.points]
+            sums["points in the question's language"] += leads.count(q.lang) / len(leads)
+            sums["point 1 in the question's language"] += leads[0] == q.lang
         pair = pairs[f"{q.lang} → {'/'.join(sorted(gold_langs))}"]
         pair["n"] += 1
         pair["hit@5"] += bool(first and first <= 5)
@@ -154,6 +180,12 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
     if multi:
         metrics["language coverage@10"] = sums["language coverage@10"] / multi
     metrics["ask cites gold"] = sums["ask cites gold"] / n
+    for name in ("hit@2", "ask gold in point 1", "ask gold in points 1-2", "ask mrr (points)"):
+        metrics[name] = sums[name] / n
+    metrics["point 1 cites search's first"] = sums["point 1 cites search's first"] / n
+    if own:
+        metrics["points in the question's language"] = sums["points in the question's language"] / own
+        metrics["point 1 in the question's language"] = sums["point 1 in the question's language"] / own
     metrics["in-scope confident"] = sums["in-scope confident"] / n
     if out_of_scope:
         metrics["out-of-scope not confident"] = not_confident / len(out_of_scope)

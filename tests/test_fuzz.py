@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kb import KBError, KnowledgeBase
 
-EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "500"))  # per test; bench/fuzz runs more
+EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "200"))  # per test and store; bench/fuzz.py runs thousands
 SPECIALS = [
     "\u200b",
     "\u200f",
