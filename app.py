@@ -574,13 +574,18 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
             st.text(hit.text)
 
 
-def conversation(svc: Service, kb: KnowledgeBase) -> list[tuple[Exchange, Answer]]:
+def conversation(svc: Service, kb: KnowledgeBase, t: Messages) -> list[tuple[Exchange, Answer]]:
     """This session's questions and answers; after a reload, the conversation the address names, asked again."""
     if "history" not in st.session_state:
         history: list[tuple[Exchange, Answer]] = []
         for exchange in svc.conversations.load(st.query_params.get("c", ""), user().name):
             try:  # asked again, so that the citations point into the articles as they are now
-                history.append((exchange, kb.ask(exchange.question, k=exchange.k, languages=exchange.languages)))
+                history.append(
+                    (
+                        exchange,
+                        kb.ask(exchange.question, k=exchange.k, languages=exchange.languages, reader_lang=t.lang),
+                    )
+                )
             except KBError:
                 continue  # e.g. a language filter the corpus no longer has
         st.session_state["history"] = history
@@ -588,7 +593,7 @@ def conversation(svc: Service, kb: KnowledgeBase) -> list[tuple[Exchange, Answer
 
 
 def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] | None, k: int) -> None:
-    history = conversation(svc, kb)
+    history = conversation(svc, kb, t)
     st.write(t("try"))
     asked = None
     with st.container(horizontal=True):  # full questions, wrapped as the width allows
@@ -610,7 +615,7 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
         else:
             exchange = Exchange(asked, k, tuple(languages) if languages else None)
             try:
-                history.append((exchange, svc.ask(asked, k=k, languages=languages)))
+                history.append((exchange, svc.ask(asked, k=k, languages=languages, reader_lang=t.lang)))
             except KBError as exc:
                 error, repairable = t("question_failed", error=exc), isinstance(exc, IndexUnusable)
             else:

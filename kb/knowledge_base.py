@@ -234,9 +234,13 @@ class KnowledgeBase:
         vectors = self.embedder.encode_query(text)
         return Ranking(self.index, vectors, self._languages(languages), ranking_language(text)).top(k)
 
-    def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int = 5, languages: Iterable[str] | None = None, reader_lang: str | None = None
+    ) -> Answer:
         """An extractive answer: the best evidence sentences of the top-k passages (and of the best
-        passage of each language they miss), cited. One scoring pass serves all of it."""
+        passage of each language they miss), cited. One scoring pass serves all of it. Points come in
+        search's order; among points of near-equal relevance, those in the question's language (then
+        `reader_lang`, e.g. the interface's) first, each led by its version in that language if it has one."""
         self._check_k(k)
         text, cut = self._query(question)
         # the question's own language loses a little in ranking (search.OWN_LANGUAGE)
@@ -253,7 +257,8 @@ class KnowledgeBase:
         # One point at most per passage drawn from, so `k` is how much evidence the answer may show
         # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
         points = max(self.settings.answer_points, k)
-        return compose_answer(question, query_lang, ranking, hits, confident, points, cut)
+        prefer = tuple(dict.fromkeys(lang for lang in (query_lang, reader_lang) if lang))
+        return compose_answer(question, query_lang, ranking, hits, confident, points, cut, prefer)
 
     def principles(self, limit: int = 10) -> list[Principle]:
         """The main points the corpus makes across articles and languages, most widely made first.

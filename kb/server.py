@@ -117,8 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _: Annotated[Principal, caller("ask")],
         k: Annotated[int, Body(embed=True)] = 5,
         languages: Annotated[list[str] | None, Body(embed=True)] = None,
+        reader_lang: Annotated[
+            str | None, Body(embed=True, description="the reader's language, e.g. a widget's")
+        ] = None,
     ) -> dict[str, Any]:
-        answer = service.ask(question, k=k, languages=languages)
+        answer = service.ask(question, k=k, languages=languages, reader_lang=reader_lang)
         return {"answer": plain(answer), "markdown": answer.markdown()}
 
     @app.get("/v1/articles/{doc_id}", summary="One article, whole (citations' offsets point into its body)")

@@ -146,9 +146,11 @@ class Service:
         """The help centres the corpus mirrors, each with how its last sync ended (None: never synced)."""
         return [(config, sync_status(self.settings, config.name)) for config in load_sources(self.settings)]
 
-    def ask(self, question: str, k: int = 5, languages: Iterable[str] | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int = 5, languages: Iterable[str] | None = None, reader_lang: str | None = None
+    ) -> Answer:
         """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap log."""
-        answer = self.knowledge_base().ask(question, k=k, languages=languages)
+        answer = self.knowledge_base().ask(question, k=k, languages=languages, reader_lang=reader_lang)
         if not answer.confident:
             self.gaps.record(answer)
         return answer

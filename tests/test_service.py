@@ -4,6 +4,7 @@ and what the app builds on: the question and filter checks, the library, the gap
 from __future__ import annotations
 
 import gc
+import json
 import shutil
 import subprocess
 import sys
@@ -269,3 +270,30 @@ def test_every_message_exists_in_every_interface_language() -> None:
     assert Messages("pl").language_label("fr") == "Francuski (fr)"
     assert Messages("fr")("job_unchanged") != Messages("es")("job_unchanged")
     assert ui_language("pl-PL") == "pl" and ui_language("de-DE") == "en" and ui_language(None) == "en"
+
+
+DEV_QUESTIONS = [
+    json.loads(line)["question"] for line in (ROOT / "bench" / "data" / "dev.jsonl").open(encoding="utf-8")
+]
+
+
+@pytest.mark.parametrize("reader", [None, "fr", "pl"])
+def test_point_one_is_searchs_first_and_each_point_leads_in_the_readers_language(
+    kb: KnowledgeBase, reader: str | None
+) -> None:
+    """What an agent reads first: the passage search ranks first is point 1; a point whose sentence has a
+    version in the question's language (else the reader's) shows that version first, the others beside it."""
+    led = 0
+    for question in DEV_QUESTIONS[:20]:
+        answer = kb.ask(question, reader_lang=reader)
+        first = answer.points[0]
+        assert answer.hits[0].chunk_id in {c.chunk_id for m in first.citations for c in (m, *m.parallels)}, question
+        for point in answer.points:
+            lead = point.citations[0]
+            versions = {lead.lang, *(p.lang for p in lead.parallels)}
+            wanted = next((lang for lang in (answer.query_lang, reader) if lang in versions), None)
+            if wanted is not None:
+                assert lead.lang == wanted, (question, point.text)
+                led += lead.parallels != ()
+            assert point.text == lead.quote and all(p.n == lead.n for p in lead.parallels)
+    assert led  # (the corpus has translations for this to be about)
