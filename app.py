@@ -193,8 +193,7 @@ def oidc_user(svc: Service, t: Messages) -> Principal:
         st.button(t("sign_in_oidc"), on_click=st.login, key="sign-in-oidc", type="primary")
         st.stop()
     claims = st.user.to_dict()
-    expires = float(str(claims.get("exp") or 0) or 0)
-    issued = float(str(claims.get("iat") or 0) or 0)
+    expires, issued = (float(str(claims.get(name) or 0)) for name in ("exp", "iat"))  # seconds since 1970
     if (expires and expires < time.time()) or (issued and time.time() - issued > svc.settings.session_hours * 3600):
         st.info(t("session_expired"))
         st.button(t("sign_in_oidc"), on_click=st.logout, key="sign-in-again", type="primary")
