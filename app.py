@@ -216,9 +216,9 @@ def password_user(svc: Service, t: Messages) -> Principal:
             st.session_state.pop("signed_in")
             st.warning(t("account_gone"))
         else:
-            if st.sidebar.button(t("sign_out"), key="sign-out"):
-                st.session_state.pop("signed_in")
-                st.rerun()
+            # the click acts through its callback, before the run it starts, even if that click landed
+            # while another run (an answer, the rebuild panel's poll) was still going
+            st.sidebar.button(t("sign_out"), key="sign-out", on_click=sign_out)
             return Principal(account.name, account.role, "password")
     with st.form("sign-in"):
         st.subheader(t("sign_in"))
@@ -233,6 +233,13 @@ def password_user(svc: Service, t: Messages) -> Principal:
                 st.session_state["signed_in"] = (who.name, time.time())
                 st.rerun()
     st.stop()
+
+
+def sign_out() -> None:
+    """Forget the built-in account's session, and what it asked (the next person starts afresh)."""
+    for key in ("signed_in", "history"):
+        st.session_state.pop(key, None)
+    st.query_params.pop("c", None)
 
 
 def user() -> Principal:

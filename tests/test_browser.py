@@ -448,6 +448,7 @@ def test_built_in_accounts_in_the_browser(tmp_path: Path) -> None:
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
         sign_in("lead", "lead editor password")
         expect(page.get_by_text("Signed in as lead (editor).")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stChatMessage")).to_have_count(0)  # the reader's conversation left with them
         expect(sidebar.get_by_text("Content gaps", exact=True)).to_be_visible()
         expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(1)
         expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(1)
