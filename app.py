@@ -18,17 +18,11 @@ from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_prox
 from kb.access.keys import list_keys
 from kb.access.users import SignInRefused, find_user, list_users, sign_in
 from kb.conversations import Exchange
-from kb.language import has_words
+from kb.language import detect_language, has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
+from kb.presentation import Presentation, load_presentation, presentation_file
 from kb.readers import SUFFIXES
 
-EXAMPLES = {
-    "en": "Is customer experience about emotion or technology?",
-    "es": "¿Cómo medir el éxito de la experiencia de cliente?",
-    "pl": "Czy technologia jest punktem wyjścia dla doświadczenia klienta?",
-    "it": "Perché l'essere umano è al centro della customer experience?",
-    "fr": "Pourquoi les émotions comptent-elles pour les marques ?",
-}
 FIRST_START = Principal("app (first start)", "editor", "app")  # builds the index a first start finds missing
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]  # every format a reader takes
 VIEWS = ("ask", "library", "principles", "gaps", "admin")
@@ -598,16 +592,34 @@ def conversation(svc: Service, kb: KnowledgeBase, t: Messages) -> list[tuple[Exc
     return st.session_state["history"]
 
 
-def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] | None, k: int) -> None:
+def presentation(svc: Service, t: Messages) -> Presentation:
+    """The deployment's title, intro, placeholder and examples in the interface language (app.toml);
+    a file that cannot be used is named on the page, and the app's own wording shown."""
+    settings = svc.settings
+    try:
+        return load_presentation(presentation_file(settings.corpus_dir, settings.app_config), t.lang)
+    except KBError as exc:
+        st.warning(t("app_config_broken", error=exc))
+        return Presentation()
+
+
+def show_ask(
+    svc: Service, kb: KnowledgeBase, t: Messages, shown: Presentation, languages: list[str] | None, k: int
+) -> None:
     history = conversation(svc, kb, t)
-    st.write(t("try"))
-    asked = None
+    # the deployment's examples (those in the interface language first), else article titles that find their article
+    examples = list(shown.examples) if shown.examples is not None else kb.examples(t.lang)
+    examples.sort(key=lambda e: detect_language(e, allowed=kb.languages()) != t.lang)
+    asked, example = None, False
+    if examples:
+        st.write(t("try"))
     with st.container(horizontal=True):  # full questions, wrapped as the width allows
-        for lang in sorted(EXAMPLES, key=lambda code: code != t.lang):
-            if st.button(EXAMPLES[lang], key=f"example-{lang}"):
-                asked = EXAMPLES[lang]
-    typed = st.chat_input(t("chat_placeholder"))
-    asked = typed or asked
+        for i, question in enumerate(examples):
+            if st.button(question, key=f"example-{i}"):
+                asked, example = question, True
+    typed = st.chat_input(shown.placeholder or t("chat_placeholder"))
+    if typed:
+        asked, example = typed, False
     if history and st.button(t("new_conversation"), key="new-conversation"):
         st.session_state["history"] = history = []
         st.query_params.pop("c", None)
@@ -621,7 +633,8 @@ def show_ask(svc: Service, kb: KnowledgeBase, t: Messages, languages: list[str] 
         else:
             exchange = Exchange(asked, k, tuple(languages) if languages else None)
             try:
-                history.append((exchange, svc.ask(asked, k=k, languages=languages, reader_lang=t.lang)))
+                answer = svc.ask(asked, k=k, languages=languages, reader_lang=t.lang, example=example)
+                history.append((exchange, answer))
             except KBError as exc:
                 error, repairable = t("question_failed", error=exc), isinstance(exc, IndexUnusable)
             else:
@@ -810,8 +823,9 @@ def show_admin(svc: Service, t: Messages) -> None:
 def main() -> None:
     svc = Service.shared()
     t = choose_language()
-    st.set_page_config(page_title=t("page_title"), page_icon="💬", layout="wide")
-    st.title(t("title"))
+    shown = presentation(svc, t)
+    st.set_page_config(page_title=shown.title or t("title"), page_icon="💬", layout="wide")
+    st.title(shown.title or t("title"))
     who = signed_in(svc, t)
     st.session_state["user"] = who
     notes = {"local": "local_only", "anonymous": "anonymous_readers"}
@@ -820,14 +834,14 @@ def main() -> None:
         if st.session_state["door"] in notes
         else t("signed_in_as", name=who.name, role=t(f"role_{who.role}"))
     )
-    st.caption(t("intro") + " " + note)
+    st.caption((shown.intro or t("intro")) + " " + note)
     kb = open_knowledge_base(svc, t)
     st.session_state["version"] = kb.version
     views = [v for v in VIEWS if v not in VIEW_ACTION or allowed(who, VIEW_ACTION[v])]
     view = st.sidebar.radio(t("view"), views, format_func=lambda v: t(f"view_{v}"), horizontal=True, key="view")
     languages, k = sidebar(svc, kb, t, filters=view == "ask")
     pages: dict[str, Callable[[], None]] = {
-        "ask": lambda: show_ask(svc, kb, t, languages, k),
+        "ask": lambda: show_ask(svc, kb, t, shown, languages, k),
         "library": lambda: show_library(kb, t),
         "principles": lambda: show_principles(kb, t),
         "gaps": lambda: show_gaps(svc, kb, t),

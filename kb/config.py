@@ -99,6 +99,9 @@ class Settings:
     trusted_proxies: str = "127.0.0.1,::1"
     signed_in_role: str = "reader"
     session_hours: float = 12.0
+    # How the app presents the deployment (title, intro, placeholder, examples per interface language):
+    # a TOML file, by default app.toml at the top of the corpus (kb/presentation.py, docs/configuration.md)
+    app_config: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import readers
 from .errors import KBError
 from .language import UNKNOWN, detect_language
+from .presentation import FILE_NAME as PRESENTATION_FILE
 from .readers import Limits
 from .readers.text import HEADER_KEYS, decode_text, split_header
 from .types import Document, Skipped
@@ -32,7 +33,8 @@ class CorpusScan:
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Every file under `corpus_dir` (README files and hidden files and folders excluded), sorted by name."""
+    """Every file under `corpus_dir` (README files, hidden files and folders, and the app's settings file at
+    its top excluded), sorted by name."""
     if not corpus_dir.is_dir():
         raise KBError(f"corpus directory {corpus_dir} does not exist; create it or pass --corpus DIR")
     return sorted(
@@ -40,6 +42,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
         for p in corpus_dir.rglob("*")
         if not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
         and p.name.lower() not in ("readme.md", "readme.txt")
+        and p != corpus_dir / PRESENTATION_FILE
         and (p.is_file() or p.is_symlink())
     )
 

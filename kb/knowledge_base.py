@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -77,6 +78,7 @@ class KnowledgeBase:
         self.stale_reason = stale_reason
         _one_blas_thread()
         self._principles: list[Principle] | None = None  # all of them, found on first use
+        self._examples: dict[tuple[str, int], list[str]] = {}
 
     @classmethod
     def open(
@@ -297,6 +299,28 @@ class KnowledgeBase:
                 )
             )
         return sorted(out, key=lambda a: (a.title.casefold(), a.lang, a.doc_id))
+
+    def examples(self, lang: str, n: int = 4) -> list[str]:
+        """Up to `n` example questions drawn from the corpus: article titles, in `lang` when the corpus
+        has articles in it, each one that search answers with its own article (or a translation of it)
+        first. The same for every call on one version; spread over the corpus, not its first titles."""
+        if (lang, n) not in self._examples:
+            articles = sorted(
+                self.index.documents.values(),
+                key=lambda d: (d.lang != lang, hashlib.sha256(d.doc_id.encode()).hexdigest()),
+            )
+            chosen: list[str] = []
+            for doc in articles[: 4 * n]:  # a bounded number of searches, whatever the corpus's size
+                title = " ".join(doc.title.split())
+                if len(chosen) == n:
+                    break
+                if not 2 <= len(title.split()) <= 12 or title.casefold() in map(str.casefold, chosen):
+                    continue
+                first = self.search(title, k=1)
+                if first and first[0].doc_id in {doc.doc_id, *self.index.translations(doc.doc_id)}:
+                    chosen.append(title)
+            self._examples[(lang, n)] = chosen
+        return list(self._examples[(lang, n)])
 
     def languages(self) -> list[str]:
         """Languages the corpus holds."""

@@ -11,31 +11,26 @@ DEFAULT = "en"
 
 # key: (en, es, pl, it, fr). `{name}` fields are filled by `Messages.__call__`.
 CATALOG: dict[str, tuple[str, str, str, str, str]] = {
-    "page_title": (
-        "cx-kb · customer-experience knowledge base",
-        "cx-kb · base de conocimiento de experiencia de cliente",
-        "cx-kb · baza wiedzy o doświadczeniu klienta",
-        "cx-kb · knowledge base sulla customer experience",
-        "cx-kb · base de connaissances sur l'expérience client",
-    ),
-    "title": (
-        "Customer-experience knowledge base",
-        "Base de conocimiento de experiencia de cliente",
-        "Baza wiedzy o doświadczeniu klienta",
-        "Knowledge base sulla customer experience",
-        "Base de connaissances sur l'expérience client",
-    ),
+    "title": ("Knowledge base", "Base de conocimiento", "Baza wiedzy", "Knowledge base", "Base de connaissances"),
     "intro": (
-        "Ask a principle question in any language. Answers quote the articles and cite every passage, "
-        "in the language it was written.",
-        "Haz una pregunta de principio en cualquier idioma. Las respuestas citan los artículos y cada pasaje, "
-        "en el idioma en que se escribió.",
-        "Zadaj pytanie o zasady w dowolnym języku. Odpowiedzi cytują artykuły i podają źródło każdego "
-        "fragmentu, w języku, w którym go napisano.",
-        "Fai una domanda di principio in qualsiasi lingua. Le risposte citano gli articoli e ogni passaggio, "
-        "nella lingua in cui è stato scritto.",
-        "Posez une question de principe dans n'importe quelle langue. Les réponses citent les articles et "
-        "chaque passage, dans la langue où il a été écrit.",
+        "Ask a question in any language. Answers quote the articles and cite every passage, in the language it "
+        "was written.",
+        "Haz una pregunta en cualquier idioma. Las respuestas citan los artículos y cada pasaje, en el idioma en "
+        "que se escribió.",
+        "Zadaj pytanie w dowolnym języku. Odpowiedzi cytują artykuły i podają źródło każdego fragmentu, w języku, "
+        "w którym go napisano.",
+        "Fai una domanda in qualsiasi lingua. Le risposte citano gli articoli e ogni passaggio, nella lingua in cui "
+        "è stato scritto.",
+        "Posez une question dans n'importe quelle langue. Les réponses citent les articles et chaque passage, dans "
+        "la langue où il a été écrit.",
+    ),
+    "app_config_broken": (
+        "The app's settings file could not be used, so the app shows its own wording. {error}",
+        "No se pudo usar el archivo de ajustes de la aplicación; se muestran los textos predeterminados. {error}",
+        "Nie udało się użyć pliku ustawień aplikacji, więc wyświetlane są teksty domyślne. {error}",
+        "Impossibile usare il file di impostazioni dell'app: vengono mostrati i testi predefiniti. {error}",
+        "Le fichier de réglages de l'application est inutilisable ; l'application affiche ses textes par défaut. "
+        "{error}",
     ),
     "interface_language": (
         "Interface language",
@@ -227,11 +222,11 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
     ),
     "try": ("Try:", "Prueba:", "Spróbuj:", "Prova:", "Essayez :"),
     "chat_placeholder": (
-        "Ask a question about customer experience",
-        "Haz una pregunta sobre la experiencia de cliente",
-        "Zadaj pytanie o doświadczenie klienta",
-        "Fai una domanda sulla customer experience",
-        "Posez une question sur l'expérience client",
+        "Ask a question",
+        "Haz una pregunta",
+        "Zadaj pytanie",
+        "Fai una domanda",
+        "Posez une question",
     ),
     "type_question": (
         "Type a question: this one has no words.",

@@ -147,11 +147,17 @@ class Service:
         return [(config, sync_status(self.settings, config.name)) for config in load_sources(self.settings)]
 
     def ask(
-        self, question: str, k: int = 5, languages: Iterable[str] | None = None, reader_lang: str | None = None
+        self,
+        question: str,
+        k: int = 5,
+        languages: Iterable[str] | None = None,
+        reader_lang: str | None = None,
+        example: bool = False,
     ) -> Answer:
-        """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap log."""
+        """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap
+        log, unless it is one of the page's `example` questions (nobody's need)."""
         answer = self.knowledge_base().ask(question, k=k, languages=languages, reader_lang=reader_lang)
-        if not answer.confident:
+        if not answer.confident and not example:
             self.gaps.record(answer)
         return answer
 

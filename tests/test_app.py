@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from kb import KnowledgeBase, Service, Settings, gap_report
 from kb.build import rebuild
 from kb.messages import Messages
+from kb.presentation import load_presentation
 
 from .conftest import ROOT
 
@@ -74,9 +75,63 @@ def test_question_in_each_language_gets_cited_answer(
 
 
 def test_example_button_asks(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled corpus's app.toml: five examples, the interface language's first; each asks."""
     at = app_for(real_settings, monkeypatch)
-    at.button(key="example-es").click().run()
+    examples = [b.label for b in at.button if str(b.key).startswith("example-")]
+    assert sorted(examples) == sorted(QUESTIONS.values()) and examples[0] == QUESTIONS["en"]
+    at.button(key="example-1").click().run()
     assert citation_headers(at)
+
+
+def test_the_deployment_names_itself(real_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.toml gives the title, intro, placeholder and examples per interface language (else from its top
+    level); an example asked is not a content gap, the same question typed is; a broken file is named on
+    the page and the app's own wording shown; without a file, the examples are article titles and each
+    one's answer cites its article first."""
+    import shutil
+
+    shutil.copytree(real_settings.index_dir, tmp_path / "index")
+    settings = Settings.from_env(corpus_dir=real_settings.corpus_dir, index_dir=tmp_path / "index")
+    config = tmp_path / "app.toml"
+    config.write_text(
+        'title = "Acme help"\nexamples = ["What is the boiling point of tungsten in kelvin?"]\n'
+        '[es]\ntitle = "Ayuda de Acme"\nplaceholder = "¿Qué necesitas?"\nintro = "Pregunta lo que quieras."\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KB_APP_CONFIG", str(config))
+    gaps = settings.index_dir / "gaps.jsonl"
+
+    def gap_lines() -> int:
+        return len(gaps.read_text().splitlines()) if gaps.exists() else 0
+
+    at = app_for(settings, monkeypatch)
+    en, es = Messages("en"), Messages("es")
+    assert at.title[0].value == "Acme help" and at.chat_input[0].placeholder == en("chat_placeholder")
+    assert at.caption[0].value.startswith(en("intro"))
+    at.button(key="example-0").click().run()
+    assert any(en("not_confident") in w.value for w in at.warning) and gap_lines() == 0  # an example: no gap
+    at.chat_input[0].set_value("What is the boiling point of tungsten in kelvin?").run()
+    assert gap_lines() == 1  # typed by someone: a gap
+    at.sidebar.selectbox(key="ui_lang").set_value("es").run()
+    assert at.title[0].value == "Ayuda de Acme" and at.chat_input[0].placeholder == "¿Qué necesitas?"
+    assert at.caption[0].value.startswith("Pregunta lo que quieras.")
+
+    config.write_text('title = "Acme\n', encoding="utf-8")  # not TOML
+    at.run()
+    assert any("app.toml" in w.value and es("app_config_broken", error="")[:20] in w.value for w in at.warning)
+    assert at.title[0].value == es("title") and at.chat_input[0].placeholder == es("chat_placeholder")
+
+    config.unlink()  # no file: article titles, each finding its own article (or a translation of it)
+    at.sidebar.selectbox(key="ui_lang").set_value("pl").run()
+    kb = KnowledgeBase.open(settings=settings)
+    versions = {a.title: {a.title} | {kb.document(d).title for d in a.translations} for a in kb.library()}
+    examples = [b for b in at.button if str(b.key).startswith("example-")]
+    assert len(examples) >= 3 and examples[0].label == "Doświadczenie klienta dotyczy emocji, a nie technologii"
+    for i in range(len(examples)):
+        title = at.button(key=f"example-{i}").label
+        at.button(key=f"example-{i}").click().run()
+        first = citation_headers(at)[0]  # the latest answer's point 1
+        assert any(f"**[1] {v}**" in first.replace("\\", "") for v in versions[title]), (title, first)
 
 
 def test_language_filter_restricts_citations(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -304,10 +359,12 @@ def test_the_interface_speaks_five_languages(real_settings: Settings, monkeypatc
         at.sidebar.selectbox(key="ui_lang").set_value(lang).run()
         assert not at.exception, at.exception
         t = Messages(lang)
-        assert at.title[0].value == t("title") and at.query_params["lang"] == lang
+        shown = load_presentation(real_settings.corpus_dir / "app.toml", lang)  # the bundled corpus's wording
+        assert shown.title and shown.placeholder
+        assert at.title[0].value == shown.title and at.query_params["lang"] == lang
         views = [t(f"view_{v}") for v in ("ask", "library", "principles", "gaps")]
         assert at.sidebar.radio(key="view").options == views
-        assert at.chat_input[0].placeholder == t("chat_placeholder")
+        assert at.chat_input[0].placeholder == shown.placeholder
         assert t("question_language", lang=t.language_label(answer.query_lang)) in [c.value for c in at.caption]
         assert any(t.language_label("pl") in h for h in citation_headers(at))  # language names in that language
         # a cited passage with translations shows its versions in tabs, the reader's language first
