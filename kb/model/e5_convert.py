@@ -181,7 +181,10 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
         while base in used_bases or any((base ^ c) in used for c in labels) or (pos ^ base) >= (1 << 21):
             base += 1
         used_bases.add(base)
-        need = max(base ^ c for c in labels) + 1
+        # Room for every byte the reader may look up under this node, not only the labels it has: it
+        # reads unit base ^ byte unchecked, so a character outside the map (U+2FA1E, unassigned) read
+        # past the array's end and the tokenizer panicked.
+        need = (base | 0xFF) + 1
         units.extend([0] * max(0, need - len(units)))
         units[pos] |= (pos ^ base) << 10
         for c in labels:

@@ -23,7 +23,7 @@ from ..types import ModelIdentity
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-CONVERTER_VERSION = 2
+CONVERTER_VERSION = 3  # 3: the tokenizer's character map padded for every byte (kb/model/e5_convert.py)
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "default"}
 IDENTITY_FILE = "kb_model.json"
 load_lock = threading.RLock()  # one load or export at a time in a process
