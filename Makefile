@@ -36,4 +36,4 @@ bench: $(STAMP) index
 
 lint: $(STAMP)
 	$(BIN)/ruff check kb tests bench app.py
-	$(BIN)/mypy kb
+	$(BIN)/mypy kb app.py

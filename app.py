@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -12,7 +13,18 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from kb import Answer, Citation, Document, IndexUnusable, KBError, KnowledgeBase, Service, gap_report
+from kb import (
+    Answer,
+    Citation,
+    Document,
+    IndexUnusable,
+    KBError,
+    KnowledgeBase,
+    Refusal,
+    Service,
+    check_file,
+    gap_report,
+)
 from kb.access import Principal, allowed, authorize, read_audit
 from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_proxy
 from kb.access.keys import list_keys
@@ -21,10 +33,8 @@ from kb.conversations import Exchange
 from kb.language import detect_language, has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
 from kb.presentation import Presentation, load_presentation, presentation_file
-from kb.readers import SUFFIXES
 
 FIRST_START = Principal("app (first start)", "editor", "app")  # builds the index a first start finds missing
-UPLOAD_TYPES = [suffix.lstrip(".") for suffix in SUFFIXES]  # every format a reader takes
 VIEWS = ("ask", "library", "principles", "gaps", "admin")
 VIEW_ACTION = {"gaps": "gaps", "admin": "audit"}  # the views only some roles see
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
@@ -51,7 +61,8 @@ def article_html(doc: Document, cited: tuple[int, int] | None) -> str:
     span in <mark> (the first with id="kb-cited"). Nothing the article holds is ever interpreted."""
     headings = {offset: level for offset, level, _ in doc.sections}
     title = " ".join(doc.title.split()).casefold()
-    out, offset, marked = [], 0, False
+    out: list[str] = []
+    offset, marked = 0, False
     for block in doc.body.split("\n\n"):  # the readers separate paragraphs and headings by a blank line
         start, end = offset, offset + len(block)
         offset = end + 2
@@ -100,6 +111,7 @@ def choose_language() -> Messages:
         format_func=lambda code: language_in(code, code),
         label_visibility="collapsed",
     )
+    lang = str(lang or "en")
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     return Messages(lang)
@@ -109,7 +121,7 @@ def choose_language() -> Messages:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def job_panel(svc: Service, t: Messages, stale: bool) -> None:
+def job_panel(svc: Service, t: Messages, stale: bool = False) -> None:
     """The running rebuild's progress (or how the last one ended, unless the corpus has changed since: the
     page says that instead of an "up to date" that no longer holds); a new version reloads the page."""
     loaded = svc.loaded()
@@ -245,7 +257,7 @@ def sign_out() -> None:
 
 
 def user() -> Principal:
-    return st.session_state["user"]  # type: ignore[no-any-return]
+    return st.session_state["user"]
 
 
 def permitted(t: Messages, action: str) -> bool:
@@ -343,15 +355,27 @@ def editing(svc: Service, t: Messages, running: bool) -> None:
     """The controls that change the knowledge base (an editor's): rebuild, add documents, the help centres."""
     if st.button(t("rebuild"), help=t("rebuild_help"), key="rebuild", disabled=running) and start_job(svc, t):
         st.rerun()
-    uploads = st.file_uploader(
+    # Streamlit's own wording on the uploader is English and names its own size limit: ours instead
+    st.html(
+        "<style>[data-testid=stFileUploaderDropzoneInstructions] {display: none}"
+        " [data-testid=stFileUploaderDropzone] [data-testid=stBaseButton-secondary] p {display: none}"
+        " [data-testid=stFileUploaderDropzone] [data-testid=stBaseButton-secondary]"
+        f" [data-testid=stMarkdownContainer]::after {{content: {json.dumps(t('browse'))}}}</style>"
+    )
+    uploads = st.file_uploader(  # any file: one we cannot read is refused below, saying why, in this language
         t("add_documents"),
-        type=UPLOAD_TYPES,
         accept_multiple_files=True,
         help=t("add_help"),
         key=f"uploads-{st.session_state.setdefault('upload_round', 0)}",
     )
+    st.caption(t("upload_limits", **upload_limits(svc)))
+    offered = [(f.name, f.getvalue()) for f in uploads or ()]
+    refused = {r.name: r for r in (upload_refusal(svc, name, data) for name, data in offered) if r is not None}
+    for refusal in refused.values():
+        st.error(refusal_message(t, refusal))
+    uploads = [f for f in uploads or () if f.name not in refused]  # only these are added
     confirmed = False
-    replacing = replaced_articles(svc, [f.name for f in uploads or ()])
+    replacing = replaced_articles(svc, [f.name for f in uploads])
     if replacing:  # an upload named like a corpus file replaces its article: say which, and ask
         st.warning(t("replaces", articles="; ".join(replacing)))
         confirmed = st.checkbox(
@@ -364,6 +388,41 @@ def editing(svc: Service, t: Messages, running: bool) -> None:
         st.session_state["upload_round"] += 1  # a fresh, empty uploader
         st.rerun()
     help_centres(svc, t, running)
+
+
+def upload_limits(svc: Service) -> dict[str, str]:
+    """The largest file of each kind an editor may add, in MB: the knowledge base's limit, or the app's
+    upload limit (server.maxUploadSize) when that is lower."""
+    served = float(st.get_option("server.maxUploadSize") or 200) * 1024 * 1024
+    limits = svc.settings.limits
+    return {
+        "binary": f"{min(limits.max_binary_bytes, served) / 1e6:g}",
+        "text": f"{min(limits.max_bytes, served) / 1e6:g}",
+    }
+
+
+def upload_refusal(svc: Service, name: str, data: bytes) -> Refusal | None:
+    """Why an uploaded file would not be indexed (None: it would), read once per file content."""
+    checked: dict[tuple[str, str], Refusal | None] = st.session_state.setdefault("checked_uploads", {})
+    key = (name, hashlib.sha256(data).hexdigest())
+    if key not in checked:
+        checked[key] = check_file(name, data, svc.settings.limits)
+    return checked[key]
+
+
+def refusal_message(t: Messages, refusal: Refusal) -> str:
+    """Why a file was refused and what to do, in the interface's language."""
+    name, suffix = refusal.name, Path(refusal.name).suffix.lower() or "?"
+    if refusal.kind == "format":
+        to_pdf = suffix in {".pptx", ".ppt", ".key", ".xlsx", ".xls", ".odp", ".ods"}
+        return t("refused_format_pdf" if to_pdf else "refused_format", name=name, suffix=suffix)
+    if refusal.kind == "size":
+        numbers = re.findall(r"(\d+(?:\.\d+)?) MB", refusal.detail)  # "file is 3.2 MB, above the 2.0 MB limit"
+        if len(numbers) >= 2:
+            return t("refused_size", name=name, size=numbers[0], limit=numbers[1])
+    if refusal.kind in ("empty", "name"):
+        return t(f"refused_{refusal.kind}", name=name)
+    return t("refused_unreadable", name=name, detail=refusal.detail)
 
 
 def replaced_articles(svc: Service, names: list[str]) -> list[str]:
@@ -670,11 +729,12 @@ def show_ask(
             show_answer(kb, t, answer, f"a{i}", latest=i == len(history) - 1)
     if error:
         st.warning(error)
-        if repairable and allowed(
-            user(), "rebuild"
-        ):  # a damaged index: the button is gone in the run its click starts,
-            # so the click acts through its callback
-            st.button(t("repair"), key="repair-ask", on_click=start_job, args=(svc, t), kwargs={"full": True})
+        if repairable and allowed(user(), "rebuild"):
+            # a damaged index: the button is gone in the run its click starts, so the click acts through its callback
+            def repair() -> None:
+                start_job(svc, t, full=True)
+
+            st.button(t("repair"), key="repair-ask", on_click=repair)
     if asked and not error:  # bring the new question and its answer into view (the input stays at the bottom)
         n = 2 * len(history)  # the new question's message and its answer's, once both are on the page
         scroll_to("[data-testid=stChatMessage]", "start", from_end=1, occasion=f"question {n}", at_least=n)
@@ -718,7 +778,7 @@ def show_library(kb: KnowledgeBase, t: Messages) -> None:
         selection_mode=["single-row", "single-cell"],  # a click on its tick box or on any of its cells
         key="library-grid",
     )
-    selection = grid.selection  # type: ignore[attr-defined]
+    selection = grid.selection
     picked = list(selection.rows) or [cell[0] for cell in selection.get("cells", [])]
     # a row opens its article once: the selection stays after the dialog is closed, other clicks rerun the page
     choice = shown[picked[0]].doc_id if picked and picked[0] < len(shown) else None
@@ -879,7 +939,7 @@ def main() -> None:
         "gaps": lambda: show_gaps(svc, kb, t),
         "admin": lambda: show_admin(svc, t),
     }
-    pages[view]()
+    pages[str(view)]()
 
 
 main()

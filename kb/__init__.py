@@ -1,13 +1,27 @@
 """cx-kb: a multilingual customer-experience knowledge base with cited answers."""
 
 from .config import Settings
+from .corpus import check_file
 from .errors import IndexUnusable, KBError
 from .gaps import GapReport, gap_report
 from .knowledge_base import KnowledgeBase, Stats
 from .language import language_label, language_name
 from .model import Embedder, load_model
 from .service import Job, Service
-from .types import Answer, Article, Chunk, Citation, Cut, Document, Hit, ModelIdentity, Point, Principle, Skipped
+from .types import (
+    Answer,
+    Article,
+    Chunk,
+    Citation,
+    Cut,
+    Document,
+    Hit,
+    ModelIdentity,
+    Point,
+    Principle,
+    Refusal,
+    Skipped,
+)
 
 __all__ = [
     "Answer",
@@ -26,10 +40,12 @@ __all__ = [
     "ModelIdentity",
     "Point",
     "Principle",
+    "Refusal",
     "Service",
     "Settings",
     "Skipped",
     "Stats",
+    "check_file",
     "gap_report",
     "language_label",
     "language_name",

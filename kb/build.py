@@ -15,7 +15,7 @@ import numpy as np
 
 from .chunking import chunk_document, embedding_text
 from .config import Settings
-from .corpus import CorpusScan, corpus_hashes, load_corpus
+from .corpus import CorpusScan, check_file, corpus_hashes, load_corpus
 from .errors import KBError
 from .index import Index
 from .model import TOKEN_DEPTH, Embedder
@@ -145,20 +145,13 @@ def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:
     """Put files (name, bytes) into the corpus directory, replacing files of the same name; returns the names.
 
     Each is written to a temporary file and renamed into place, so the corpus never holds half a file.
-    Formats no reader takes are refused before anything is written.
+    A file a rebuild would skip (a format no reader takes, above its size limit, broken, without text)
+    is refused, with why, before anything is written (`check_file`).
     """
-    from .readers import SUFFIXES, unsupported_reason
-
-    names = []
-    for name, _ in files:
-        clean = Path(name).name
-        if not clean or clean != name or clean.startswith(".") or "\\" in name or "\x00" in name:
-            raise KBError(f"cannot add {name!r}: give a plain file name")
-        if Path(clean).suffix.lower() not in SUFFIXES:
-            raise KBError(f"cannot add {clean}: {unsupported_reason(Path(clean))}")
-        if Path(clean).stem.lower() == "readme":
-            raise KBError(f"cannot add {clean}: README files in the corpus describe it and are not indexed; rename it")
-        names.append(clean)
+    refused = [r for r in (check_file(name, data, settings.limits) for name, data in files) if r is not None]
+    if refused:
+        raise KBError("; ".join(f"cannot add {r.name!r}: {r.detail}" for r in refused) + "; nothing was added")
+    names = [name for name, _ in files]
     try:
         settings.corpus_dir.mkdir(parents=True, exist_ok=True)
         for name, (_, data) in zip(names, files, strict=True):

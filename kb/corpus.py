@@ -15,12 +15,13 @@ from .language import UNKNOWN, detect_language
 from .presentation import FILE_NAME as PRESENTATION_FILE
 from .readers import Limits
 from .readers.text import HEADER_KEYS, decode_text, split_header
-from .types import Document, Skipped
+from .types import Document, Refusal, Skipped
 
 KNOWN_KEYS = HEADER_KEYS  # the metadata a Document has fields for; other keys go to Document.meta
 # A publication date at the start of a line, optionally labelled ("Opublikowany: 2019-05-20").
 DATE_LINE = re.compile(r"^[^\W\d_]{0,20}:?[ \t]*(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 _ID_OK = re.compile(r"^[\w.-]{1,100}$")
+EMPTY_BODY = "the article body is empty"
 __all__ = ["CorpusScan", "corpus_files", "decode_text", "load_corpus", "parse_file", "split_header"]
 
 
@@ -151,7 +152,7 @@ def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
     extracted = readers.read(path, raw, limits)
     meta, body = extracted.meta, extracted.body
     if not body.strip():
-        raise ValueError("the article body is empty")
+        raise ValueError(EMPTY_BODY)
     # A help-centre export often has one folder per language with the same file names: the folder is part of the id.
     doc_id = meta.get("id") or slug(str(Path(name).with_suffix("")))
     if not _ID_OK.match(doc_id):
@@ -177,6 +178,35 @@ def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
         meta={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
     )
     return document, "id" in meta
+
+
+def check_file(name: str, data: bytes, limits: Limits) -> Refusal | None:
+    """Why the file `name` with these bytes would not become an article of the corpus (None: it would),
+    found by reading it as a rebuild would, in a scratch folder: nothing is written to the corpus."""
+    import tempfile
+
+    clean = Path(name).name
+    if not clean or clean != name or clean.startswith(".") or "\\" in name or "\x00" in name:
+        return Refusal(name, "name", "give a plain file name (no folder, not starting with a dot)")
+    if Path(clean).stem.lower() == "readme":
+        return Refusal(name, "name", "README files in the corpus describe it and are not indexed; rename it")
+    path = Path(clean)
+    if path.suffix.lower() not in readers.SUFFIXES:
+        return Refusal(name, "format", readers.unsupported_reason(path))
+    try:
+        readers.check_size(path, len(data), limits)
+    except ValueError as exc:
+        return Refusal(name, "size", str(exc))
+    with tempfile.TemporaryDirectory(prefix="kb-check-") as scratch:
+        copy = Path(scratch) / clean
+        copy.write_bytes(data)
+        try:
+            _parse(copy, limits, clean)
+        except ValueError as exc:
+            return Refusal(name, "empty" if str(exc) == EMPTY_BODY else "unreadable", str(exc))
+        except Exception as exc:  # a reader's library failing on a damaged file  # noqa: BLE001
+            return Refusal(name, "unreadable", f"{type(exc).__name__}: {exc}")
+    return None
 
 
 def slug(name: str) -> str:

@@ -97,6 +97,81 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "HTML, PDF, DOCX, Markdown o testo; un file con il nome di uno del corpus lo sostituisce",
         "HTML, PDF, DOCX, Markdown ou texte ; un fichier portant le nom d'un fichier du corpus le remplace",
     ),
+    "upload_limits": (
+        "PDF and DOCX up to {binary} MB, HTML, Markdown and text up to {text} MB per file. Drop files here or browse.",
+        "PDF y DOCX hasta {binary} MB; HTML, Markdown y texto hasta {text} MB por archivo. Suelta los archivos "
+        "aquí o búscalos.",
+        "PDF i DOCX do {binary} MB, HTML, Markdown i tekst do {text} MB na plik. Upuść pliki tutaj lub wybierz je.",
+        "PDF e DOCX fino a {binary} MB, HTML, Markdown e testo fino a {text} MB per file. Trascina qui i file o "
+        "sfogliali.",
+        "PDF et DOCX jusqu'à {binary} Mo, HTML, Markdown et texte jusqu'à {text} Mo par fichier. Déposez les "
+        "fichiers ici ou parcourez.",
+    ),
+    "browse": ("Browse files", "Buscar archivos", "Wybierz pliki", "Sfoglia file", "Parcourir"),
+    "refused_format_pdf": (
+        "{name} was not added: a {suffix} file cannot be read. Export it as PDF and add the PDF.",
+        "{name} no se añadió: un archivo {suffix} no se puede leer. Expórtalo como PDF y añade el PDF.",
+        "Nie dodano {name}: pliku {suffix} nie da się odczytać. Wyeksportuj go do PDF i dodaj plik PDF.",
+        "{name} non è stato aggiunto: un file {suffix} non si può leggere. Esportalo in PDF e aggiungi il PDF.",
+        "{name} n'a pas été ajouté : un fichier {suffix} ne peut pas être lu. Exportez-le en PDF et ajoutez le PDF.",
+    ),
+    "refused_format": (
+        "{name} was not added: a {suffix} file cannot be read. Save or export it as PDF, DOCX, HTML, Markdown or "
+        "plain text and add that.",
+        "{name} no se añadió: un archivo {suffix} no se puede leer. Guárdalo o expórtalo como PDF, DOCX, HTML, "
+        "Markdown o texto y añade ese archivo.",
+        "Nie dodano {name}: pliku {suffix} nie da się odczytać. Zapisz go lub wyeksportuj jako PDF, DOCX, HTML, "
+        "Markdown lub tekst i dodaj ten plik.",
+        "{name} non è stato aggiunto: un file {suffix} non si può leggere. Salvalo o esportalo come PDF, DOCX, "
+        "HTML, Markdown o testo e aggiungi quello.",
+        "{name} n'a pas été ajouté : un fichier {suffix} ne peut pas être lu. Enregistrez-le ou exportez-le en PDF, "
+        "DOCX, HTML, Markdown ou texte et ajoutez celui-ci.",
+    ),
+    "refused_size": (
+        "{name} was not added: it is {size} MB, and one article in this format may have {limit} MB. Split it into "
+        "smaller files.",
+        "{name} no se añadió: ocupa {size} MB y un artículo en este formato puede tener {limit} MB. Divídelo en "
+        "archivos más pequeños.",
+        "Nie dodano {name}: ma {size} MB, a jeden artykuł w tym formacie może mieć {limit} MB. Podziel go na "
+        "mniejsze pliki.",
+        "{name} non è stato aggiunto: pesa {size} MB e un articolo in questo formato può averne {limit}. "
+        "Dividilo in file più piccoli.",
+        "{name} n'a pas été ajouté : il fait {size} Mo, et un article dans ce format peut en faire {limit}. "
+        "Découpez-le en fichiers plus petits.",
+    ),
+    "refused_empty": (
+        "{name} was not added: it has no text to index (a scanned PDF holds only images). Export it with its "
+        "text, or add the text as a .txt or .md file.",
+        "{name} no se añadió: no tiene texto que indexar (un PDF escaneado solo tiene imágenes). Expórtalo con "
+        "su texto o añade el texto como archivo .txt o .md.",
+        "Nie dodano {name}: nie ma tekstu do zaindeksowania (zeskanowany PDF zawiera tylko obrazy). Wyeksportuj "
+        "go z tekstem albo dodaj tekst jako plik .txt lub .md.",
+        "{name} non è stato aggiunto: non ha testo da indicizzare (un PDF scansionato contiene solo immagini). "
+        "Esportalo con il testo o aggiungi il testo come file .txt o .md.",
+        "{name} n'a pas été ajouté : il n'a pas de texte à indexer (un PDF numérisé ne contient que des images). "
+        "Exportez-le avec son texte ou ajoutez le texte en fichier .txt ou .md.",
+    ),
+    "refused_unreadable": (
+        "{name} was not added: it could not be read ({detail}). Open it, save or export it again, and add the "
+        "new file.",
+        "{name} no se añadió: no se pudo leer ({detail}). Ábrelo, guárdalo o expórtalo de nuevo y añade el "
+        "archivo nuevo.",
+        "Nie dodano {name}: nie udało się go odczytać ({detail}). Otwórz go, zapisz lub wyeksportuj ponownie i "
+        "dodaj nowy plik.",
+        "{name} non è stato aggiunto: non è stato possibile leggerlo ({detail}). Aprilo, salvalo o esportalo di "
+        "nuovo e aggiungi il nuovo file.",
+        "{name} n'a pas été ajouté : il n'a pas pu être lu ({detail}). Ouvrez-le, enregistrez-le ou exportez-le "
+        "à nouveau et ajoutez le nouveau fichier.",
+    ),
+    "refused_name": (
+        "{name} was not added: give it a plain file name (not README, no folder, not starting with a dot).",
+        "{name} no se añadió: dale un nombre de archivo simple (no README, sin carpeta, sin punto inicial).",
+        "Nie dodano {name}: nadaj mu zwykłą nazwę pliku (nie README, bez folderu, bez kropki na początku).",
+        "{name} non è stato aggiunto: dagli un nome di file semplice (non README, senza cartella, senza punto "
+        "iniziale).",
+        "{name} n'a pas été ajouté : donnez-lui un nom de fichier simple (pas README, sans dossier, sans point "
+        "initial).",
+    ),
     "add_button": (
         "Add to the knowledge base",
         "Añadir a la base de conocimiento",

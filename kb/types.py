@@ -245,6 +245,17 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A file offered to the corpus (`kb add`, the app's uploader) that would not be indexed, refused
+    before it is written. `kind`: "name", "format", "size", "empty" or "unreadable", for a message in
+    the reader's language; `detail`: the reason in English, with what to do."""
+
+    name: str
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class IndexSpec:
     """How vector sets are searched: exact up to `exact_max` rows, an HNSW graph above (kb/storage/faiss.py)."""
 

@@ -269,7 +269,9 @@ def test_rebuild_in_one_tab_while_another_asks(real_settings: Settings, tmp_path
 
 
 def test_upload_documents_and_cite_a_pdf_page(real_settings: Settings, tmp_path: Path) -> None:
-    """Upload a PDF and a DOCX in the app; they are indexed and a PDF citation shows its page and section."""
+    """Upload a PDF and a DOCX in the app (in Spanish), with three files it cannot use: those are refused
+    before they reach the corpus, each saying why and what to do, in Spanish, and the limits the page
+    states are the real ones; the two are indexed and a PDF citation shows its page and section."""
     import shutil
 
     from playwright.sync_api import expect, sync_playwright
@@ -279,21 +281,31 @@ def test_upload_documents_and_cite_a_pdf_page(real_settings: Settings, tmp_path:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(real_settings.corpus_dir, corpus)
     shutil.copytree(real_settings.index_dir, index)
-    uploads = [DATA / "documents" / "keyboard-nav.pdf", DATA / "documents" / "tips-specialchars.docx"]
+    large = tmp_path / "manual.html"
+    large.write_text("<html><body>" + "<p>Texto de ayuda.</p>" * 150_000 + "</body></html>", encoding="utf-8")
+    good = [DATA / "documents" / "keyboard-nav.pdf", DATA / "documents" / "tips-specialchars.docx"]
+    bad = [DATA / "documents" / "presentation.pptx", DATA / "documents" / "broken.pdf", large]
     with running_app({"KB_INDEX_DIR": str(index), "KB_CORPUS_DIR": str(corpus)}) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_context(locale="es-ES", viewport={"width": 1400, "height": 1000}).new_page()
         page.goto(url)
         expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
-        page.locator('input[type="file"]').set_input_files([str(u) for u in uploads])
-        page.get_by_role("button", name="Add to the knowledge base").click()
-        expect(page.get_by_text("Added keyboard-nav.pdf, tips-specialchars.docx")).to_be_visible(timeout=300_000)
-        assert (corpus / "keyboard-nav.pdf").exists() and (corpus / "tips-specialchars.docx").exists()
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("PDF y DOCX hasta 50 MB; HTML, Markdown y texto hasta 2 MB")).to_be_visible()
+        expect(sidebar.get_by_text(re.compile("200 ?MB"))).not_to_be_visible()  # Streamlit's own, wrong limit
+        page.locator('input[type="file"]').set_input_files([str(u) for u in good + bad])
+        expect(sidebar.get_by_text("presentation.pptx no se añadió")).to_contain_text("Expórtalo como PDF")
+        expect(sidebar.get_by_text("broken.pdf no se añadió")).to_contain_text("no se pudo leer")
+        expect(sidebar.get_by_text("manual.html no se añadió")).to_contain_text("Divídelo en archivos")
+        assert not any((corpus / f.name).exists() for f in good + bad)  # nothing written yet
+        page.get_by_role("button", name="Añadir a la base de conocimiento").click()
+        expect(page.get_by_text("Añadido: keyboard-nav.pdf, tips-specialchars.docx")).to_be_visible(timeout=300_000)
+        assert all((corpus / f.name).exists() for f in good) and not any((corpus / f.name).exists() for f in bad)
         box = page.get_by_test_id("stChatInputTextArea")
         expect(box).to_be_visible(timeout=180_000)
         box.fill("Con el teclado, ¿cómo muevo una ventana a otra pantalla?")
         box.press("Enter")
-        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("heading", name="Fuentes", exact=True).first).to_be_visible(timeout=120_000)
         location = page.get_by_text(re.compile(r"p\. \d · Navegación con el teclado")).first
         expect(location).to_be_visible(timeout=60_000)
         ARTIFACTS.mkdir(exist_ok=True)
@@ -413,7 +425,15 @@ def test_script_in_an_article_never_runs_and_replacing_an_article_asks(tmp_path:
         # an upload named like an existing article: named, and held until confirmed
         page.get_by_test_id("stSidebar").get_by_text("Ask", exact=True).click()
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-            files=[{"name": "refunds.html", "mimeType": "text/html", "buffer": b"<p>Call 0900 123 456.</p>"}]
+            files=[
+                {
+                    "name": "refunds.html",
+                    "mimeType": "text/html",
+                    "buffer": b"<html><head><title>Refunds</title></head><body><h1>Refunds</h1><p>For a refund, "
+                    b"call 0900 123 456 and give your order number: our agents pay it back the same day.</p>"
+                    b"</body></html>",
+                }
+            ]
         )
         expect(page.get_by_text("replaces what the knowledge base holds under their names")).to_be_visible()
         expect(page.get_by_text("Refunds", exact=False).first).to_be_visible()

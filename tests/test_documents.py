@@ -114,9 +114,13 @@ def test_kb_add_and_strict(tmp_path: Path) -> None:
     refused = run("add", str(DOCUMENTS / "presentation.pptx"))
     assert refused.returncode == 1 and "unsupported format .pptx — export it as PDF" in refused.stderr
     assert not (corpus / "presentation.pptx").exists()  # nothing copied
-    added = run("add", str(DOCUMENTS / "tips-specialchars.docx"), str(DOCUMENTS / "broken.pdf"))
+    broken = run("add", str(DOCUMENTS / "tips-specialchars.docx"), str(DOCUMENTS / "broken.pdf"))
+    assert broken.returncode == 1 and "cannot add 'broken.pdf': broken PDF" in broken.stderr  # read first
+    assert "nothing was added" in broken.stderr and sorted(p.name for p in corpus.iterdir()) == ["nautilus-connect.md"]
+    added = run("add", str(DOCUMENTS / "tips-specialchars.docx"))
     assert added.returncode == 0, added.stderr
-    assert "embedded 1 documents" in added.stdout and "skipped broken.pdf: broken PDF" in added.stderr
+    assert "embedded 1 documents" in added.stdout
+    shutil.copy(DOCUMENTS / "broken.pdf", corpus)  # put there by hand, not through `kb add`
     assert run("rebuild", "--strict").returncode == 2  # a skipped file fails --strict
     hits = json.loads(run("search", "Jak wpisać emoji?", "--json").stdout)
     assert hits[0]["doc_id"] == "tips-specialchars" and hits[0]["section"]
