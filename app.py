@@ -618,7 +618,9 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
     st.caption(t("question_language", lang=t.language_label(answer.query_lang)))
     if answer.cut:
         st.info(t(f"cut_{answer.cut.unit}", n=answer.cut.limit))
-    if not answer.confident:
+    if answer.contested:  # several articles come as close: which answers is for the reader to judge
+        st.info(t("contested"))
+    elif not answer.confident:
         st.warning(t("not_confident"))
     points = [f"- {literal(point.text)} {literal(point.markers)}" for point in answer.points]
     if not latest and not st.session_state.get(f"sources-{key}", False):
@@ -799,7 +801,9 @@ def show_principles(kb: KnowledgeBase, t: Messages) -> None:
         langs = ", ".join(t.language_label(lang) for lang in principle.languages)
         st.subheader(f"{i}. {literal(principle.statement.quote)}")
         st.caption(t("principle_caption", n=len(principle.citations), works=principle.works, langs=langs))
-        with st.expander(t("the_passages", n=len(principle.citations))):
+        # the passages only when asked for: rendered inside a closed expander, every principle's passages
+        # made thousands of page elements on a help centre
+        if st.toggle(t("the_passages", n=len(principle.citations)), key=f"principle-{i}"):
             for c in principle.citations:
                 show_version(kb, t, c, f"p{i}-{c.n}-{c.doc_id}")
 

@@ -138,6 +138,7 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
             for d, s, e in q.gold
         )
         sums["in-scope confident"] += answer.confident
+        sums["in-scope contested"] += answer.contested
         # where the answer puts the evidence: the first point citing gold (a citation or its parallels)
         golden = [
             any(
@@ -149,6 +150,10 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
             for p in answer.points
         ]
         point = golden.index(True) + 1 if True in golden else None
+        # what `confident` claims: that point 1 answers
+        sums["confident, point 1 gold"] += answer.confident and point == 1
+        sums["not confident, point 1 not gold"] += not answer.confident and point != 1
+        sums["point 1 not gold"] += point != 1
         sums["ask gold in point 1"] += point == 1
         sums["ask gold in points 1-2"] += bool(point and point <= 2)
         sums["hit@2"] += bool(first and first <= 2)
@@ -187,6 +192,11 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
         metrics["points in the question's language"] = sums["points in the question's language"] / own
         metrics["point 1 in the question's language"] = sums["point 1 in the question's language"] / own
     metrics["in-scope confident"] = sums["in-scope confident"] / n
+    metrics["in-scope contested"] = sums["in-scope contested"] / n  # several articles come as close
+    if sums["in-scope confident"]:  # of the confident answers, those whose point 1 cites gold
+        metrics["confident answers right at point 1"] = sums["confident, point 1 gold"] / sums["in-scope confident"]
+    if sums["point 1 not gold"]:  # of the answers whose point 1 is wrong, those that say they are not sure
+        metrics["wrong point 1 not confident"] = sums["not confident, point 1 not gold"] / sums["point 1 not gold"]
     if out_of_scope:
         metrics["out-of-scope not confident"] = not_confident / len(out_of_scope)
     by_pair = {p: {"n": v["n"], "hit@5": v["hit@5"] / v["n"], "mrr@10": v["mrr@10"] / v["n"]} for p, v in pairs.items()}

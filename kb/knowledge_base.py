@@ -18,7 +18,7 @@ from .index import Index
 from .language import detect_language, has_words, ranking_language
 from .model import Embedder
 from .principles import find_principles
-from .search import Ranking, language_evidence
+from .search import FETCH_AT_LEAST, Ranking, language_evidence
 from .sources import SourceReport
 from .storage import open_store
 from .storage.base import FORMAT_VERSION
@@ -260,7 +260,9 @@ class KnowledgeBase:
         # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
         points = max(self.settings.answer_points, k)
         prefer = tuple(dict.fromkeys(lang for lang in (query_lang, reader_lang) if lang))
-        return compose_answer(question, query_lang, ranking, hits, confident, points, cut, prefer)
+        # rivals of point 1 among search's first ten whatever k is, so that `confident` does not depend on k
+        ranked = top if k >= FETCH_AT_LEAST else ranking.top(FETCH_AT_LEAST)
+        return compose_answer(question, query_lang, ranking, hits, confident, points, cut, prefer, ranked)
 
     def principles(self, limit: int = 10) -> list[Principle]:
         """The main points the corpus makes across articles and languages, most widely made first.

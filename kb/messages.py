@@ -359,6 +359,27 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "La knowledge base non ha passaggi che rispondano chiaramente. Questi sono i più vicini.",
         "La base de connaissances n'a aucun passage qui y réponde clairement. Voici les plus proches.",
     ),
+    "not_clear": (
+        "The knowledge base has no passage that clearly answers this. The closest passages:",
+        "La base de conocimiento no tiene ningún pasaje que responda claramente. Los más cercanos:",
+        "Baza wiedzy nie ma fragmentu, który jasno na to odpowiada. Najbliższe fragmenty:",
+        "La knowledge base non ha passaggi che rispondano chiaramente. I più vicini:",
+        "La base de connaissances n'a aucun passage qui y réponde clairement. Les plus proches :",
+    ),
+    "contested": (
+        "Several articles answer this about as closely: compare the first points before you rely on one.",
+        "Varios artículos responden a esto casi por igual: compara los primeros puntos antes de fiarte de uno.",
+        "Kilka artykułów odpowiada na to niemal równie trafnie: porównaj pierwsze punkty, zanim oprzesz się na jednym.",
+        "Diversi articoli rispondono a questo quasi allo stesso modo: confronta i primi punti prima di fidarti di uno.",
+        "Plusieurs articles y répondent presque autant : comparez les premiers points avant de vous fier à l'un d'eux.",
+    ),
+    "nothing": (
+        "The knowledge base has nothing on this question.",
+        "La base de conocimiento no tiene nada sobre esta pregunta.",
+        "Baza wiedzy nie ma nic na ten temat.",
+        "La knowledge base non ha nulla su questa domanda.",
+        "La base de connaissances n'a rien sur cette question.",
+    ),
     "tab_answer": ("Answer", "Respuesta", "Odpowiedź", "Risposta", "Réponse"),
     "tab_evidence": ("Evidence", "Evidencia", "Dowody", "Prove", "Éléments"),
     "sources": ("Sources", "Fuentes", "Źródła", "Fonti", "Sources"),
@@ -429,11 +450,16 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "de la plus répandue à la moins. Chacune est énoncée par sa phrase la plus centrale.",
     ),
     "no_principles": (
-        "No point is made by more than one article yet.",
-        "Aún ninguna idea aparece en más de un artículo.",
-        "Żadna myśl nie pojawia się jeszcze w więcej niż jednym artykule.",
-        "Nessuna idea compare ancora in più di un articolo.",
-        "Aucune idée n'apparaît encore dans plus d'un article.",
+        "No point is made in more than one article: each article says its own thing (as how-to guides do). "
+        "The Library lists them all.",
+        "Ninguna idea aparece en más de un artículo: cada artículo dice lo suyo (como las guías prácticas). "
+        "La Biblioteca los muestra todos.",
+        "Żadna myśl nie pojawia się w więcej niż jednym artykule: każdy mówi o czymś swoim (jak poradniki). "
+        "Wszystkie są w Bibliotece.",
+        "Nessuna idea compare in più di un articolo: ognuno dice la sua (come le guide pratiche). "
+        "La Biblioteca li elenca tutti.",
+        "Aucune idée n'apparaît dans plus d'un article : chacun dit sa propre chose (comme les guides pratiques). "
+        "La Bibliothèque les liste tous.",
     ),
     "principle_caption": (
         "{n} passages · {works} works · {langs}",

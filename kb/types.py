@@ -170,6 +170,9 @@ class Answer:
     points: list[Point] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     cut: Cut | None = None  # how the question was shortened, if it was
+    # not confident because passages of other articles come as close as point 1's: several answer, or
+    # search cannot tell which does (the reader should compare the first points)
+    contested: bool = False
 
     @property
     def notice(self) -> str:

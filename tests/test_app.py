@@ -91,6 +91,7 @@ def test_the_deployment_names_itself(real_settings: Settings, tmp_path: Path, mo
     import shutil
 
     shutil.copytree(real_settings.index_dir, tmp_path / "index")
+    (tmp_path / "index" / "gaps.jsonl").unlink(missing_ok=True)  # what other tests' sessions logged
     settings = Settings.from_env(corpus_dir=real_settings.corpus_dir, index_dir=tmp_path / "index")
     config = tmp_path / "app.toml"
     config.write_text(
@@ -276,8 +277,16 @@ def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatc
     titles = [h.value for h in at.subheader]
     assert len(titles) == len(principles) >= 2
     assert all(title.startswith(f"{i}. ") for i, title in enumerate(titles, start=1))
-    assert len(citation_headers(at)) == sum(len(p.citations) for p in principles)
+    assert not citation_headers(at)  # the passages are rendered when asked for
+    at.toggle(key="principle-1").set_value(True).run()
+    assert len(citation_headers(at)) == len(principles[0].citations)
     assert not at.chat_input and not at.sidebar.multiselect  # the question box and filters belong to Ask
+
+
+def test_a_corpus_without_recurring_points_says_so(small_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_for(small_index, monkeypatch)
+    at.sidebar.radio(key="view").set_value("principles").run()
+    assert [i.value for i in at.info] == [Messages("en")("no_principles")] and not at.subheader
 
 
 def test_a_broken_index_can_be_rebuilt_from_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -475,7 +484,7 @@ def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.Monkey
     at = app_for(settings, monkeypatch)
     for question in ["What is the boiling point of tungsten in kelvin?", "Jaka jest temperatura wrzenia wolframu?"]:
         at.chat_input[0].set_value(question).run()
-    at.chat_input[0].set_value(QUESTIONS["fr"]).run()  # answered: not a gap
+    at.chat_input[0].set_value(QUESTIONS["pl"]).run()  # answered: not a gap
     at.sidebar.radio(key="view").set_value("gaps").run()
     assert not at.exception, at.exception
     questions = at.dataframe[0].value

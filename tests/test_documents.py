@@ -138,3 +138,12 @@ def test_kb_add_and_strict(tmp_path: Path) -> None:
     assert f'("{title}")' in replacing.stderr and (corpus / "nautilus-connect.md").read_bytes() == kept
     assert run("add", str(other), "--replace").returncode == 0
     assert (corpus / "nautilus-connect.md").read_bytes() == other.read_bytes()
+
+
+def test_how_to_pages_make_no_fragment_a_principle(documents_kb: KnowledgeBase) -> None:
+    """Help-centre pages (how-to guides): a heading, a table row or a fragment is never stated as a principle
+    ("Określanie klawisza Compose", a heading, once was), and what is left is a point several works make."""
+    for p in documents_kb.principles():
+        quote = p.statement.quote
+        assert len(quote.split()) >= 6 and "|" not in quote and not quote.rstrip().endswith(":"), quote
+        assert p.works >= 2 and all(len(c.quote.split()) >= 6 for c in p.citations)

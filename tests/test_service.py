@@ -206,7 +206,7 @@ def test_unanswered_questions_are_logged_grouped_and_exported(served: Service) -
         "Jaka jest temperatura wrzenia wolframu?",
         "How do I reset my router password? Call me on +48 601 222 333",
     ]
-    for question in [*asked, QUESTIONS[0]]:
+    for question in [*asked, QUESTIONS[2]]:  # (the last, confident: no gap)
         served.ask(question)
     log = served.gaps.read()
     assert [u.question for u in log] == [
@@ -297,3 +297,36 @@ def test_point_one_is_searchs_first_and_each_point_leads_in_the_readers_language
                 led += lead.parallels != ()
             assert point.text == lead.quote and all(p.n == lead.n for p in lead.parallels)
     assert led  # (the corpus has translations for this to be about)
+
+
+def test_an_answer_is_confident_only_when_point_1_is_clearly_the_answer(
+    faiss_kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """Two articles answer "how do I change my password?" about as closely (mail, online bank): the answer
+    is not confident and says so first, in the asker's language (contested: compare the first points),
+    and the question goes to the gap report. Asked about the bank, the bank's article answers, confidently."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    steps = "abra Ajustes, elija Seguridad y pulse Cambiar contraseña. Escriba la contraseña actual y la nueva."
+    articles = {
+        "correo": ("Cambiar la contraseña del correo", f"Para cambiar la contraseña de su cuenta de correo, {steps}"),
+        "banco": ("Cambiar la contraseña del banco", f"Para cambiar la contraseña de la banca en línea, {steps}"),
+        "envios": ("Plazos de entrega", "Los pedidos se entregan en un plazo de tres a cinco días laborables."),
+    }
+    for name, (title, body) in articles.items():
+        (corpus / f"{name}.md").write_text(f"---\nlang: es\ntitle: {title}\n---\n{body}\n", encoding="utf-8")
+    settings = replace(faiss_kb.settings, corpus_dir=corpus, index_dir=tmp_path / "index")
+    served = Service(settings, embedder=faiss_kb.embedder)
+    served.start()
+    assert (job := served.wait(timeout=300)) is not None and not job.error, job
+    unsure = served.ask("¿Cómo cambio mi contraseña?")
+    assert unsure.contested and not unsure.confident and unsure.text.startswith(Messages("es")("contested"))
+    assert {c.doc_id for c in unsure.citations} >= {"correo", "banco"}  # both, to compare
+    english = served.ask("How do I change my password?", reader_lang="pl")
+    assert english.contested and english.text.startswith(Messages("en")("contested"))
+    assert len(served.gaps.read()) == 2
+    sure = served.ask("¿Cómo cambio la contraseña de la banca en línea?")
+    assert sure.confident and not sure.contested and sure.points[0].citations[0].doc_id == "banco"
+    assert len(served.gaps.read()) == 2
+    nothing = served.ask("What is the boiling point of tungsten in kelvin?", reader_lang="fr")
+    assert not nothing.confident and not nothing.contested and nothing.text.startswith(Messages("en")("not_clear"))
