@@ -140,6 +140,7 @@ class Service:
             self._embedder = kb.embedder
             with self._lock:
                 self._kb = kb  # the version it replaces is released with its last reference
+            _find_principles_soon(kb)
             return kb
 
     def sources(self) -> list[tuple[SourceConfig, dict[str, object] | None]]:
@@ -244,3 +245,9 @@ class Service:
             self._update(error=str(exc), finished=time.time())
         except Exception as exc:  # noqa: BLE001 - a job must end, and say why, whatever went wrong
             self._update(error=f"the rebuild failed: {exc!r}", finished=time.time())
+
+
+def _find_principles_soon(kb: KnowledgeBase) -> None:
+    """Find the version's principles in the background, so that the Principles view opens at once (they
+    take 1-2 s at 1,000 articles on 2 cores; each version keeps them once found)."""
+    threading.Thread(target=kb.principles, name="kb-principles", daemon=True).start()

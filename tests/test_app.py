@@ -283,6 +283,25 @@ def test_principles_page(real_settings: Settings, monkeypatch: pytest.MonkeyPatc
     assert not at.chat_input and not at.sidebar.multiselect  # the question box and filters belong to Ask
 
 
+def test_the_sidebar_never_says_up_to_date_beside_a_changed_corpus(
+    small_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copytree(small_index.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(small_index.index_dir, tmp_path / "index")
+    settings = Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    at = app_for(settings, monkeypatch)
+    t = Messages("en")
+    at.sidebar.button(key="rebuild").click().run()
+    finish_job(at)
+    assert t("job_unchanged") in [s.value for s in at.sidebar.success]
+    (tmp_path / "corpus" / "b.txt").write_text("---\nlang: es\n---\nLos envíos tardan tres días.\n", "utf-8")
+    at.run()
+    assert any("b.txt was added" in w.value for w in at.sidebar.warning)  # what changed, and to rebuild
+    assert not at.sidebar.success  # not "up to date" beside it
+
+
 def test_a_corpus_without_recurring_points_says_so(small_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_for(small_index, monkeypatch)
     at.sidebar.radio(key="view").set_value("principles").run()
