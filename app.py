@@ -343,7 +343,12 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
         st.header(t("filters"))
         options = kb.languages()
         chosen = st.multiselect(
-            t("languages_filter"), options, default=options, format_func=t.language_label, key="filter-languages"
+            t("languages_filter"),
+            options,
+            default=options,
+            format_func=t.language_label,
+            key="filter-languages",
+            placeholder=t("choose_language"),  # (Streamlit's own says "Choose options", in English)
         )
         k = st.slider(t("k_slider"), 1, 20, 6, key="k")
     if not chosen:
@@ -875,7 +880,7 @@ def show_admin(svc: Service, t: Messages) -> None:
     entries = read_audit(svc.settings)[::-1]
     rows: list[dict[str, object]] = [
         {
-            t("col_when"): e.time,
+            t("col_when"): t.when(e.time),
             t("col_who"): e.who,
             t("col_role"): e.role,
             t("col_via"): e.via,
@@ -895,7 +900,7 @@ def show_admin(svc: Service, t: Messages) -> None:
             t("col_who"): u.name,
             t("col_role"): u.role,
             t("col_via"): "external" if u.external else "password",
-            t("col_when"): u.created,
+            t("col_when"): t.when(u.created),
         }
         for u in list_users(svc.settings)
     ]
@@ -905,9 +910,9 @@ def show_admin(svc: Service, t: Messages) -> None:
         {
             t("col_who"): k.name,
             t("col_role"): k.role,
-            t("col_when"): k.created,
-            t("col_last_used"): k.last_used,
-            t("col_revoked"): k.revoked,
+            t("col_when"): t.when(k.created),
+            t("col_last_used"): t.when(k.last_used),
+            t("col_revoked"): t.when(k.revoked),
         }
         for k in list_keys(svc.settings)
     ]

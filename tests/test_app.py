@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,6 +154,10 @@ def test_no_answer_path(real_settings: Settings, monkeypatch: pytest.MonkeyPatch
 def test_sidebar_stats(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_for(real_settings, monkeypatch)
     assert any("multilingual-e5-small" in c.value for c in at.sidebar.caption)
+    built = KnowledgeBase.open(settings=real_settings).stats().built_at  # "2026-12-06T02:33:39+0000"
+    shown = next(c.value for c in at.sidebar.caption if "multilingual-e5-small" in c.value)
+    assert built not in shown and Messages("en").when(built) in shown  # "Dec 6, 2026 2:33 AM UTC"
+    assert re.search(r"\b20\d\d\b", Messages("en").when(built)) and " UTC" in shown
     table = at.sidebar.table[0].value
     assert (
         set(table["articles"]) >= {1, 2}
