@@ -33,26 +33,28 @@ def find_principles(index: Index, limit: int = 10, threshold: float = SAME_PRINC
     passages group by what they say rather than by the language they say it in (without this, every
     close pair is two passages in the same language). Unlike `Index.neutral` (used by search),
     this also takes off much of what all passages share, which makes the fixed cosine thresholds
-    below meaningful. Then, greedily, the passage with the most
-    still-free neighbours in *other* works (cosine ≥ `threshold`) forms a group with all its free
-    neighbours, plus the translations of those (cosine ≥ SAME_TEXT). A group must span at least two
-    works (an article and its translations are one work). Groups are ranked by works, then
-    languages, then passages. The statement is the sentence nearest the group's mean in the most
-    central passage.
+    below meaningful. Only passages that can state a point take part (`_claim`). Then, greedily on
+    an even sample of them, the passage with the most still-free neighbours in *other* works
+    (cosine ≥ `threshold`) seeds a group with its free neighbours, plus the translations of those
+    (cosine ≥ SAME_TEXT); each group is then grown to every passage as close to its seed, and kept
+    when it spans two works or more (an article and its translations are one work) and is cohesive
+    (COHESION). Groups are ranked by works, then languages, then passages. The statement is the
+    sentence nearest the group's mean in the most central passage that can state it.
     """
     claims = np.array([r for r in range(len(index)) if _claim(index, r)], dtype=np.int64)
     if len(claims) < 2:
         return []
-    rows = claims
-    if len(rows) > MAX_PASSAGES:
-        rows = rows[np.linspace(0, len(rows) - 1, MAX_PASSAGES).astype(np.int64)]
-    vectors = _debiased(index, index.chunk_vectors(rows), [index.lang_of(r) for r in rows.tolist()])
+    everything = _debiased(index, index.chunk_vectors(claims), [index.lang_of(r) for r in claims.tolist()])
+    works_of = np.array([index.work(index.doc_id_of(r)) for r in claims.tolist()])
+    sample = np.arange(len(claims))
+    if len(sample) > MAX_PASSAGES:
+        sample = np.linspace(0, len(claims) - 1, MAX_PASSAGES).astype(np.int64)
+    vectors, works = everything[sample], works_of[sample]
     sims = vectors @ vectors.T
-    works = np.array([index.work(index.doc_id_of(r)) for r in rows.tolist()])
     near = sims >= threshold
     np.fill_diagonal(near, False)
     across = (near & (works[:, None] != works[None, :])).astype(np.int32)
-    free = np.ones(len(rows), dtype=bool)
+    free = np.ones(len(sample), dtype=bool)
     counts = across.sum(axis=1)  # free neighbours in other works, kept up to date as groups form
     seeds: list[int] = []
     while len(seeds) < MAX_GROUPS:
@@ -67,8 +69,6 @@ def find_principles(index: Index, limit: int = 10, threshold: float = SAME_PRINC
         seeds.append(seed)
     # each group grown to every passage of the corpus that can make a point and is as close to its seed as
     # a member (a group found on a sample gets the passages the sample left out), each passage in one group
-    everything = _debiased(index, index.chunk_vectors(claims), [index.lang_of(r) for r in claims.tolist()])
-    works_of = np.array([index.work(index.doc_id_of(r)) for r in claims.tolist()])
     taken = np.zeros(len(claims), dtype=bool)
     principles = []
     for seed in seeds:
