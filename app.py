@@ -422,9 +422,7 @@ def refusal_message(t: Messages, refusal: Refusal) -> str:
         to_pdf = suffix in {".pptx", ".ppt", ".key", ".xlsx", ".xls", ".odp", ".ods"}
         return t("refused_format_pdf" if to_pdf else "refused_format", name=name, suffix=suffix)
     if refusal.kind == "size":
-        numbers = re.findall(r"(\d+(?:\.\d+)?) MB", refusal.detail)  # "file is 3.2 MB, above the 2.0 MB limit"
-        if len(numbers) >= 2:
-            return t("refused_size", name=name, size=numbers[0], limit=numbers[1])
+        return t("refused_size", name=name, size=f"{refusal.size / 1e6:.1f}", limit=f"{refusal.limit / 1e6:g}")
     if refusal.kind in ("empty", "name"):
         return t(f"refused_{refusal.kind}", name=name)
     return t("refused_unreadable", name=name, detail=refusal.detail)
@@ -683,13 +681,19 @@ def presentation(svc: Service, t: Messages) -> Presentation:
         return Presentation()
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def language_first(examples: tuple[str, ...], lang: str, langs: tuple[str, ...]) -> list[str]:
+    """The examples in language `lang` first (detected once per list, not on every run of the page)."""
+    return sorted(examples, key=lambda e: detect_language(e, allowed=langs) != lang)
+
+
 def show_ask(
     svc: Service, kb: KnowledgeBase, t: Messages, shown: Presentation, languages: list[str] | None, k: int
 ) -> None:
     history = conversation(svc, kb, t)
     # the deployment's examples (those in the interface language first), else article titles that find their article
     examples = list(shown.examples) if shown.examples is not None else kb.examples(t.lang)
-    examples.sort(key=lambda e: detect_language(e, allowed=kb.languages()) != t.lang)
+    examples = language_first(tuple(examples), t.lang, tuple(kb.languages()))
     asked, example = None, False
     if examples:
         st.write(t("try"))

@@ -196,7 +196,7 @@ def check_file(name: str, data: bytes, limits: Limits) -> Refusal | None:
     try:
         readers.check_size(path, len(data), limits)
     except ValueError as exc:
-        return Refusal(name, "size", str(exc))
+        return Refusal(name, "size", str(exc), len(data), readers.size_limit(path, limits)[0])
     with tempfile.TemporaryDirectory(prefix="kb-check-") as scratch:
         copy = Path(scratch) / clean
         copy.write_bytes(data)

@@ -256,6 +256,8 @@ class Refusal:
     name: str
     kind: str
     detail: str
+    size: int = 0  # the file's bytes, and the most its format may have (kind "size")
+    limit: int = 0
 
 
 @dataclass(frozen=True)

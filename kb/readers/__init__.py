@@ -69,12 +69,16 @@ def unsupported_reason(path: Path) -> str:
     return f"unsupported format {suffix} — {advice}"
 
 
+def size_limit(path: Path, limits: Limits) -> tuple[int, str]:
+    """The most bytes one file of this format may have, and the setting that raises it."""
+    if path.suffix.lower() in (".pdf", ".docx"):
+        return limits.max_binary_bytes, "KB_MAX_BINARY_BYTES"
+    return limits.max_bytes, "KB_MAX_ARTICLE_BYTES"
+
+
 def check_size(path: Path, size: int, limits: Limits) -> None:
     """Refuse a file above its format's size limit (ValueError with a reason); call it before reading the file."""
-    binary = path.suffix.lower() in (".pdf", ".docx")
-    limit, setting = (
-        (limits.max_binary_bytes, "KB_MAX_BINARY_BYTES") if binary else (limits.max_bytes, "KB_MAX_ARTICLE_BYTES")
-    )
+    limit, setting = size_limit(path, limits)
     if size > limit:
         raise ValueError(
             f"file is {size / 1e6:.1f} MB, above the {limit / 1e6:.1f} MB limit for one article "
