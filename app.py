@@ -39,8 +39,10 @@ VIEWS = ("ask", "library", "principles", "gaps", "admin")
 VIEW_ACTION = {"gaps": "gaps", "admin": "audit"}  # the views only some roles see
 POLL_SECONDS = 2  # how often every tab looks at the background rebuild
 SHOW_OUTCOME_SECONDS = 600  # how long every tab shows how the last rebuild ended
-# scroll_to: look every TICK for what to show, for up to WAIT; keep it in view until the page is SETTLEd around it
+# scroll_to: look every TICK for what to show, for up to WAIT; scroll once the page is CALM (not growing)
+# and QUIET (not scrolling); keep it in view until it has stayed there, the page still, for SETTLE
 SCROLL_TICK_MS, SCROLL_WAIT_MS, SCROLL_SETTLE_MS = 100, 30_000, 1_500
+SCROLL_CALM_MS, SCROLL_QUIET_MS = 300, 200
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
 HIGHLIGHT = "background: #ffd8a8; padding: 0 2px; border-radius: 3px;"
 
@@ -516,19 +518,29 @@ def show_article(kb: KnowledgeBase, t: Messages, doc_id: str, cited: Citation | 
 
 def scroll_to(selector: str, block: str, from_end: int = 0, occasion: str = "", at_least: int = 1) -> None:
     """Scroll the page (or the open dialog) to the last element `selector` finds (or the one `from_end`
-    before it), once there are `at_least` of them, and keep it in view while the page settles
-    (SETTLE_MS: elements rendered after it, and Streamlit's own pull to the bottom of a chat, would
-    move it away again) unless the person scrolls, clicks or types meanwhile. `occasion` names what
-    calls for it: the same frame content is not run again, so each new occasion must differ.
+    before it), once there are `at_least` of them, and keep it in view while the page settles (elements
+    rendered after it would move it away again), unless the person scrolls, clicks or types meanwhile.
+    `occasion` names what calls for it: the same frame content is not run again, so each new occasion
+    must differ.
+
+    A chat's page pulls itself to the bottom while it grows, and lets go only when a scroll comes, with
+    no growth, after a pause in scrolling (Streamlit handles scroll events at most every 100 ms). So the
+    script scrolls once the page is CALM (no growth) and QUIET (no scrolling): scrolling while the page
+    pulls would fight it, the page jumping up and down for seconds.
 
     Our own script, never the article's (theirs is only ever shown as text)."""
     script = """
-const doc = document, view = window;
+const doc = document, view = window, start = Date.now();
 const kinds = ["wheel", "touchstart", "mousedown", "keydown"];
-let touched = false, still = 0, height = -1;
+let touched = false, height = -1, grown = start, scrolled = start, since = 0;
 const touch = () => { touched = true; };
-const done = () => { for (const kind of kinds) doc.removeEventListener(kind, touch, true); };
+const moved = () => { scrolled = Date.now(); };
+const done = () => {
+  for (const kind of kinds) doc.removeEventListener(kind, touch, true);
+  doc.removeEventListener("scroll", moved, true);
+};
 for (const kind of kinds) doc.addEventListener(kind, touch, true);
+doc.addEventListener("scroll", moved, true);  // (scroll events do not bubble, but they are captured)
 function scroller(e) {  // the element's scrolling ancestor: its height grows as the page renders
   for (let p = e.parentElement; p; p = p.parentElement) {
     if (/(auto|scroll)/.test(view.getComputedStyle(p).overflowY) && p.scrollHeight > p.clientHeight) return p;
@@ -543,21 +555,22 @@ function seen(e) {  // (a fraction of a pixel off counts as there)
   const end = s.scrollTop + s.clientHeight >= s.scrollHeight - 2;
   return r.top >= -2 && (r.top <= view.innerHeight / 4 || end);
 }
-(function go(n) {
-  if (touched || n > WAIT_TICKS) return done();
+(function go() {
+  const now = Date.now();
+  if (touched || now - start > WAIT_MS) return done();
   const all = doc.querySelectorAll(SELECTOR);
   const e = all.length >= AT_LEAST ? all[all.length - 1 - FROM_END] : null;
   if (e) {
-    // Until the page has stopped growing with it in view for SETTLE: the page renders on below it,
-    // and a chat's pull to the bottom lets go only after a scroll that comes with no growth.
     const h = scroller(e).scrollHeight;
-    if (seen(e) && h === height) still += 1;
-    else { still = 0; if (!seen(e)) e.scrollIntoView({block: BLOCK}); }
-    height = h;
-    if (still * TICK_MS >= SETTLE_MS) return done();
+    if (h !== height) { height = h; grown = now; }
+    if (!seen(e)) {
+      since = 0;
+      if (now - grown >= CALM_MS && now - scrolled >= QUIET_MS) e.scrollIntoView({block: BLOCK});
+    } else if (!since) since = now;
+    else if (now - since >= SETTLE_MS && now - grown >= SETTLE_MS) return done();  // in view, the page still
   }
-  setTimeout(() => go(n + 1), TICK_MS);
-})(0);
+  setTimeout(go, TICK_MS);
+})();
 """
     values = {
         "SELECTOR": json.dumps(selector),
@@ -565,8 +578,10 @@ function seen(e) {  // (a fraction of a pixel off counts as there)
         "AT_LEAST": str(int(at_least)),
         "FROM_END": str(int(from_end)),
         "TICK_MS": str(SCROLL_TICK_MS),
-        "WAIT_TICKS": str(SCROLL_WAIT_MS // SCROLL_TICK_MS),
+        "WAIT_MS": str(SCROLL_WAIT_MS),
         "SETTLE_MS": str(SCROLL_SETTLE_MS),
+        "CALM_MS": str(SCROLL_CALM_MS),
+        "QUIET_MS": str(SCROLL_QUIET_MS),
     }
     for name, value in values.items():
         script = script.replace(name, value)

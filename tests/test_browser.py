@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,19 @@ def app_url(real_settings: Settings) -> Iterator[str]:
 
 def launch(p: Any) -> Any:
     return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def telling(page: Any) -> Iterator[None]:
+    """A failed check says what the page showed at that moment (CI keeps no screenshot)."""
+    try:
+        yield
+    except AssertionError as exc:
+        try:
+            shown = page.inner_text("body", timeout=5_000)
+        except Exception as why:  # noqa: BLE001 - the page itself may be what failed
+            shown = f"(the page could not be read: {why})"
+        raise AssertionError(f"{exc}\n--- the page showed:\n{shown[:4000]}") from exc
 
 
 def ask(page: Any, question: str) -> None:
@@ -132,22 +146,23 @@ def test_ten_questions_in_a_row_each_answer_in_view(app_url: str) -> None:
         logged: list[str] = []
         page.on("console", lambda m: logged.append(f"{m.type}: {m.text}") if m.type in ("warning", "error") else None)
         page.goto(app_url)
-        messages = page.get_by_test_id("stChatMessage")
-        for i, question in enumerate(TEN, 1):
-            ask(page, question)
-            expect(messages).to_have_count(2 * i, timeout=120_000)
-            asked = messages.nth(2 * i - 2)
-            expect(asked).to_contain_text(question)
-            expect(asked).to_be_in_viewport(timeout=20_000)
-            expect(messages.nth(2 * i - 1).get_by_role("heading", name="Sources")).to_be_visible(timeout=60_000)
-            # the question at the top, its answer below it, once the page has rendered, and it stays there
-            at_top = "e => { const top = e.getBoundingClientRect().top; return top >= -2 && top < 450; }"
-            try:
-                page.wait_for_function(at_top, arg=asked.element_handle(), timeout=30_000)
-            except Exception:
-                raise AssertionError((i, question, asked.evaluate("e => e.getBoundingClientRect().top"))) from None
-            page.wait_for_timeout(2_500)
-            assert asked.evaluate(at_top), (i, question, asked.evaluate("e => e.getBoundingClientRect().top"))
+        with telling(page):
+            messages = page.get_by_test_id("stChatMessage")
+            for i, question in enumerate(TEN, 1):
+                ask(page, question)
+                expect(messages).to_have_count(2 * i, timeout=120_000)
+                asked = messages.nth(2 * i - 2)
+                expect(asked).to_contain_text(question)
+                expect(asked).to_be_in_viewport(timeout=20_000)
+                expect(messages.nth(2 * i - 1).get_by_role("heading", name="Sources")).to_be_visible(timeout=60_000)
+                # the question at the top, its answer below it, once the page has rendered, and it stays there
+                at_top = "e => { const top = e.getBoundingClientRect().top; return top >= -2 && top < 450; }"
+                try:
+                    page.wait_for_function(at_top, arg=asked.element_handle(), timeout=30_000)
+                except Exception:
+                    raise AssertionError((i, question, asked.evaluate("e => e.getBoundingClientRect().top"))) from None
+                page.wait_for_timeout(2_500)
+                assert asked.evaluate(at_top), (i, question, asked.evaluate("e => e.getBoundingClientRect().top"))
         assert not [line for line in logged if "sandbox" in line.lower()], logged
 
         phone = browser.new_page(viewport={"width": 390, "height": 844})
@@ -522,26 +537,27 @@ def test_built_in_accounts_in_the_browser(tmp_path: Path) -> None:
             page.get_by_role("textbox", name="Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
 
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=120_000)
-        expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)
-        sign_in("agent7", "a guess at it")
-        expect(page.get_by_text("Sign-in refused: wrong name or password")).to_be_visible(timeout=60_000)
-        sign_in("agent7", "agent seven password")
-        expect(page.get_by_text("Signed in as agent7 (reader).")).to_be_visible(timeout=60_000)
-        ask(page, "¿Qué es la experiencia de cliente?")
-        expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
-        sidebar = page.get_by_test_id("stSidebar")
-        expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(0)
-        expect(sidebar.get_by_text("Content gaps", exact=True)).to_have_count(0)
-        expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(0)
-        sidebar.get_by_role("button", name="Sign out").click()
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
-        sign_in("lead", "lead editor password")
-        expect(page.get_by_text("Signed in as lead (editor).")).to_be_visible(timeout=60_000)
-        expect(page.get_by_test_id("stChatMessage")).to_have_count(0)  # the reader's conversation left with them
-        expect(sidebar.get_by_text("Content gaps", exact=True)).to_be_visible()
-        expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(1)
-        expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(1)
+        with telling(page):
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=120_000)
+            expect(page.get_by_test_id("stChatInputTextArea")).to_have_count(0)
+            sign_in("agent7", "a guess at it")
+            expect(page.get_by_text("Sign-in refused: wrong name or password")).to_be_visible(timeout=60_000)
+            sign_in("agent7", "agent seven password")
+            expect(page.get_by_text("Signed in as agent7 (reader).")).to_be_visible(timeout=60_000)
+            ask(page, "¿Qué es la experiencia de cliente?")
+            expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(0)
+            expect(sidebar.get_by_text("Content gaps", exact=True)).to_have_count(0)
+            expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(0)
+            sidebar.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+            sign_in("lead", "lead editor password")
+            expect(page.get_by_text("Signed in as lead (editor).")).to_be_visible(timeout=60_000)
+            expect(page.get_by_test_id("stChatMessage")).to_have_count(0)  # the reader's conversation left with them
+            expect(sidebar.get_by_text("Content gaps", exact=True)).to_be_visible()
+            expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(1)
+            expect(sidebar.get_by_role("button", name="Rebuild index")).to_have_count(1)
         browser.close()
 
 
