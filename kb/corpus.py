@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import readers
+from .chrome import drop_chrome
 from .errors import KBError
 from .language import UNKNOWN, detect_language
 from .presentation import FILE_NAME as PRESENTATION_FILE
 from .readers import Limits
+from .readers.structure import guess_title
 from .readers.text import HEADER_KEYS, decode_text, split_header
 from .types import Document, Refusal, Skipped
 
@@ -66,6 +68,7 @@ def load_corpus(
     of it. The choice depends on the files only, never on an index or on modification times, so
     an incremental rebuild keeps the same file a full one would (tests/test_incremental.py found
     a touched file making the two differ when the indexed file and the older one were preferred).
+    Lines a site repeats on most of its pages (its banner, say) are then dropped: kb/chrome.py.
     """
     scan = CorpusScan()
     root = corpus_dir.resolve()
@@ -102,7 +105,7 @@ def load_corpus(
             scan.skipped.append(Skipped(doc.path, reason, doc.content_hash))
         else:
             by_id[doc.doc_id] = by_text[text] = doc
-    scan.documents = sorted(by_id.values(), key=lambda d: d.path)
+    scan.documents = drop_chrome(sorted(by_id.values(), key=lambda d: d.path))  # kb/chrome.py
     scan.skipped.sort(key=lambda s: s.path)
     return scan
 
@@ -214,12 +217,6 @@ def slug(name: str) -> str:
     of characters a '-' ("es/FAQ - Devoluciones" -> "es-FAQ-Devoluciones")."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._]+", "-", ascii_name).strip("-._")[:100] or "article"
-
-
-def guess_title(body: str) -> str:
-    """The first line, when it reads like a title (short, no final full stop)."""
-    first = body.lstrip().split("\n", 1)[0].strip()
-    return first if 0 < len(first) <= 120 and not first.endswith((".", ":", ";")) else ""
 
 
 def find_date(body: str) -> str:

@@ -31,7 +31,9 @@ def _readers() -> dict[str, Reader]:
     }
 
 
-VERSION = 4  # recorded in the manifest: a change re-reads every file (4: kb: meta tags; 3: no page footer; 2: title)
+# recorded in the manifest: a change re-reads every file
+# (5: site chrome dropped, kb/chrome.py; 4: kb: meta tags; 3: no page footer; 2: title)
+VERSION = 5
 SUFFIXES = (".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # What to do with formats we do not read.
 ADVICE = {

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 
 
+def guess_title(body: str) -> str:
+    """The first line, when it reads like a title (short, no final full stop)."""
+    first = body.lstrip().split("\n", 1)[0].strip()
+    return first if 0 < len(first) <= 120 and not first.endswith((".", ":", ";")) else ""
+
+
 @dataclass(frozen=True)
 class Limits:
     """How much of a file a reader will take on (hostile files are refused, not read)."""
