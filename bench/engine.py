@@ -119,6 +119,7 @@ class Copies(Sequence[DocumentRecord]):
             context_vectors=jitter(r.context_vectors),
             token_vectors=r.token_vectors,
             title_vector=jitter(r.title_vector),
+            title_tokens=r.title_tokens,
         )
 
     def __iter__(self) -> Iterator[DocumentRecord]:

@@ -51,9 +51,10 @@ class FakeEmbedder:
             token_spans=[_word_spans(t, f, s) for t, f, s in zip(texts, token_from, spans, strict=True)],
         )
 
-    def read_titles(self, titles: list[str], batch_size: int | None = None) -> np.ndarray:
+    def read_titles(self, titles: list[str], batch_size: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         dim = self.identity.dimension
-        return np.array([self._vec("title " + t) if t else np.zeros(dim) for t in titles], np.float32).reshape(-1, dim)
+        vectors = [self._vec("title " + t) if t else np.zeros(dim) for t in titles]
+        return np.array(vectors, np.float32).reshape(-1, dim), [self._tokens(t) for t in titles]
 
     def encode_query(self, text: str) -> Query:
         return Query(self._vec(text), self._tokens(text))

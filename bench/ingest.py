@@ -112,6 +112,7 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
                     r.token_vectors.code,
                 ),
                 title_vector=jitter(r.title_vector.reshape(1, dim))[0],
+                title_tokens=r.title_tokens,
             )
         )
     documents = {

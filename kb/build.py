@@ -313,7 +313,7 @@ def _embed_group(
     begins = [len(text) - len(c.text) for text, c in zip(texts, chunks, strict=True)]
     spans = [[(b + s - c.start, b + e - c.start) for s, e in c.sentences] for b, c in zip(begins, chunks, strict=True)]
     read = embedder.read_passages(texts, begins, spans, settings.embed_batch_size, progress)
-    title_vectors = embedder.read_titles([d.title for d, _ in group], settings.embed_batch_size)
+    title_vectors, title_tokens = embedder.read_titles([d.title for d, _ in group], settings.embed_batch_size)
     assert read.tokens is not None and read.spans is not None and read.token_spans is not None
     kept = [distinct_tokens(t, s) for t, s in zip(read.tokens, read.token_spans, strict=True)]
     dim = embedder.identity.dimension
@@ -333,6 +333,7 @@ def _embed_group(
                 [read.tokens[r][kept[r]] for r in rows], [read.token_spans[r][kept[r]] for r in rows], code
             ),
             title_vector=title_vectors[n],
+            title_tokens=TokenVectors.encode([title_tokens[n]], [np.zeros(len(title_tokens[n]), np.uint16)], code),
         )
         first += len(own)
     return records

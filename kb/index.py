@@ -60,6 +60,7 @@ class Index:
         self._contexts: VectorSearch = stored.context_vectors  # row r: chunk r + chunk r+1 of its document
         self._tokens = stored.tokens
         self._titles = stored.titles  # row i: the title vector of document heads.ids[i]
+        self._title_tokens = stored.title_tokens  # row i: the token vectors of that title
         self._title_row = {doc_id: i for i, doc_id in enumerate(stored.heads.ids)}
         n = len(self._chunks)
         counts = self._chunks.sentence_counts
@@ -251,6 +252,19 @@ class Index:
         cosines, starts = self._tokens.cosines(rows, query_tokens)
         return cosines, starts, self._tokens.counts[rows].astype(np.int64)
 
+    def title_word_matches(self, query_tokens: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per chunk row, the word match of its article's title: the mean over `query_tokens` of the best
+        cosine to one of the title's token vectors (NaN for a title without any)."""
+        titles = self._title_of[self._chunks.doc_of[np.asarray(rows, dtype=np.int64)]]
+        wanted, at = np.unique(titles, return_inverse=True)
+        matches = np.full(len(wanted), np.nan, dtype=np.float32)
+        counts = self._title_tokens.counts[wanted].astype(np.int64)
+        if len(query_tokens) and counts.sum():
+            cosines, starts = self._title_tokens.cosines(wanted, query_tokens)
+            best = np.maximum.reduceat(cosines, np.minimum(starts, len(cosines) - 1), axis=0)
+            matches[counts > 0] = best.mean(axis=1)[counts > 0]
+        return matches[at]
+
     def sentence_word_matches(self, row: int, cosines: np.ndarray) -> np.ndarray:
         """Per sentence of chunk `row`: the mean over the question's tokens of the best cosine to one of
         the token vectors read in that sentence (0 for a sentence none of the chunk's kept vectors is
@@ -363,6 +377,7 @@ class Index:
             context_vectors=self._contexts.vectors(rows),
             token_vectors=tokens,
             title_vector=self._titles.vectors(np.array([self._title_row[doc_id]]))[0],
+            title_tokens=self._title_tokens.chunks(self._title_row[doc_id], self._title_row[doc_id] + 1),
         )
 
     def check_intact(self) -> None:

@@ -149,6 +149,8 @@ def assert_same_index(incremental: Settings, full: Settings) -> None:
         assert len(ra.token_vectors) == len(rb.token_vectors)
         for ta, tb in zip(ra.token_vectors.per_chunk(), rb.token_vectors.per_chunk(), strict=True):
             assert ta.shape == tb.shape and np.allclose(ta, tb, atol=1e-6), doc_id
+        (ta,), (tb,) = ra.title_tokens.per_chunk(), rb.title_tokens.per_chunk()
+        assert ta.shape == tb.shape and len(ta) and np.allclose(ta, tb, atol=1e-6), doc_id
     assert np.allclose(a.language_basis, b.language_basis, atol=1e-5)
     kb_a = KnowledgeBase.open(settings=incremental, embedder=FakeEmbedder())
     kb_b = KnowledgeBase.open(settings=full, embedder=FakeEmbedder())

@@ -36,7 +36,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     index = Index.load(FileStore(built.index_dir))
     m = index.manifest
-    assert m.format_version == FORMAT_VERSION == 9 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.format_version == FORMAT_VERSION == 10 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m.documents) == {"000", "001", "002", "003", "004"}
     assert all(len(d.sha256) == 64 for d in m.documents.values())
@@ -52,9 +52,14 @@ def test_manifest_contents(built: Settings) -> None:
         "token_sentences.npy",
         "token_code.npy",
         "titles.npy",
+        "title_tokens.npy",
+        "title_token_counts.npy",
     }
     titles = np.load(index.path / "titles.npy")  # one vector per document, in documents.jsonl order
     assert titles.shape == (5, 16) and np.allclose(np.linalg.norm(titles, axis=1), 1.0, atol=1e-5)
+    title_counts = np.load(index.path / "title_token_counts.npy")  # the fake reads a token per word
+    assert title_counts.tolist() == [len(d.title.split()) for d in index.documents.values()]
+    assert np.load(index.path / "title_tokens.npy").shape == (int(title_counts.sum()), 4)
     codes = np.load(index.path / "tokens.npy")  # product-quantization codes: a byte per 4 dimensions
     assert codes.dtype == np.uint8 and codes.shape[1] == index.token_code.code_size == 4
     assert np.array_equal(np.load(index.path / "token_code.npy"), index.token_code.centroids)
@@ -271,7 +276,7 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    older = "format 8, not the supported 9 .*without the sentence each token vector was read in.*run `kb rebuild`"
+    older = "format 9, not the supported 10 .*without the token vectors of the article titles.*run `kb rebuild`"
     with pytest.raises(KBError, match=older):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())
@@ -323,9 +328,9 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
     index = Index.load(FileStore(built.index_dir))
     records = [index.record(doc_id) for doc_id in index.documents]
 
-    def in_code(record, code):  # type: ignore[no-untyped-def]
-        codes, counts, sentences, _ = record.token_vectors.arrays
-        return replace(record, token_vectors=TokenVectors(codes, counts, sentences, code))
+    def in_code(record, code):  # type: ignore[no-untyped-def]  # its passages' and its title's token vectors
+        moved = [TokenVectors(*vectors.arrays[:3], code) for vectors in (record.token_vectors, record.title_tokens)]
+        return replace(record, token_vectors=moved[0], title_tokens=moved[1])
 
     other = TokenCode(index.token_code.centroids[:, ::-1])  # the same centroids, numbered otherwise
     with pytest.raises(KBError, match="different codes"):

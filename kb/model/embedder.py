@@ -118,13 +118,18 @@ class Embedder:
         (its sentences). `progress` gets the share of the texts' tokens read, after each batch."""
         return self._encode(texts, "passage", batch_size or self.settings.embed_batch_size, token_from, spans, progress)
 
-    def read_titles(self, titles: list[str], batch_size: int | None = None) -> np.ndarray:
-        """(n, dim): each article title read as a question (the "query" prompt: help-centre titles are
-        phrased like the questions people ask); an empty title gives a zero vector (it matches nothing)."""
+    def read_titles(self, titles: list[str], batch_size: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each article title read as a question (the "query" prompt: help-centre titles are phrased like
+        the questions people ask): (n, dim) vectors, and each title's token vectors as a question's are
+        (`encode_query`). An empty title gives a zero vector and no token vector (it matches nothing)."""
         batch_size = batch_size or self.settings.embed_batch_size
-        vectors = np.array(self._encode([t or " " for t in titles], "query", batch_size).vectors)
+        read = self._encode([t or " " for t in titles], "query", batch_size, token_from=[0] * len(titles))
+        vectors = np.array(read.vectors, dtype=np.float32)
         vectors[np.array([not t for t in titles], dtype=bool)] = 0.0
-        return vectors.astype(np.float32)
+        empty = np.zeros((0, vectors.shape[1]), np.float32)
+        assert read.tokens is not None
+        tokens = [np.asarray(t, np.float32) if title else empty for t, title in zip(read.tokens, titles, strict=True)]
+        return vectors, tokens
 
     def encode_query(self, text: str) -> Query:
         """A query's vector, using the model's "query" prompt if it has one, and its token vectors.

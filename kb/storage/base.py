@@ -28,8 +28,9 @@ from .tokens import TokenCode, TokenVectors
 # 5: typed manifest with skipped files and token-norm health. Format 4 indexes could hold token
 # vectors that an incremental rebuild had written without their scales (hundreds of times too
 # long), so they are never read: a plain `kb rebuild` replaces them.
-FORMAT_VERSION = 9  # 9: each token vector's sentence; 8: token vectors as product-quantization codes; 7: title
-# vectors; 6: 4 bits (5: int8)
+# 10: the titles' token vectors; 9: each token vector's sentence; 8: token vectors as product-quantization
+# codes; 7: title vectors; 6: 4 bits (5: int8)
+FORMAT_VERSION = 10
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 # The encoder gives unit token vectors; their codes put together come back 0.82-1.03 long (help
 # centre, 49,312 vectors). Anything outside this range means codes and codebook do not belong together.
@@ -149,6 +150,7 @@ class DocumentRecord:
     # a reused document's are copied as they are
     token_vectors: TokenVectors
     title_vector: np.ndarray  # (dim,): the title read with the model's query prompt (titles read like questions)
+    title_tokens: TokenVectors  # one entry: the title's token vectors, read with it (in the same code)
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ class Manifest:
                 6: " (an older version wrote it, without the article titles' vectors)",
                 7: " (an older version wrote it, with token vectors two and a half times the size)",
                 8: " (an older version wrote it, without the sentence each token vector was read in)",
+                9: " (an older version wrote it, without the token vectors of the article titles)",
             }.get(found if isinstance(found, int) else -1, "")
             raise IndexUnusable(
                 f"the index in {where.parent} has format {found}, not the supported {FORMAT_VERSION}{why}; "
@@ -243,21 +246,29 @@ class Manifest:
             raise IndexUnusable(f"{where} is malformed ({exc!r}); {REBUILD_HINT} --full") from exc
 
 
-def prepare_version(records: Sequence[DocumentRecord], manifest: Manifest) -> tuple[Manifest, TokenVectors]:
+def prepare_version(
+    records: Sequence[DocumentRecord], manifest: Manifest
+) -> tuple[Manifest, TokenVectors, TokenVectors]:
     """The manifest of a new version of `records` (its name, counts and token health; files still
-    empty), and all their token vectors; KBError for what must never be published. Every store
-    writes what this returns."""
+    empty), all their chunks' token vectors and their titles'; KBError for what must never be
+    published. Every store writes what this returns."""
     if not records:
         raise KBError("an index needs at least one document")
     now = datetime.now(timezone.utc)
     version = f"v-{now.strftime('%Y%m%dT%H%M%S.%f')}-{uuid.uuid4().hex[:6]}"  # sorts by creation time
-    tokens = TokenVectors.concat([r.token_vectors for r in records], records[0].token_vectors.code)
+    code = records[0].token_vectors.code
+    tokens = TokenVectors.concat([r.token_vectors for r in records], code)
+    title_tokens = TokenVectors.concat([r.title_tokens for r in records], code)
+    if len(title_tokens.counts) != len(records):
+        raise KBError(f"a document without its title's token vectors (a bug); {REBUILD_HINT} --full")
     norms = tokens.norm_range()
-    if tokens.counts.sum() and not TOKEN_NORM_RANGE[0] <= norms[0] <= norms[1] <= TOKEN_NORM_RANGE[1]:
-        # never publish vectors no encoder produced
-        raise KBError(
-            f"refusing to write token vectors with norms {norms[0]:.3f}–{norms[1]:.3f} (a bug); {REBUILD_HINT} --full"
-        )
+    for vectors in (tokens, title_tokens):
+        low, high = vectors.norm_range()
+        if vectors.counts.sum() and not TOKEN_NORM_RANGE[0] <= low <= high <= TOKEN_NORM_RANGE[1]:
+            # never publish vectors no encoder produced
+            raise KBError(
+                f"refusing to write token vectors with norms {low:.3f}–{high:.3f} (a bug); {REBUILD_HINT} --full"
+            )
     chunks = [c for r in records for c in r.chunks]
     manifest = replace(
         manifest,
@@ -273,7 +284,7 @@ def prepare_version(records: Sequence[DocumentRecord], manifest: Manifest) -> tu
         version=version,
         files={},
     )
-    return manifest, tokens
+    return manifest, tokens, title_tokens
 
 
 class Records:
@@ -350,6 +361,7 @@ class StoredVersion:
     context_vectors: VectorSearch
     tokens: TokenStore
     titles: VectorRows  # row i: the title vector of document heads.ids[i]
+    title_tokens: TokenStore  # row i: the token vectors of document heads.ids[i]'s title
     # What happened to the version since it was verified ("" when nothing did); checked before each
     # question (the files store: memory-mapped files cut short, which would kill the process at a read).
     damage: Callable[[], str] = lambda: ""
@@ -370,6 +382,7 @@ def assemble_version(
     vector_sets: tuple[VectorSearch, VectorSearch, VectorSearch],
     tokens: TokenStore,
     titles: VectorRows,
+    title_tokens: TokenStore,
 ) -> StoredVersion:
     """A `StoredVersion` from what a store read, every count checked against the others."""
     passages, sentences, contexts = vector_sets
@@ -380,7 +393,10 @@ def assemble_version(
         or len(sentences) != int(chunks.sentence_counts.sum())
         or len(contexts) != len(chunks)
         or len(titles) != len(heads.ids)
+        or len(title_tokens.counts) != len(heads.ids)
         or len(documents) != len(heads.ids)
     ):
         raise IndexUnusable(f"the vectors in {path} do not match its chunks; {REBUILD_HINT} --full")
-    return StoredVersion(path, manifest, documents, heads, chunks, passages, sentences, contexts, tokens, titles)
+    return StoredVersion(
+        path, manifest, documents, heads, chunks, passages, sentences, contexts, tokens, titles, title_tokens
+    )

@@ -18,6 +18,8 @@ Layout of an index directory::
       token_counts.npy  how many token vectors each chunk has
       token_sentences.npy  per token vector, the sentence of its chunk it was read in (uint16)
       titles.npy        one vector per document, in documents.jsonl order: its title read as a question
+      title_tokens.npy  the token vectors of every title, title after title, codes in token_code.npy
+      title_token_counts.npy  how many token vectors each title has
 
 This module alone knows that layout (each file is named once, above). A rebuild hands it one
 `DocumentRecord` per document and `read_version` gives back float32 vectors; `kb.index.Index` turns
@@ -66,7 +68,8 @@ MANIFEST = "manifest.json"
 VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
 TOKEN_FILES = ("tokens.npy", "token_counts.npy", "token_sentences.npy", "token_code.npy")
 TITLE_FILE = "titles.npy"  # one vector per document (in documents.jsonl order): its title read as a question
-LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE,)  # hashed as a stream, then memory-mapped
+TITLE_TOKEN_FILES = ("title_tokens.npy", "title_token_counts.npy")  # their token vectors (codes, counts)
+LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE, *TITLE_TOKEN_FILES)  # hashed as a stream, then memory-mapped
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
     """Write `records` (in order) as a complete new version, make it current, return its manifest."""
     index_dir.mkdir(parents=True, exist_ok=True)
     dim = manifest.model.dimension
-    manifest, tokens = prepare_version(records, manifest)
+    manifest, tokens, title_tokens = prepare_version(records, manifest)
     version = manifest.version
     codes, counts, token_sentences, centroids = tokens.arrays
     tmp = index_dir / f".tmp-{version}"
@@ -115,8 +118,9 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
         index.write(tmp / name)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True), kind=index.kind)
     titles = np.array([r.title_vector for r in records], dtype=np.float32).reshape(len(records), dim)
-    arrays = (codes, counts, token_sentences, centroids, titles)
-    for name, array in zip((*TOKEN_FILES, TITLE_FILE), arrays, strict=True):
+    title_codes, title_counts, _, _ = title_tokens.arrays  # (a title is read as one sentence)
+    arrays = (codes, counts, token_sentences, centroids, titles, title_codes, title_counts)
+    for name, array in zip((*TOKEN_FILES, TITLE_FILE, *TITLE_TOKEN_FILES), arrays, strict=True):
         np.save(tmp / name, array, allow_pickle=False)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True))
     manifest = replace(manifest, files=listing)
@@ -270,6 +274,10 @@ def _read_version(index_dir: Path) -> StoredVersion:
         raise IndexUnusable(f"the token vectors in {version_dir} do not match their codebook; {REBUILD_HINT} --full")
     tokens = TokenVectors(codes, counts, token_sentences, TokenCode(centroids))
     titles = _load_array(version_dir / TITLE_FILE)
+    title_codes, title_counts = (_load_array(version_dir / name) for name in TITLE_TOKEN_FILES)
+    if int(title_counts.sum()) != len(title_codes) or title_codes.shape[1:] != codes.shape[1:]:
+        raise IndexUnusable(f"the title token vectors in {version_dir} do not match; {REBUILD_HINT} --full")
+    title_tokens = TokenVectors(title_codes, title_counts, np.zeros(len(title_codes), np.uint16), tokens.code)
     try:
         documents = [document_from_json(d) for d in _read_jsonl(data["documents.jsonl"])]
         chunks = ChunkRecords(data["chunks.jsonl"])
@@ -286,6 +294,7 @@ def _read_version(index_dir: Path) -> StoredVersion:
         (passages, sentences, contexts),
         tokens,
         ArrayRows(titles),
+        title_tokens,
     )
     stats = {name: (version_dir / name).stat() for name in LARGE_FILES}
     mapped = tuple(MappedFile(version_dir / n, st.st_ino, st.st_size) for n, st in stats.items())

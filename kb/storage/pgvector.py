@@ -6,7 +6,8 @@ Knows nothing of models. Layout of the database (the same records and vectors as
     kb.current(name)                       the one version readers open (a single row)
     "kb_<version>".documents(n, doc_id, lang, translation_of, record)
         n: the document's number; record: its `Document` as JSON
-    "kb_<version>".titles(n, embedding)          row n: document n's title vector
+    "kb_<version>".titles(n, embedding, token_count, tokens, token_sentences)
+        row n: document n's title vector, and its token vectors as a chunk's are
     "kb_<version>".chunks(n, doc, lang, sentences, record, token_count, tokens, token_sentences)
         n: the chunk's row; doc: its document's number; record: its `Chunk` as JSON; tokens: its token
         vectors' product-quantization codes (token_count x code size bytes); token_sentences: the
@@ -168,10 +169,11 @@ class PgVectors:
 
 
 class PgTokens:
-    """The token vectors of a version's chunks (`TokenStore`): counts in memory, codes fetched per question."""
+    """The token vectors of a version's chunks, or of its titles (`TokenStore`): counts in memory, codes
+    fetched per question."""
 
-    def __init__(self, db: Database, schema: str, counts: np.ndarray, code: TokenCode) -> None:
-        self._db, self._schema, self.counts, self.code = db, schema, counts, code
+    def __init__(self, db: Database, schema: str, counts: np.ndarray, code: TokenCode, table: str = "chunks") -> None:
+        self._db, self._schema, self.counts, self.code, self._table = db, schema, counts, code, table
 
     def _fetch(self, rows: np.ndarray) -> TokenVectors:
         """Chunks `rows`' token vectors, in that order, as an in-memory `TokenVectors`."""
@@ -179,13 +181,13 @@ class PgTokens:
 
         rows = np.asarray(rows, dtype=np.int64)
         wanted = np.unique(rows)
-        query = sql.SQL("SELECT tokens, token_sentences FROM {}.chunks WHERE n = ANY(%s) ORDER BY n").format(
-            sql.Identifier(self._schema)
+        query = sql.SQL("SELECT tokens, token_sentences FROM {}.{} WHERE n = ANY(%s) ORDER BY n").format(
+            sql.Identifier(self._schema), sql.Identifier(self._table)
         )
         found = self._db.rows(query, [wanted.tolist()]) if len(wanted) else []
         if len(found) != len(wanted):
             raise IndexUnusable(
-                f"rows are missing from {self._schema}.chunks in {self._db.where}; {REBUILD_HINT} --full"
+                f"rows are missing from {self._schema}.{self._table} in {self._db.where}; {REBUILD_HINT} --full"
             )
         at = np.searchsorted(wanted, rows)
         return TokenVectors.of_chunks([found[i][0] for i in at], [found[i][1] for i in at], self.code)
@@ -362,6 +364,7 @@ class PgStore:
         s = sql.Identifier(schema)  # one query per column set: the records and vectors stay in the database
         heads = self._db.rows(sql.SQL("SELECT doc_id, lang, translation_of FROM {}.documents ORDER BY n").format(s))
         columns = self._db.rows(sql.SQL("SELECT doc, lang, sentences, token_count FROM {}.chunks ORDER BY n").format(s))
+        title_counts = self._db.rows(sql.SQL("SELECT token_count FROM {}.titles ORDER BY n").format(s))
         code = TokenCode.from_bytes(code_bytes, shape)
         n_chunks = len(columns)
         vector_sets = (
@@ -387,6 +390,7 @@ class PgStore:
             vector_sets,
             PgTokens(self._db, schema, np.array([c[3] for c in columns], dtype=np.int32), code),
             PgVectors(self._db, schema, "titles", len(heads), dim, self.ef_search),
+            PgTokens(self._db, schema, np.array([c[0] for c in title_counts], dtype=np.int32), code, "titles"),
         )
 
     # -- writing ---------------------------------------------------------------------------------
@@ -405,7 +409,7 @@ class PgStore:
     def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
         import psycopg
 
-        manifest, tokens = prepare_version(records, manifest)
+        manifest, tokens, _ = prepare_version(records, manifest)
         text = manifest.to_json().decode("utf-8")
         try:
             with connect(self.url, self.where) as connection:
@@ -489,7 +493,11 @@ def _write_version(
             "n int4 PRIMARY KEY, doc int4 NOT NULL, lang text NOT NULL, sentences int4 NOT NULL, record text NOT NULL, "
             "token_count int4 NOT NULL, tokens bytea NOT NULL, token_sentences bytea NOT NULL",
         ),
-        ("titles", "n int4 PRIMARY KEY, embedding {v} NOT NULL"),
+        (
+            "titles",
+            "n int4 PRIMARY KEY, embedding {v} NOT NULL, "
+            "token_count int4 NOT NULL, tokens bytea NOT NULL, token_sentences bytea NOT NULL",
+        ),
         *((name, "n int4 PRIMARY KEY, lang text NOT NULL, embedding {v} NOT NULL") for name in VECTOR_TABLES),
     ):
         shards = -(-sizes.get(table, 0) // shard_rows)  # PgStore.of refuses shard_rows < 1
@@ -528,9 +536,17 @@ def _write_version(
         )
         copy_rows(
             "titles",
-            "n, embedding",
-            ["int4", "vector"],
-            ((n, np.asarray(r.title_vector, dtype=np.float32)) for n, r in enumerate(records)),
+            "n, embedding, token_count, tokens, token_sentences",
+            ["int4", "vector", "int4", "bytea", "bytea"],
+            (
+                (
+                    n,
+                    np.asarray(r.title_vector, dtype=np.float32),
+                    int(r.title_tokens.counts[0]),
+                    *r.title_tokens.chunk(0),
+                )
+                for n, r in enumerate(records)
+            ),
         )
         copy_rows(
             "chunks",
