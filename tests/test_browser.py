@@ -101,7 +101,8 @@ def test_principle_question_in_the_browser(app_url: str, faiss_kb: KnowledgeBase
         box.fill(question)
         box.press("Enter")
         expect(page.get_by_role("heading", name="Sources", exact=True).first).to_be_visible(timeout=120_000)
-        headers = page.locator("strong").filter(has_text=re.compile(r"^\[\d+\] "))
+        # (visible ones: a cited article's translations are the other tabs of its source)
+        headers = page.locator("strong:visible").filter(has_text=re.compile(r"^\[\d+\] "))
         expect(headers.nth(1)).to_be_visible(timeout=60_000)  # the sources render one after another
         labels = page.get_by_text(re.compile(r"· (Spanish|Polish|Italian|French) \((es|pl|it|fr)\)")).all_inner_texts()
         languages = {m.group(1) for text in labels for m in [re.search(r"\((\w\w)\)", text)] if m}
