@@ -90,6 +90,7 @@ class Ranking:
         self._scored: dict[int, Scored] = {}
         self._leaning: dict[str, float] | None = None  # per language, what its passages lose (`_lean`)
         self._relevant: dict[int, float] = {}  # relevance before `_lean`, of the rows `_lean` read
+        self._everywhere: np.ndarray | None = None  # the candidates of a search for 10 in every language
         self._points: dict[int, tuple[int, float]] = {}
         self._token_cosines: dict[int, np.ndarray] = {}  # per chunk row word-matched: its tokens × the question's
 
@@ -111,7 +112,11 @@ class Ranking:
         Without the per-work cap one article (usually the one in the question's own language)
         fills every slot; passages beyond the cap still follow, in score order, when there is room.
         """
-        rows = self.index.nearest(self._neutral_query, max(k, FETCH_AT_LEAST) * CANDIDATES, self.languages)
+        n = max(k, FETCH_AT_LEAST) * CANDIDATES
+        if self.languages is None and n == FETCH_AT_LEAST * CANDIDATES:
+            rows = self._candidates_everywhere()  # the same search the leaning read
+        else:
+            rows = self.index.nearest(self._neutral_query, n, self.languages)
         scored = self._score(rows)
         first: list[Scored] = []
         rest: list[Scored] = []
@@ -207,7 +212,7 @@ class Ranking:
         for 10 in every language scores (before OWN_LANGUAGE), so that it is the same whatever k or
         languages a caller asks for."""
         if self._leaning is None:
-            rows = self.index.nearest(self._neutral_query, FETCH_AT_LEAST * CANDIDATES)
+            rows = self._candidates_everywhere()
             self._relevant.update(zip(rows.tolist(), self._relevance(rows).tolist(), strict=True))
             best: dict[str, list[float]] = {}
             for row in rows.tolist():
@@ -216,6 +221,12 @@ class Ranking:
             center = float(np.mean(list(means.values()))) if means else 0.0
             self._leaning = {lang: LEANING * (m - center) for lang, m in means.items()}
         return self._leaning
+
+    def _candidates_everywhere(self) -> np.ndarray:
+        """The chunk rows a search for 10 in every language scores (looked up once per question)."""
+        if self._everywhere is None:
+            self._everywhere = self.index.nearest(self._neutral_query, FETCH_AT_LEAST * CANDIDATES)
+        return self._everywhere
 
     def _title_words(self, rows: np.ndarray) -> np.ndarray:
         """Per chunk row, the word match of its article's title (0.5, no change, for a title without one)."""
