@@ -67,10 +67,11 @@ def without(doc: Document, lines: frozenset[str]) -> Document:
         at += len(line) + 1
     if not removed:
         return doc
-    body = "\n".join(kept).strip("\n")
+    joined = "\n".join(kept)
+    body = joined.strip("\n")
     if not body.strip():
         return doc
-    lead = len("\n".join(kept)) - len("\n".join(kept).lstrip("\n"))
+    lead = len(joined) - len(joined.lstrip("\n"))  # blank lines the kept text starts with
 
     def moved(offset: int) -> int:
         gone = 0
