@@ -120,6 +120,7 @@ class Copies(Sequence[DocumentRecord]):
             token_vectors=r.token_vectors,
             title_vector=jitter(r.title_vector),
             title_tokens=r.title_tokens,
+            heading_vectors=jitter(r.heading_vectors) if len(r.heading_vectors) else r.heading_vectors,
         )
 
     def __iter__(self) -> Iterator[DocumentRecord]:
@@ -255,7 +256,7 @@ def main() -> None:
                 pass
             making = time.perf_counter() - started
             started = time.perf_counter()
-            written = store.write(records, manifest)
+            written = store.write(records, manifest, source.index.adapter.to_array())
             built = time.perf_counter() - started - 8 * making
             n = written.counts.chunks
             print(f"\n{n:,} passages ({len(records):,} articles, {written.counts.sentences:,} sentences)")
@@ -283,7 +284,7 @@ def main() -> None:
             if size <= args.faiss_max:
                 faiss = Settings.from_env(index_dir=Path(tmp) / "faiss")
                 started = time.perf_counter()
-                FileStore(faiss.index_dir).write(records, manifest)
+                FileStore(faiss.index_dir).write(records, manifest, source.index.adapter.to_array())
                 print(f"  faiss build (files, HNSW m={faiss.hnsw_m}): {time.perf_counter() - started:.0f} s")
                 runs.append(("faiss", faiss))
             for name, settings in runs:

@@ -113,13 +113,15 @@ def replicate(kb: KnowledgeBase, size: int, target: Path, seed: int = 0) -> int:
                 ),
                 title_vector=jitter(r.title_vector.reshape(1, dim))[0],
                 title_tokens=r.title_tokens,
+                heading_vectors=jitter(r.heading_vectors) if len(r.heading_vectors) else r.heading_vectors,
             )
         )
     documents = {
         r.document.doc_id: DocumentEntry(r.document.path, r.document.content_hash, r.document.lang) for r in records
     }
     spec = Settings.from_env().index_spec  # this code's layout (the source index may be older)
-    write_version(target, records, replace(kb.index.manifest, documents=documents, translations=(), vector_index=spec))
+    manifest = replace(kb.index.manifest, documents=documents, translations=(), vector_index=spec)
+    write_version(target, records, manifest, kb.index.adapter.to_array())
     return sum(len(r.chunks) for r in records)
 
 

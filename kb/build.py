@@ -13,16 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .adapter import Adapter, fit_adapter
 from .chunking import chunk_document, embedding_text
 from .config import Settings
 from .corpus import CorpusScan, check_file, corpus_hashes, load_corpus
 from .errors import KBError
-from .index import Index
+from .index import Index, language_basis, language_means, neutral
 from .model import TOKEN_DEPTH, Embedder
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
 from .storage import DocumentEntry, DocumentRecord, Manifest, open_store
-from .storage.tokens import CODE_BITS, CODE_DIMS, DISTINCT_TOKENS, TokenCode, TokenVectors, distinct_tokens
+from .storage.base import headings_of
+from .storage.tokens import CODE_BITS, CODE_DIMS, DISTINCT_TOKENS, TokenCode, TokenVectors, distinct_tokens, stack_rows
 from .translations import DISCOVERY, Layout, discover_translations
 from .types import Chunk, Document, ModelIdentity, Skipped
 
@@ -135,7 +137,8 @@ def rebuild(
         records = [reused.get(d.doc_id) or fresh[d.doc_id] for d in scan.documents]
         translations = discover_translations([Layout.of(r) for r in records])
         manifest = replace(manifest, translations=tuple(translations))
-        written = store.write(records, manifest)
+        report_progress(0, 1, "fitting the question adapter")
+        written = store.write(records, manifest, question_adapter(records, embedder.identity.dimension).to_array())
         report_progress(1, 1, "done")
         embedded_chunks = sum(len(fresh[d.doc_id].chunks) for d in todo)
         return _report(scan, written, len(todo), embedded_chunks, started, changed=True)
@@ -178,6 +181,36 @@ def _files_unchanged(settings: Settings, current: Manifest) -> bool:
         return corpus_hashes(settings.corpus_dir) == current.files_read()
     except KBError:
         return False
+
+
+def question_adapter(records: list[DocumentRecord], dim: int) -> Adapter:
+    """The question adapter fitted to `records` (kb/adapter.py): each title and section heading, read
+    as a question, for the passages it stands above, all vectors without their language directions
+    as search compares them (`Index.neutral`)."""
+    langs = np.array([c.lang for r in records for c in r.chunks])
+    passages = stack_rows([r.chunk_vectors for r in records], dim)
+    sentence_langs = np.array([c.lang for r in records for c in r.chunks for _ in c.sentences])
+    sets = (
+        (passages, langs),
+        (stack_rows([r.sentence_vectors for r in records], dim), sentence_langs),
+        (stack_rows([r.context_vectors for r in records], dim), langs),
+    )
+    basis = language_basis(language_means(sorted(set(langs.tolist())), ((a.__getitem__, lg) for a, lg in sets)), dim)
+    queries: list[np.ndarray] = []
+    positives: list[np.ndarray] = []
+    first = 0
+    for record in records:
+        rows = np.arange(first, first + len(record.chunks))
+        if record.document.title and len(rows):
+            queries.append(record.title_vector)
+            positives.append(rows)
+        for heading, vector in zip(headings_of(record.chunks), record.heading_vectors, strict=True):
+            queries.append(vector)
+            positives.append(rows[[c.heading == heading for c in record.chunks]])
+        first += len(record.chunks)
+    if not queries:
+        return Adapter.none(dim)
+    return fit_adapter(neutral(np.stack(queries), basis), positives, neutral(passages, basis))
 
 
 def _reuse(previous: Index, doc: Document) -> DocumentRecord | None:
@@ -314,6 +347,9 @@ def _embed_group(
     spans = [[(b + s - c.start, b + e - c.start) for s, e in c.sentences] for b, c in zip(begins, chunks, strict=True)]
     read = embedder.read_passages(texts, begins, spans, settings.embed_batch_size, progress)
     title_vectors, title_tokens = embedder.read_titles([d.title for d, _ in group], settings.embed_batch_size)
+    headings = [headings_of(own) for _, own in group]
+    heading_vectors, _ = embedder.read_titles([h for own in headings for h in own], settings.embed_batch_size)
+    heading_starts = np.cumsum([0] + [len(h) for h in headings])
     assert read.tokens is not None and read.spans is not None and read.token_spans is not None
     kept = [distinct_tokens(t, s) for t, s in zip(read.tokens, read.token_spans, strict=True)]
     dim = embedder.identity.dimension
@@ -334,6 +370,7 @@ def _embed_group(
             ),
             title_vector=title_vectors[n],
             title_tokens=TokenVectors.encode([title_tokens[n]], [np.zeros(len(title_tokens[n]), np.uint16)], code),
+            heading_vectors=heading_vectors[heading_starts[n] : heading_starts[n + 1]].reshape(-1, dim),
         )
         first += len(own)
     return records

@@ -7,12 +7,13 @@ row arithmetic of their own. Every vector it returns is float32.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .adapter import Adapter
 from .errors import REBUILD_HINT, IndexUnusable, KBError
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
@@ -20,6 +21,44 @@ from .translations import works
 from .types import Chunk, Document, Skipped
 
 CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
+
+
+def language_means(
+    languages: Iterable[str], sets: Iterable[tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Each language's mean vector over vector sets together ((vectors of rows, language of each row)
+    pairs: passages, sentences, contexts), from an even sample of each on a large index."""
+    sets = list(sets)
+    means = {}
+    for lang in languages:
+        parts = []
+        for vectors, langs in sets:
+            rows = np.flatnonzero(langs == lang)
+            rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
+            parts.append(vectors(rows))
+        means[lang] = np.concatenate(parts).mean(axis=0)
+    return means
+
+
+def language_basis(means: Mapping[str, np.ndarray], dim: int) -> np.ndarray:
+    """Orthonormal directions spanned by the differences between the languages' mean vectors.
+
+    Removing them (`neutral`) is the low-rank language subspace removal of Xie et al. 2022
+    ("Discovering low-rank subspaces for language-agnostic multilingual representations"),
+    with the subspace estimated from the corpus itself.
+    """
+    if len(means) < 2:
+        return np.zeros((0, dim), dtype=np.float32)
+    stacked = np.stack(list(means.values()))
+    _, singular, directions = np.linalg.svd(stacked - stacked.mean(axis=0), full_matrices=False)
+    return directions[singular > 1e-6 * singular[0]].astype(np.float32)
+
+
+def neutral(vectors: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """`vectors` (one or a matrix of rows) without the directions of `basis`, L2-normalized again."""
+    out = vectors - (vectors @ basis.T) @ basis
+    norms = np.linalg.norm(out, axis=-1, keepdims=True)
+    return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -83,8 +122,17 @@ class Index:
         sentence_langs = chunk_langs[self._sentence_chunk] if n else chunk_langs[:0]
         self._lang_sentences = {lang: np.flatnonzero(sentence_langs == lang) for lang in self.languages}
         self._filters: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (kind, languages) -> rows
-        self._language_means = self._compute_language_means(chunk_langs)
-        self._language_basis = self._compute_language_basis()
+        sentence_of = self._sentence_chunk
+        self._language_means = language_means(
+            self.languages,
+            (
+                (self._passages.vectors, chunk_langs),
+                (self._sentences.vectors, chunk_langs[sentence_of] if n else chunk_langs[:0]),
+                (self._contexts.vectors, chunk_langs),
+            ),
+        )
+        self._language_basis = language_basis(self._language_means, self.manifest.model.dimension)
+        self.adapter = Adapter.from_array(stored.adapter)  # the question adapter fitted to this corpus
         # the title row of each document as the chunk columns number them (doc_of)
         self._title_of = np.array([self._title_row[d] for d in self._chunks.doc_ids], dtype=np.int64)
         self._works = self._group_translations()
@@ -309,42 +357,7 @@ class Index:
         Cosines of neutral vectors compare what texts say rather than which language they say it
         in: the model otherwise scores anything in the question's own language higher.
         """
-        basis = self._language_basis
-        out = vectors - (vectors @ basis.T) @ basis
-        norms = np.linalg.norm(out, axis=-1, keepdims=True)
-        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
-
-    def _compute_language_means(self, chunk_langs: np.ndarray) -> dict[str, np.ndarray]:
-        """Each language's mean vector over its passages, sentences and contexts together (an even
-        sample of each on a large index)."""
-        sets = (
-            (self._passages, chunk_langs),
-            (self._sentences, chunk_langs[self._sentence_chunk] if len(self._chunks) else chunk_langs[:0]),
-            (self._contexts, chunk_langs),
-        )
-        means = {}
-        for lang in self.languages:
-            parts = []
-            for vectors, langs in sets:
-                rows = np.flatnonzero(langs == lang)
-                rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(len(rows), CENTROID_SAMPLE)).astype(np.int64))]
-                parts.append(vectors.vectors(rows))
-            means[lang] = np.concatenate(parts).mean(axis=0)
-        return means
-
-    def _compute_language_basis(self) -> np.ndarray:
-        """Orthonormal directions spanned by the differences between the languages' mean vectors.
-
-        Removing them (`neutral`) is the low-rank language subspace removal of Xie et al. 2022
-        ("Discovering low-rank subspaces for language-agnostic multilingual representations"),
-        with the subspace estimated from the corpus itself.
-        """
-        dim = self.manifest.model.dimension
-        if len(self._language_means) < 2:
-            return np.zeros((0, dim), dtype=np.float32)
-        means = np.stack(list(self._language_means.values()))
-        _, singular, directions = np.linalg.svd(means - means.mean(axis=0), full_matrices=False)
-        return directions[singular > 1e-6 * singular[0]].astype(np.float32)
+        return neutral(vectors, self._language_basis)
 
     # -- works (an article and its translations) ----------------------------------------------
 
@@ -378,6 +391,7 @@ class Index:
             token_vectors=tokens,
             title_vector=self._titles.vectors(np.array([self._title_row[doc_id]]))[0],
             title_tokens=self._title_tokens.chunks(self._title_row[doc_id], self._title_row[doc_id] + 1),
+            heading_vectors=self._stored.headings(self._title_row[doc_id]),
         )
 
     def check_intact(self) -> None:

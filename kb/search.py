@@ -86,7 +86,10 @@ class Ranking:
         self.query = query
         self.query_lang = query_lang
         self.languages = None if languages is None else sorted(set(languages))
-        self._neutral_query = index.neutral(query.vector)
+        # the question without its language directions, as titles (read as questions) are compared to
+        # it; passages, sentences and contexts to it mapped by the corpus's question adapter
+        self._plain_query = index.neutral(query.vector)
+        self._neutral_query = index.adapter.adapt(self._plain_query)
         self._scored: dict[int, Scored] = {}
         self._leaning: dict[str, float] | None = None  # per language, what its passages lose (`_lean`)
         self._relevant: dict[int, float] = {}  # relevance before `_lean`, of the rows `_lean` read
@@ -146,7 +149,7 @@ class Ranking:
                 self._points[row] = (-1, -1.0)
                 return self._points[row]
             vectors = index.neutral(index.sentence_vectors(sentences))
-            cosines = vectors @ q
+            cosines = index.adapter.calibrated(vectors @ q)
             own = vectors - vectors.mean(axis=0) if len(sentences) > 1 else vectors
             own /= np.maximum(np.linalg.norm(own, axis=1, keepdims=True), 1e-12)
             if row not in self._token_cosines:
@@ -254,14 +257,15 @@ class Ranking:
         index, q = self.index, self._neutral_query
         sentences = index.sentences_of(rows)
         after, before = index.contexts_around(rows)
-        own = index.neutral(index.chunk_vectors(rows)) @ q
-        sentence_scores = index.neutral(index.sentence_vectors(sentences.rows)) @ q
+        calibrated = index.adapter.calibrated  # the adapted question's cosines on the model's scale
+        own = calibrated(index.neutral(index.chunk_vectors(rows)) @ q)
+        sentence_scores = calibrated(index.neutral(index.sentence_vectors(sentences.rows)) @ q)
         best_sentence = np.full(len(rows), -1.0, dtype=np.float32)
         np.maximum.at(best_sentence, sentences.owner, sentence_scores)
         best = np.maximum(own, best_sentence)
-        context = np.maximum(index.neutral(after) @ q, index.neutral(before) @ q)
+        context = calibrated(np.maximum(index.neutral(after) @ q, index.neutral(before) @ q))
         meaning = best + CONTEXT_WEIGHT * np.maximum(0.0, context - best)
-        title = index.title_vectors(rows) @ q
+        title = index.title_vectors(rows) @ self._plain_query
         return meaning + TITLE_WEIGHT * np.maximum(0.0, title - meaning)
 
     def _word_matches(self, rows: np.ndarray, meaning: np.ndarray) -> np.ndarray:

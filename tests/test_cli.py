@@ -68,10 +68,10 @@ def test_rebuild_reports_and_strict(tmp_path: Path) -> None:
     proc = run(*args, "--strict")
     assert proc.returncode == 2 and "already up to date" in proc.stdout
     info = run("--corpus", str(corpus), "--index", str(tmp_path / "index"), "info")  # skipped files are remembered
-    assert info.returncode == 0 and "format 10" in info.stdout and "skipped:   1 files" in info.stdout
+    assert info.returncode == 0 and "format 11" in info.stdout and "skipped:   1 files" in info.stdout
     assert "broken.txt: invalid UTF-16 text" in info.stdout and "as reconstructed from their codes" in info.stdout
     data = json.loads(run("--corpus", str(corpus), "--index", str(tmp_path / "index"), "info", "--json").stdout)
-    assert [s["path"] for s in data["skipped"]] == ["broken.txt"] and data["format_version"] == 10
+    assert [s["path"] for s in data["skipped"]] == ["broken.txt"] and data["format_version"] == 11
 
 
 def test_principles_command(real_settings: Settings) -> None:

@@ -21,7 +21,7 @@ def test_every_index_file_truncated_and_flipped(real_settings: Settings) -> None
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(proc.stdout)
-    assert len(results) == 14  # CURRENT, manifest and the twelve data files
+    assert len(results) == 17  # CURRENT, manifest and the fifteen data files
     for name, counts in results.items():
         assert counts["trials"] == 50
         assert counts["other"] == 0, name  # never a wrong or mixed index

@@ -36,7 +36,7 @@ def open_kb(settings: Settings, embedder: FakeEmbedder | None = None, **kw) -> K
 def test_manifest_contents(built: Settings) -> None:
     index = Index.load(FileStore(built.index_dir))
     m = index.manifest
-    assert m.format_version == FORMAT_VERSION == 10 and m.model.name == "fake" and m.model.dimension == 16
+    assert m.format_version == FORMAT_VERSION == 11 and m.model.name == "fake" and m.model.dimension == 16
     assert m.chunking["max_chunk_tokens"] == built.max_chunk_tokens
     assert set(m.documents) == {"000", "001", "002", "003", "004"}
     assert all(len(d.sha256) == 64 for d in m.documents.values())
@@ -54,12 +54,23 @@ def test_manifest_contents(built: Settings) -> None:
         "titles.npy",
         "title_tokens.npy",
         "title_token_counts.npy",
+        "headings.npy",
+        "heading_counts.npy",
+        "adapter.npy",
     }
     titles = np.load(index.path / "titles.npy")  # one vector per document, in documents.jsonl order
     assert titles.shape == (5, 16) and np.allclose(np.linalg.norm(titles, axis=1), 1.0, atol=1e-5)
     title_counts = np.load(index.path / "title_token_counts.npy")  # the fake reads a token per word
     assert title_counts.tolist() == [len(d.title.split()) for d in index.documents.values()]
     assert np.load(index.path / "title_tokens.npy").shape == (int(title_counts.sum()), 4)
+    # the section headings read as questions, document after document
+    heading_counts = np.load(index.path / "heading_counts.npy")
+    assert heading_counts.tolist() == [
+        len({c.heading for c in index.chunks() if c.doc_id == d and c.heading}) for d in index.documents
+    ]
+    assert np.load(index.path / "headings.npy").shape == (int(heading_counts.sum()), 16)
+    # five articles give too few titles and headings for the question adapter: none (the identity)
+    assert np.array_equal(np.load(index.path / "adapter.npy")[:-1], np.eye(16)) and not index.adapter.fitted
     codes = np.load(index.path / "tokens.npy")  # product-quantization codes: a byte per 4 dimensions
     assert codes.dtype == np.uint8 and codes.shape[1] == index.token_code.code_size == 4
     assert np.array_equal(np.load(index.path / "token_code.npy"), index.token_code.centroids)
@@ -276,7 +287,7 @@ def test_index_of_an_older_format_is_rebuilt_by_a_plain_rebuild(tmp_path: Path, 
     pointer = json.loads((settings.index_dir / CURRENT).read_text())
     pointer["manifest_sha256"] = __import__("hashlib").sha256(raw).hexdigest()
     (settings.index_dir / CURRENT).write_text(json.dumps(pointer))
-    older = "format 9, not the supported 10 .*without the token vectors of the article titles.*run `kb rebuild`"
+    older = "format 10, not the supported 11 .*without the question adapter fitted to the corpus.*run `kb rebuild`"
     with pytest.raises(KBError, match=older):
         KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     report = rebuild(settings, embedder=FakeEmbedder())
@@ -334,13 +345,17 @@ def test_writer_refuses_token_vectors_no_encoder_produces(built: Settings) -> No
 
     other = TokenCode(index.token_code.centroids[:, ::-1])  # the same centroids, numbered otherwise
     with pytest.raises(KBError, match="different codes"):
-        write_version(built.index_dir, [in_code(records[0], other), *records[1:]], index.manifest)
+        write_version(
+            built.index_dir, [in_code(records[0], other), *records[1:]], index.manifest, index.adapter.to_array()
+        )
     scaled = TokenCode(index.token_code.centroids * 127)
     with pytest.raises(KBError, match="refusing to write token vectors with norms"):
-        write_version(built.index_dir, [in_code(r, scaled) for r in records], index.manifest)
+        write_version(built.index_dir, [in_code(r, scaled) for r in records], index.manifest, index.adapter.to_array())
     assert Index.load(FileStore(built.index_dir)).path == index.path  # the served version is untouched
     assert not list(built.index_dir.glob(".tmp-*"))
-    written = write_version(built.index_dir, records, index.manifest)  # records read back write the same index
+    written = write_version(
+        built.index_dir, records, index.manifest, index.adapter.to_array()
+    )  # records read back write the same index
     again = Index.load(FileStore(built.index_dir))
     assert again.path.name == written.version != index.path.name
     assert again.chunks() == index.chunks() and np.allclose(again.chunk_vectors(), index.chunk_vectors())

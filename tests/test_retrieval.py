@@ -177,7 +177,7 @@ def test_stats(kb: KnowledgeBase) -> None:
     assert stats.documents == 5 and stats.documents_per_language == {"es": 2, "pl": 1, "it": 1, "fr": 1}
     assert sum(stats.chunks_per_language.values()) == stats.chunks
     assert stats.model == "multilingual-e5-small" and stats.built_at
-    assert stats.format_version == 10 and stats.skipped == () and stats.sentences > stats.chunks
+    assert stats.format_version == 11 and stats.skipped == () and stats.sentences > stats.chunks
     assert stats.token_vectors > 0 and 0.7 <= stats.token_norms[0] <= stats.token_norms[1] <= 1.2
 
 

@@ -28,9 +28,10 @@ from .tokens import TokenCode, TokenVectors
 # 5: typed manifest with skipped files and token-norm health. Format 4 indexes could hold token
 # vectors that an incremental rebuild had written without their scales (hundreds of times too
 # long), so they are never read: a plain `kb rebuild` replaces them.
-# 10: the titles' token vectors; 9: each token vector's sentence; 8: token vectors as product-quantization
-# codes; 7: title vectors; 6: 4 bits (5: int8)
-FORMAT_VERSION = 10
+# 11: the section headings read as questions, the question adapter; 10: the titles' token vectors;
+# 9: each token vector's sentence; 8: token vectors as product-quantization codes; 7: title vectors;
+# 6: 4 bits (5: int8)
+FORMAT_VERSION = 11
 KEEP_VERSIONS = 2  # the current one and its predecessor (for readers that are mid-open)
 # The encoder gives unit token vectors; their codes put together come back 0.82-1.03 long (help
 # centre, 49,312 vectors). Anything outside this range means codes and codebook do not belong together.
@@ -61,8 +62,9 @@ class Store(Protocol):
         """The current version (KBError when missing, corrupted or of another format)."""
         ...
 
-    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
-        """`records` as a complete new version, made current; its manifest."""
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest, adapter: np.ndarray) -> Manifest:
+        """`records` as a complete new version, made current, with the question adapter fitted to
+        them (`kb.adapter.Adapter.to_array`); its manifest."""
         ...
 
 
@@ -151,6 +153,8 @@ class DocumentRecord:
     token_vectors: TokenVectors
     title_vector: np.ndarray  # (dim,): the title read with the model's query prompt (titles read like questions)
     title_tokens: TokenVectors  # one entry: the title's token vectors, read with it (in the same code)
+    # (headings, dim): the distinct section headings of its chunks (`headings_of`), read as questions
+    heading_vectors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,7 @@ class Manifest:
                 7: " (an older version wrote it, with token vectors two and a half times the size)",
                 8: " (an older version wrote it, without the sentence each token vector was read in)",
                 9: " (an older version wrote it, without the token vectors of the article titles)",
+                10: " (an older version wrote it, without the question adapter fitted to the corpus)",
             }.get(found if isinstance(found, int) else -1, "")
             raise IndexUnusable(
                 f"the index in {where.parent} has format {found}, not the supported {FORMAT_VERSION}{why}; "
@@ -315,6 +320,11 @@ class Records:
         raise NotImplementedError
 
 
+def headings_of(chunks: Sequence[Chunk]) -> list[str]:
+    """The distinct section headings above a document's chunks, in order (the adapter's questions)."""
+    return list(dict.fromkeys(c.heading for c in chunks if c.heading))
+
+
 def chunk_from_dict(record: dict[str, Any]) -> Chunk:
     """A `Chunk` from its JSON object (ValueError, KeyError or TypeError when malformed)."""
     return Chunk(**{**record, "sentences": tuple(tuple(s) for s in record["sentences"])})
@@ -362,6 +372,8 @@ class StoredVersion:
     tokens: TokenStore
     titles: VectorRows  # row i: the title vector of document heads.ids[i]
     title_tokens: TokenStore  # row i: the token vectors of document heads.ids[i]'s title
+    headings: Callable[[int], np.ndarray]  # i -> the heading vectors of document heads.ids[i]
+    adapter: np.ndarray  # (dim + 1, dim): the question adapter (`kb.adapter.Adapter.from_array`)
     # What happened to the version since it was verified ("" when nothing did); checked before each
     # question (the files store: memory-mapped files cut short, which would kill the process at a read).
     damage: Callable[[], str] = lambda: ""
@@ -383,6 +395,8 @@ def assemble_version(
     tokens: TokenStore,
     titles: VectorRows,
     title_tokens: TokenStore,
+    headings: Callable[[int], np.ndarray],
+    adapter: np.ndarray,
 ) -> StoredVersion:
     """A `StoredVersion` from what a store read, every count checked against the others."""
     passages, sentences, contexts = vector_sets
@@ -395,8 +409,21 @@ def assemble_version(
         or len(titles) != len(heads.ids)
         or len(title_tokens.counts) != len(heads.ids)
         or len(documents) != len(heads.ids)
+        or adapter.shape != (manifest.model.dimension + 1, manifest.model.dimension)
     ):
         raise IndexUnusable(f"the vectors in {path} do not match its chunks; {REBUILD_HINT} --full")
     return StoredVersion(
-        path, manifest, documents, heads, chunks, passages, sentences, contexts, tokens, titles, title_tokens
+        path,
+        manifest,
+        documents,
+        heads,
+        chunks,
+        passages,
+        sentences,
+        contexts,
+        tokens,
+        titles,
+        title_tokens,
+        headings,
+        adapter,
     )

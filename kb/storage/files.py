@@ -20,6 +20,9 @@ Layout of an index directory::
       titles.npy        one vector per document, in documents.jsonl order: its title read as a question
       title_tokens.npy  the token vectors of every title, title after title, codes in token_code.npy
       title_token_counts.npy  how many token vectors each title has
+      headings.npy      the section headings of every document, read as questions, document after document
+      heading_counts.npy  how many each document has
+      adapter.npy       the question adapter fitted to this version (`kb.adapter.Adapter`)
 
 This module alone knows that layout (each file is named once, above). A rebuild hands it one
 `DocumentRecord` per document and `read_version` gives back float32 vectors; `kb.index.Index` turns
@@ -69,7 +72,10 @@ VECTOR_FILES = ("chunks.faiss", "sentences.faiss", "contexts.faiss")
 TOKEN_FILES = ("tokens.npy", "token_counts.npy", "token_sentences.npy", "token_code.npy")
 TITLE_FILE = "titles.npy"  # one vector per document (in documents.jsonl order): its title read as a question
 TITLE_TOKEN_FILES = ("title_tokens.npy", "title_token_counts.npy")  # their token vectors (codes, counts)
-LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE, *TITLE_TOKEN_FILES)  # hashed as a stream, then memory-mapped
+HEADING_FILES = ("headings.npy", "heading_counts.npy")  # the headings read as questions (vectors, counts)
+ADAPTER_FILE = "adapter.npy"
+# hashed as a stream, then memory-mapped
+LARGE_FILES = VECTOR_FILES + TOKEN_FILES + (TITLE_FILE, *TITLE_TOKEN_FILES, *HEADING_FILES, ADAPTER_FILE)
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,13 @@ class FileStore:
     def read(self) -> StoredVersion:
         return read_version(self.index_dir)
 
-    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
-        return write_version(self.index_dir, records, manifest)
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest, adapter: np.ndarray) -> Manifest:
+        return write_version(self.index_dir, records, manifest, adapter)
 
 
-def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+def write_version(
+    index_dir: Path, records: Sequence[DocumentRecord], manifest: Manifest, adapter: np.ndarray
+) -> Manifest:
     """Write `records` (in order) as a complete new version, make it current, return its manifest."""
     index_dir.mkdir(parents=True, exist_ok=True)
     dim = manifest.model.dimension
@@ -119,8 +127,12 @@ def write_version(index_dir: Path, records: Sequence[DocumentRecord], manifest: 
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True), kind=index.kind)
     titles = np.array([r.title_vector for r in records], dtype=np.float32).reshape(len(records), dim)
     title_codes, title_counts, _, _ = title_tokens.arrays  # (a title is read as one sentence)
-    arrays = (codes, counts, token_sentences, centroids, titles, title_codes, title_counts)
-    for name, array in zip((*TOKEN_FILES, TITLE_FILE, *TITLE_TOKEN_FILES), arrays, strict=True):
+    headings = stack_rows([r.heading_vectors for r in records], dim)
+    heading_counts = np.array([len(r.heading_vectors) for r in records], dtype=np.int32)
+    arrays = [codes, counts, token_sentences, centroids, titles, title_codes, title_counts, headings, heading_counts]
+    arrays.append(np.asarray(adapter, dtype=np.float32))
+    names = (*TOKEN_FILES, TITLE_FILE, *TITLE_TOKEN_FILES, *HEADING_FILES, ADAPTER_FILE)
+    for name, array in zip(names, arrays, strict=True):
         np.save(tmp / name, array, allow_pickle=False)
         listing[name] = FileEntry(*_sha_file(tmp / name, sync=True))
     manifest = replace(manifest, files=listing)
@@ -283,7 +295,11 @@ def _read_version(index_dir: Path) -> StoredVersion:
         chunks = ChunkRecords(data["chunks.jsonl"])
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexUnusable(f"the records in {version_dir} are malformed ({exc!r}); {REBUILD_HINT} --full") from None
-    if titles.shape != (len(documents), manifest.model.dimension):
+    headings, heading_counts = (_load_array(version_dir / name) for name in HEADING_FILES)
+    heading_starts = np.concatenate([[0], np.cumsum(heading_counts)]).astype(np.int64)
+    if titles.shape != (len(documents), manifest.model.dimension) or (
+        len(heading_counts) != len(documents) or headings.shape != (heading_starts[-1], manifest.model.dimension)
+    ):
         raise IndexUnusable(f"the vectors in {version_dir} do not match its chunks; {REBUILD_HINT} --full")
     stored = assemble_version(
         version_dir,
@@ -295,6 +311,8 @@ def _read_version(index_dir: Path) -> StoredVersion:
         tokens,
         ArrayRows(titles),
         title_tokens,
+        lambda i: np.array(headings[heading_starts[i] : heading_starts[i + 1]], np.float32),
+        np.array(_load_array(version_dir / ADAPTER_FILE), np.float32),
     )
     stats = {name: (version_dir / name).stat() for name in LARGE_FILES}
     mapped = tuple(MappedFile(version_dir / n, st.st_ino, st.st_size) for n, st in stats.items())

@@ -6,8 +6,10 @@ Knows nothing of models. Layout of the database (the same records and vectors as
     kb.current(name)                       the one version readers open (a single row)
     "kb_<version>".documents(n, doc_id, lang, translation_of, record)
         n: the document's number; record: its `Document` as JSON
-    "kb_<version>".titles(n, embedding, token_count, tokens, token_sentences)
-        row n: document n's title vector, and its token vectors as a chunk's are
+    "kb_<version>".titles(n, embedding, token_count, tokens, token_sentences, headings)
+        row n: document n's title vector, its token vectors as a chunk's are, and its section
+        headings read as questions (float32 bytes, heading after heading)
+    "kb_<version>".adapter(matrix)          one row: the question adapter (float32 bytes, `kb.adapter`)
     "kb_<version>".chunks(n, doc, lang, sentences, record, token_count, tokens, token_sentences)
         n: the chunk's row; doc: its document's number; record: its `Chunk` as JSON; tokens: its token
         vectors' product-quantization codes (token_count x code size bytes); token_sentences: the
@@ -365,6 +367,15 @@ class PgStore:
         heads = self._db.rows(sql.SQL("SELECT doc_id, lang, translation_of FROM {}.documents ORDER BY n").format(s))
         columns = self._db.rows(sql.SQL("SELECT doc, lang, sentences, token_count FROM {}.chunks ORDER BY n").format(s))
         title_counts = self._db.rows(sql.SQL("SELECT token_count FROM {}.titles ORDER BY n").format(s))
+        adapter = self._db.rows(sql.SQL("SELECT matrix FROM {}.adapter").format(s))
+        if len(adapter) != 1 or len(adapter[0][0]) != 4 * (dim + 1) * dim:
+            raise IndexUnusable(f"the question adapter of {name} in {self.where} is missing; {REBUILD_HINT} --full")
+        db = self._db
+
+        def headings(document: int) -> np.ndarray:
+            found = db.rows(sql.SQL("SELECT headings FROM {}.titles WHERE n = %s").format(s), [document])
+            return np.frombuffer(bytes(found[0][0]), dtype=np.float32).reshape(-1, dim).copy()
+
         code = TokenCode.from_bytes(code_bytes, shape)
         n_chunks = len(columns)
         vector_sets = (
@@ -391,6 +402,8 @@ class PgStore:
             PgTokens(self._db, schema, np.array([c[3] for c in columns], dtype=np.int32), code),
             PgVectors(self._db, schema, "titles", len(heads), dim, self.ef_search),
             PgTokens(self._db, schema, np.array([c[0] for c in title_counts], dtype=np.int32), code, "titles"),
+            headings,
+            np.frombuffer(bytes(adapter[0][0]), dtype=np.float32).reshape(dim + 1, dim).copy(),
         )
 
     # -- writing ---------------------------------------------------------------------------------
@@ -406,7 +419,7 @@ class PgStore:
         finally:
             connection.close()  # releases the lock
 
-    def write(self, records: Sequence[DocumentRecord], manifest: Manifest) -> Manifest:
+    def write(self, records: Sequence[DocumentRecord], manifest: Manifest, adapter: np.ndarray) -> Manifest:
         import psycopg
 
         manifest, tokens, _ = prepare_version(records, manifest)
@@ -414,7 +427,7 @@ class PgStore:
         try:
             with connect(self.url, self.where) as connection:
                 with connection.transaction():
-                    _write_version(connection, manifest, records, tokens, self.reader_role, self.shard_rows)
+                    _write_version(connection, manifest, records, tokens, adapter, self.reader_role, self.shard_rows)
                     connection.execute(
                         "INSERT INTO kb.versions (name, manifest, manifest_sha256, token_code, token_code_shape) "
                         "VALUES (%s, %s, %s, %s, %s)",
@@ -458,6 +471,7 @@ def _write_version(
     manifest: Manifest,
     records: Sequence[DocumentRecord],
     tokens: TokenVectors,
+    adapter: np.ndarray,
     reader: str,
     shard_rows: int,
 ) -> None:
@@ -496,8 +510,9 @@ def _write_version(
         (
             "titles",
             "n int4 PRIMARY KEY, embedding {v} NOT NULL, "
-            "token_count int4 NOT NULL, tokens bytea NOT NULL, token_sentences bytea NOT NULL",
+            "token_count int4 NOT NULL, tokens bytea NOT NULL, token_sentences bytea NOT NULL, headings bytea NOT NULL",
         ),
+        ("adapter", "matrix bytea NOT NULL"),
         *((name, "n int4 PRIMARY KEY, lang text NOT NULL, embedding {v} NOT NULL") for name in VECTOR_TABLES),
     ):
         shards = -(-sizes.get(table, 0) // shard_rows)  # PgStore.of refuses shard_rows < 1
@@ -536,18 +551,20 @@ def _write_version(
         )
         copy_rows(
             "titles",
-            "n, embedding, token_count, tokens, token_sentences",
-            ["int4", "vector", "int4", "bytea", "bytea"],
+            "n, embedding, token_count, tokens, token_sentences, headings",
+            ["int4", "vector", "int4", "bytea", "bytea", "bytea"],
             (
                 (
                     n,
                     np.asarray(r.title_vector, dtype=np.float32),
                     int(r.title_tokens.counts[0]),
                     *r.title_tokens.chunk(0),
+                    np.ascontiguousarray(r.heading_vectors, dtype=np.float32).tobytes(),
                 )
                 for n, r in enumerate(records)
             ),
         )
+        copy_rows("adapter", "matrix", ["bytea"], iter([(np.ascontiguousarray(adapter, dtype=np.float32).tobytes(),)]))
         copy_rows(
             "chunks",
             "n, doc, lang, sentences, record, token_count, tokens, token_sentences",
