@@ -4,8 +4,8 @@ The model stays the same; what is learned is how this corpus's questions relate 
 The signal is the corpus's own structure, without any labelled question: each article title and
 each section heading, read as a question, should find the passages it stands above among all the
 corpus's passages (InfoNCE over the corpus, as in contrastive retrieval training; Karpukhin et al.
-2020), with the map kept near the identity. Help-centre test hit@5 / MRR 0.785 / 0.662 -> 0.819 /
-0.689, description-style questions (not titles) 0.810 -> 0.853 (docs/measurements.md).
+2020), with the map kept near the identity. Help-centre test hit@5 / MRR 0.785 / 0.662 -> 0.820 /
+0.688; description-style questions (not titles) 0.762 -> 0.793 (docs/measurements.md).
 
 A map of dim x dim numbers needs examples: a corpus with fewer than MIN_QUERIES titles and headings
 gets none (on the five bundled articles, 25 of them, a fitted map lost 0.09 MRR).
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-# Tuned on the help-centre dev set (search only; docs/measurements.md): hit@5 0.796 -> 0.831. Penalty
-# 0.001-0.03 and temperature 0.05-0.15 all gave 0.822-0.831, temperature 0.02 lost (0.777); 300 steps at 1e-3
-# the same as 100 at 3e-3, in 3.5 times as long.
+# Tuned on the help-centre dev set (`python bench/adapter.py`; docs/measurements.md): hit@5 0.796 ->
+# 0.831. Penalty 0.001-0.03 and temperature 0.05-0.15 all gave 0.822-0.831, temperature 0.02 lost
+# (0.777); 300 steps at 1e-3 gave the same as 100 at 3e-3, in 3.5 times as long.
 PENALTY = 0.003  # weight of the squared distance of the map from the identity
 TEMPERATURE = 0.1
 STEPS = 100

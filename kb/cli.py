@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .access import Principal, record
+from .adapter import MIN_QUERIES
 from .config import Settings
 from .errors import KBError
 from .language import language_label, language_name
@@ -350,6 +351,14 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"tokens:    {stats.token_vectors} token vectors, norms {low:.3f}–{high:.3f} "
         "as reconstructed from their codes (the encoder's are 1.000; read back, they are made 1.000 again)"
+    )
+    print(
+        "adapter:   "
+        + (
+            "a question adapter fitted to this corpus's titles and section headings"
+            if stats.question_adapter
+            else f"none (the corpus has fewer than {MIN_QUERIES} titles and section headings to fit one on)"
+        )
     )
     print(f"skipped:   {len(stats.skipped)} files")
     for skipped in stats.skipped:

@@ -81,6 +81,7 @@ class IndexHealth:
     token_vectors: int
     token_norms: tuple[float, float]  # smallest and largest stored token-vector norm (the encoder's are 1)
     skipped: tuple[Skipped, ...]
+    question_adapter: bool  # fitted to the corpus (kb/adapter.py), or none (too few titles and headings)
 
 
 class Index:
@@ -410,6 +411,7 @@ class Index:
             token_vectors=m.counts.tokens,
             token_norms=m.token_norms,
             skipped=m.skipped,
+            question_adapter=self.adapter.fitted,
         )
 
 

@@ -44,6 +44,7 @@ class Stats:
     token_vectors: int = 0
     token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest stored token-vector norm (unit: 1.0)
     skipped: tuple[Skipped, ...] = ()  # corpus files the index does not hold, with the reason
+    question_adapter: bool = False  # a question adapter fitted to the corpus (kb/adapter.py)
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,7 @@ class KnowledgeBase:
             token_vectors=health.token_vectors,
             token_norms=health.token_norms,
             skipped=health.skipped,
+            question_adapter=health.question_adapter,
         )
 
 

@@ -70,8 +70,10 @@ def test_rebuild_reports_and_strict(tmp_path: Path) -> None:
     info = run("--corpus", str(corpus), "--index", str(tmp_path / "index"), "info")  # skipped files are remembered
     assert info.returncode == 0 and "format 11" in info.stdout and "skipped:   1 files" in info.stdout
     assert "broken.txt: invalid UTF-16 text" in info.stdout and "as reconstructed from their codes" in info.stdout
+    assert "adapter:   none (the corpus has fewer than 300 titles and section headings" in info.stdout
     data = json.loads(run("--corpus", str(corpus), "--index", str(tmp_path / "index"), "info", "--json").stdout)
     assert [s["path"] for s in data["skipped"]] == ["broken.txt"] and data["format_version"] == 11
+    assert data["question_adapter"] is False
 
 
 def test_principles_command(real_settings: Settings) -> None:

@@ -300,12 +300,14 @@ def test_an_unreachable_server_and_an_unknown_store_are_clear_errors(tmp_path: P
 
 @pytest.mark.parametrize("shard_rows", [100_000, 30])
 def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
-    faiss_kb: KnowledgeBase, tmp_path: Path, corpus_copy: Path, shard_rows: int
+    faiss_kb: KnowledgeBase, tmp_path: Path, corpus_copy: Path, shard_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In one table a set, and split into shards of 30 rows."""
+    """In one table a set, and split into shards of 30 rows. With a question adapter (its bar lowered to
+    these few titles and headings): fitted from the headings the database gives back as from fresh ones."""
     incremental = Settings.from_env(
         corpus_dir=corpus_copy, index_dir=tmp_path / "pg", vector_store="pgvector", database_shard_rows=shard_rows
     )
+    monkeypatch.setattr("kb.adapter.MIN_QUERIES", 10)
     rebuild(incremental, embedder=faiss_kb.embedder)
     edited = next(corpus_copy.glob("001_*.txt"))
     edited.write_text(
@@ -320,6 +322,7 @@ def test_an_incremental_rebuild_on_pgvector_answers_as_a_full_faiss_rebuild(
     rebuild(full, full=True, embedder=faiss_kb.embedder)
     kb_inc = KnowledgeBase.open(settings=incremental, embedder=faiss_kb.embedder)
     kb_full = KnowledgeBase.open(settings=full, embedder=faiss_kb.embedder)
+    assert kb_inc.index.adapter.fitted and kb_full.index.adapter.fitted
     for question in _questions(QUESTIONS)[:20] + ["How does patience turn a complaint into a recommendation?"]:
         a, b = kb_inc.search(question, k=10), kb_full.search(question, k=10)
         assert [h.chunk_id for h in a] == [h.chunk_id for h in b], question
