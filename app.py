@@ -140,7 +140,7 @@ def job_panel(svc: Service, t: Messages, stale: bool = False) -> None:
                 text += t("left_min", n=round(left / 60)) if left >= 90 else t("left_s", n=round(left))
             st.progress(min(1.0, job.done / max(job.total, 1)), text=text)
         else:
-            st.progress(0.99 if job.stage == "loading" else 0.0, text=t(f"job_{job.stage or 'starting'}"))
+            st.progress(0.99 if job.stage in ("adapting", "loading") else 0.0, text=t(f"job_{job.stage or 'starting'}"))
         st.caption(t("job_background"))
     elif job.error:
         st.error(t("job_failed", error=job.error))

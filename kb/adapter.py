@@ -17,6 +17,7 @@ scale: `scale` and `shift` put them back on it, matched on the best passage of e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,15 +76,23 @@ class Adapter:
         return cls(array[:-1].copy(), float(array[-1, 0]), float(array[-1, 1]))
 
 
-def fit_adapter(queries: np.ndarray, positives: list[np.ndarray], passages: np.ndarray) -> Adapter:
+def fit_adapter(
+    queries: np.ndarray,
+    positives: list[np.ndarray],
+    passages: np.ndarray,
+    started: Callable[[], None] = lambda: None,
+) -> Adapter:
     """The map that makes each of `queries` (unit vectors, n x dim) find its `positives` (rows of
     `passages`, unit vectors) among all `passages`; no map when there are fewer than MIN_QUERIES.
-    The same input gives the same map (full batches, or a seeded draw)."""
+    The same input gives the same map (full batches, or a seeded draw). `started` is called when a
+    fit begins (for a progress display)."""
     dim = passages.shape[1]
     keep = [i for i, rows in enumerate(positives) if len(rows)]
     if len(keep) < MIN_QUERIES:
         return Adapter.none(dim)
     import torch  # lazy: only a rebuild fits
+
+    started()
 
     matrix = _fit(torch, queries[keep], [positives[i] for i in keep], passages)
     # put the adapted cosines back on the model's scale: match the mean and spread of each

@@ -165,6 +165,11 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     units = {"reading": "file", "embedding": "article"}
 
     def progress(done: int, total: int, stage: str) -> None:
+        if stage == "adapting":  # no count to show: a line says what the wait is for
+            for done_stage in bars.values():
+                done_stage.close()
+            print("fitting the question adapter to the corpus…", file=sys.stderr)
+            return
         if stage not in units:
             return
         bar = bars.get(stage)

@@ -194,6 +194,13 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Vettorizzazione: {done}/{total} articoli",
         "Vectorisation : {done}/{total} articles",
     ),
+    "job_adapting": (
+        "Fitting the question adapter to the articles…",
+        "Ajustando el adaptador de preguntas a los artículos…",
+        "Dopasowywanie adaptera pytań do artykułów…",
+        "Adattamento dell'adattatore delle domande agli articoli…",
+        "Ajustement de l'adaptateur de questions aux articles…",
+    ),
     "job_loading": (
         "Loading the new index…",
         "Cargando el nuevo índice…",

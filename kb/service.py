@@ -32,6 +32,7 @@ from .types import Answer
 _SHARED: dict[Settings, Service] = {}
 _SHARED_LOCK = threading.Lock()
 STAGES = ("reading", "embedding")  # the progress stages a job reports with counts (files, articles)
+PHASES = ("adapting",)  # stages without counts: fitting the question adapter
 M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 128 * 1024  # glibc's mallopt parameter, and its default value
 
 
@@ -215,7 +216,7 @@ class Service:
 
     def _progress(self, done: int, total: int, stage: str) -> None:
         job = self.job
-        if stage not in STAGES or job is None:
+        if job is None or stage not in STAGES + PHASES:
             return
         started = job.stage_started if job.stage == stage else time.time()
         self._update(stage=stage, done=done, total=total, stage_started=started)

@@ -75,8 +75,13 @@ def test_a_rebuild_fits_it_from_titles_and_headings_and_search_uses_it(tmp_path:
     """Plumbing (fake embedder): with the bar lowered to the bundled corpus's 25 titles and headings,
     the rebuild stores a fitted map, and search ranks with it."""
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    stages: list[str] = []
+    rebuild(settings, embedder=FakeEmbedder(), progress=lambda done, total, stage: stages.append(stage))
+    assert "adapting" not in stages  # 25 titles and headings: no map, and no wait shown for one
+    assert not Index.load(FileStore(settings.index_dir)).adapter.fitted
     with mock.patch("kb.adapter.MIN_QUERIES", 5):
-        rebuild(settings, embedder=FakeEmbedder())
+        rebuild(settings, embedder=FakeEmbedder(), full=True, progress=lambda done, total, stage: stages.append(stage))
+    assert stages.count("adapting") == 1  # the CLI and the app say what the wait is for
     index = Index.load(FileStore(settings.index_dir))
     assert index.adapter.fitted
     headings = sum(len(index.record(d).heading_vectors) for d in index.documents)

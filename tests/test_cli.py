@@ -64,6 +64,7 @@ def test_rebuild_reports_and_strict(tmp_path: Path) -> None:
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr
     assert "skipped broken.txt:" in proc.stderr
+    assert "fitting the question adapter" not in proc.stderr  # two articles: no adapter to fit
     assert "2 documents" in proc.stdout and "skipped 1" in proc.stdout
     proc = run(*args, "--strict")
     assert proc.returncode == 2 and "already up to date" in proc.stdout
