@@ -17,6 +17,7 @@ scale: `scale` and `shift` put them back on it, matched on the best passage of e
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ class Adapter:
     def none(cls, dim: int) -> Adapter:
         return cls(np.eye(dim, dtype=np.float32))
 
-    @property
+    @functools.cached_property  # asked at every search: the comparison with the identity once
     def fitted(self) -> bool:
         return not (self.scale == 1.0 and self.shift == 0.0 and np.array_equal(self.matrix, np.eye(len(self.matrix))))
 
