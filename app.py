@@ -22,8 +22,8 @@ from kb import (
     KnowledgeBase,
     Refusal,
     Service,
-    check_file,
     gap_report,
+    replaced_by,
 )
 from kb.access import Principal, allowed, authorize, read_audit
 from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_proxy
@@ -377,16 +377,18 @@ def editing(svc: Service, t: Messages, running: bool) -> None:
     )
     st.caption(t("upload_limits", **upload_limits(svc)))
     offered = [(f.name, f.getvalue()) for f in uploads or ()]
-    refused = {r.name: r for r in (upload_refusal(svc, name, data) for name, data in offered) if r is not None}
+    checked = {name: upload_check(svc, name, data) for name, data in offered}
+    refused = {name: refusal for name, (_, refusal) in checked.items() if refusal is not None}
     for refusal in refused.values():
         st.error(refusal_message(t, refusal))
     uploads = [f for f in uploads or () if f.name not in refused]  # only these are added
     confirmed = False
-    replacing = replaced_articles(svc, [f.name for f in uploads])
+    replacing = [article for f in uploads for article in checked[f.name][0]]
     if replacing:  # an upload named like a corpus file replaces its article: say which, and ask
         st.warning(t("replaces", articles="; ".join(replacing)))
         confirmed = st.checkbox(
-            t("replace_confirm", n=len(replacing)), key=f"replace-{st.session_state['upload_round']}"
+            t("replace_confirm_one" if len(replacing) == 1 else "replace_confirm", n=len(replacing)),
+            key=f"replace-{st.session_state['upload_round']}",
         )
     add = uploads and st.button(
         t("add_button"), key="add-uploads", disabled=running or bool(replacing and not confirmed)
@@ -408,12 +410,21 @@ def upload_limits(svc: Service) -> dict[str, str]:
     }
 
 
-def upload_refusal(svc: Service, name: str, data: bytes) -> Refusal | None:
-    """Why an uploaded file would not be indexed (None: it would), read once per file content."""
-    checked: dict[tuple[str, str], Refusal | None] = st.session_state.setdefault("checked_uploads", {})
+def upload_check(svc: Service, name: str, data: bytes) -> tuple[list[str], Refusal | None]:
+    """The articles (title · file) adding this file would replace, or why it would not be indexed; read
+    once per file content. Replacing is by file name, or by the id or text of an article in another file."""
+    checked: dict[tuple[str, str], tuple[list[str], Refusal | None]]
+    checked = st.session_state.setdefault("checked_uploads", {})
     key = (name, hashlib.sha256(data).hexdigest())
     if key not in checked:
-        checked[key] = check_file(name, data, svc.settings.limits)
+        loaded = svc.loaded()
+        documents = loaded.documents() if loaded is not None else []
+        replaced, refusal = replaced_by(documents, name, data, svc.settings.limits)
+        articles = [f"{d.title} · {d.path}" for d in replaced]
+        held = svc.settings.corpus_dir / name  # a corpus file the index does not hold (skipped, or no index)
+        if refusal is None and not replaced and held.is_file() and held.read_bytes() != data:
+            articles.append(name)
+        checked[key] = (articles, refusal)
     return checked[key]
 
 
@@ -425,22 +436,11 @@ def refusal_message(t: Messages, refusal: Refusal) -> str:
         return t("refused_format_pdf" if to_pdf else "refused_format", name=name, suffix=suffix)
     if refusal.kind == "size":
         return t("refused_size", name=name, size=f"{refusal.size / 1e6:.1f}", limit=f"{refusal.limit / 1e6:g}")
+    if refusal.kind == "duplicate":
+        return t("refused_duplicate", name=name, article=refusal.article)
     if refusal.kind in ("empty", "name"):
         return t(f"refused_{refusal.kind}", name=name)
     return t("refused_unreadable", name=name, detail=refusal.detail)
-
-
-def replaced_articles(svc: Service, names: list[str]) -> list[str]:
-    """The articles (title · file) that adding files of these names would replace."""
-    if not names:
-        return []
-    loaded = svc.loaded()
-    titles = {d.path: d.title for d in loaded.documents()} if loaded is not None else {}
-    return [
-        f"{titles[name]} · {name}" if name in titles else name
-        for name in names
-        if Path(name).name == name and (svc.settings.corpus_dir / name).is_file()
-    ]
 
 
 def help_centres(svc: Service, t: Messages, running: bool) -> None:
@@ -636,10 +636,11 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
     st.caption(t("question_language", lang=t.language_label(answer.query_lang)))
     if answer.cut:
         st.info(t(f"cut_{answer.cut.unit}", n=answer.cut.limit))
+    says = Messages(answer.query_lang) if answer.query_lang in UI_LANGUAGES else t  # the asker's language
     if answer.contested:  # several articles come as close: which answers is for the reader to judge
-        st.info(t("contested"))
+        st.info(says("contested"))
     elif not answer.confident:
-        st.warning(t("not_confident"))
+        st.warning(says("not_confident"))
     points = [f"- {literal(point.text)} {literal(point.markers)}" for point in answer.points]
     if not latest and not st.session_state.get(f"sources-{key}", False):
         for point in points:

@@ -1,7 +1,7 @@
 """cx-kb: a multilingual customer-experience knowledge base with cited answers."""
 
 from .config import Settings
-from .corpus import check_file
+from .corpus import check_file, replaced_by
 from .errors import IndexUnusable, KBError
 from .gaps import GapReport, gap_report
 from .knowledge_base import KnowledgeBase, Stats
@@ -46,6 +46,7 @@ __all__ = [
     "Skipped",
     "Stats",
     "check_file",
+    "replaced_by",
     "gap_report",
     "language_label",
     "language_name",

@@ -208,23 +208,29 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replaced(settings: Settings, files: list[Path]) -> list[str]:
-    """The corpus files (with their articles' titles) that adding `files` would change."""
+    """The articles (title and file) that adding `files` would replace: by file name, or by the id or text
+    of an article in another file (`replaced_by`). A file that would be skipped as a copy of an article
+    the corpus keeps is refused here, with why."""
+    from .corpus import replaced_by
+    from .knowledge_base import KnowledgeBase
+
+    try:
+        documents = KnowledgeBase.open(settings=settings).documents()
+    except KBError:  # no usable index: the files' names are what can be compared
+        documents = []
     out = []
     for f in files:
-        target = settings.corpus_dir / f.name
         try:
-            if not target.is_file() or target.read_bytes() == f.read_bytes():
-                continue
+            data = f.read_bytes()
         except OSError:
             continue  # an unreadable file: the add says so
-        title = ""
-        try:
-            from .knowledge_base import KnowledgeBase
-
-            title = next((d.title for d in KnowledgeBase.open(settings=settings).documents() if d.path == f.name), "")
-        except KBError:
-            pass
-        out.append(f'{target} ("{title}")' if title else str(target))
+        replaced, refusal = replaced_by(documents, f.name, data, settings.limits)
+        if refusal is not None and refusal.kind == "duplicate":
+            raise KBError(f"cannot add {f.name!r}: {refusal.detail}; nothing was added")
+        out += [f'{settings.corpus_dir / d.path} ("{d.title}")' for d in replaced]
+        target = settings.corpus_dir / f.name
+        if not replaced and refusal is None and target.is_file() and target.read_bytes() != data:
+            out.append(str(target))  # a corpus file the index does not hold
     return out
 
 

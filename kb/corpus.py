@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +88,7 @@ def load_corpus(
             reason = f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"
             scan.skipped.append(Skipped(relative_name(path, corpus_dir), reason, file_sha256(path)))
             continue
-        parsed.append(((not named, len(doc.path), doc.path), doc))
+        parsed.append((precedence(doc, named), doc))
     if progress is not None:
         progress(len(files), len(files), "reading")
     by_id: dict[str, Document] = {}
@@ -186,6 +186,50 @@ def _parse(path: Path, limits: Limits, name: str) -> tuple[Document, bool]:
 def check_file(name: str, data: bytes, limits: Limits) -> Refusal | None:
     """Why the file `name` with these bytes would not become an article of the corpus (None: it would),
     found by reading it as a rebuild would, in a scratch folder: nothing is written to the corpus."""
+    read = _read_offered(name, data, limits)
+    return read if isinstance(read, Refusal) else None
+
+
+def replaced_by(
+    documents: Iterable[Document], name: str, data: bytes, limits: Limits
+) -> tuple[list[Document], Refusal | None]:
+    """What adding the file `name` would do to the articles of a corpus (`documents`, as indexed): the
+    articles it would take the place of, or why it would be skipped (a refusal) because one of them is
+    the same article and stays. It takes an article's place when it has that article's file name (and
+    other bytes), or its id or its text and would be the file kept (`precedence`): a file named
+    "a.txt" with the header "id: 002" replaces "002_returns.txt" as article 002."""
+    read = _read_offered(name, data, limits)
+    if isinstance(read, Refusal):
+        return [], read
+    new, named = read
+    replaced = []
+    for doc in documents:
+        if doc.path == name:
+            if doc.content_hash != hashlib.sha256(data).hexdigest():
+                replaced.append(doc)
+            continue
+        same_id, same_text = doc.doc_id == new.doc_id, body_hash(doc.body) == body_hash(new.body)
+        if not (same_id or same_text):
+            continue
+        # an indexed article named by its file has the file's slug as its id
+        if precedence(new, named) < precedence(doc, doc.doc_id != slug(str(Path(doc.path).with_suffix("")))):
+            replaced.append(doc)
+        else:
+            why = f"same text as {doc.path}" if same_text else f"id {doc.doc_id!r} is already used by {doc.path}"
+            detail = f"{why} (article {doc.title!r}); change that file instead"
+            return [], Refusal(name, "duplicate", detail, article=f"{doc.title} · {doc.path}")
+    return replaced, None
+
+
+def precedence(doc: Document, named: bool) -> tuple[bool, int, str]:
+    """Of files that are one article (the same id or the same text), the corpus keeps the lowest: one whose
+    header names its id (a re-export without one is the copy), then the shorter name ("Returns (1).txt"
+    is the copy), then the name."""
+    return (not named, len(doc.path), doc.path)
+
+
+def _read_offered(name: str, data: bytes, limits: Limits) -> tuple[Document, bool] | Refusal:
+    """A file offered to the corpus read as a rebuild would, in a scratch folder; or why it cannot be."""
     import tempfile
 
     clean = Path(name).name
@@ -204,12 +248,11 @@ def check_file(name: str, data: bytes, limits: Limits) -> Refusal | None:
         copy = Path(scratch) / clean
         copy.write_bytes(data)
         try:
-            _parse(copy, limits, clean)
+            return _parse(copy, limits, clean)
         except ValueError as exc:
             return Refusal(name, "empty" if str(exc) == EMPTY_BODY else "unreadable", str(exc))
         except Exception as exc:  # a reader's library failing on a damaged file  # noqa: BLE001
             return Refusal(name, "unreadable", f"{type(exc).__name__}: {exc}")
-    return None
 
 
 def slug(name: str) -> str:

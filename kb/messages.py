@@ -151,6 +151,18 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "{name} n'a pas été ajouté : il n'a pas de texte à indexer (un PDF numérisé ne contient que des images). "
         "Exportez-le avec son texte ou ajoutez le texte en fichier .txt ou .md.",
     ),
+    "refused_duplicate": (
+        "{name} was not added: the knowledge base already has this article ({article}). Edit that article's "
+        "file instead, or give this one its own text and id.",
+        "{name} no se añadió: la base ya tiene este artículo ({article}). Modifica el archivo de ese artículo, "
+        "o da a este su propio texto e id.",
+        "Nie dodano {name}: baza ma już ten artykuł ({article}). Zmień plik tamtego artykułu albo nadaj temu "
+        "własny tekst i id.",
+        "{name} non è stato aggiunto: la knowledge base ha già questo articolo ({article}). Modifica il file di "
+        "quell'articolo, oppure dai a questo un testo e un id propri.",
+        "{name} n'a pas été ajouté : la base a déjà cet article ({article}). Modifiez plutôt le fichier de cet "
+        "article, ou donnez à celui-ci son propre texte et son propre id.",
+    ),
     "refused_unreadable": (
         "{name} was not added: it could not be read ({detail}). Open it, save or export it again, and add the "
         "new file.",
@@ -734,11 +746,12 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
     "col_last_used": ("last used", "último uso", "ostatnie użycie", "ultimo uso", "dernière utilisation"),
     "col_revoked": ("revoked", "revocada", "unieważniony", "revocata", "révoquée"),
     "replaces": (
-        "Adding these files replaces what the knowledge base holds under their names: {articles}",
-        "Añadir estos archivos sustituye lo que la base guarda con esos nombres: {articles}",
-        "Dodanie tych plików zastąpi to, co baza przechowuje pod tymi nazwami: {articles}",
-        "Aggiungere questi file sostituisce ciò che la knowledge base ha con quei nomi: {articles}",
-        "Ajouter ces fichiers remplace ce que la base contient sous ces noms : {articles}",
+        "Adding these files replaces these articles of the knowledge base (same file name, id or text): {articles}",
+        "Añadir estos archivos sustituye estos artículos de la base (mismo nombre de archivo, id o texto): {articles}",
+        "Dodanie tych plików zastąpi te artykuły bazy (ta sama nazwa pliku, id lub tekst): {articles}",
+        "Aggiungere questi file sostituisce questi articoli della knowledge base (stesso nome di file, id o testo): "
+        "{articles}",
+        "Ajouter ces fichiers remplace ces articles de la base (même nom de fichier, id ou texte) : {articles}",
     ),
     "replace_confirm": (
         "Replace these {n} articles",
@@ -746,6 +759,13 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Zastąp te artykuły ({n})",
         "Sostituisci questi {n} articoli",
         "Remplacer ces {n} articles",
+    ),
+    "replace_confirm_one": (
+        "Replace this article",
+        "Sustituir este artículo",
+        "Zastąp ten artykuł",
+        "Sostituisci questo articolo",
+        "Remplacer cet article",
     ),
     "not_allowed": (
         "Your role may not do this.",

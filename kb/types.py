@@ -250,14 +250,16 @@ class Skipped:
 @dataclass(frozen=True)
 class Refusal:
     """A file offered to the corpus (`kb add`, the app's uploader) that would not be indexed, refused
-    before it is written. `kind`: "name", "format", "size", "empty" or "unreadable", for a message in
-    the reader's language; `detail`: the reason in English, with what to do."""
+    before it is written. `kind`: "name", "format", "size", "empty", "unreadable" or "duplicate" (the
+    same article as one the corpus keeps), for a message in the reader's language; `detail`: the reason
+    in English, with what to do."""
 
     name: str
     kind: str
     detail: str
     size: int = 0  # the file's bytes, and the most its format may have (kind "size")
     limit: int = 0
+    article: str = ""  # kind "duplicate": the article it is a copy of (title · file)
 
 
 @dataclass(frozen=True)

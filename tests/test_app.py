@@ -149,6 +149,9 @@ def test_no_answer_path(real_settings: Settings, monkeypatch: pytest.MonkeyPatch
     at.chat_input[0].set_value("What is the boiling point of tungsten in kelvin?").run()
     assert any("no passage that clearly answers" in w.value for w in at.warning)
     assert citation_headers(at)  # the closest passages are still shown
+    # said in the asker's language (the question's), whatever the interface's
+    at.chat_input[0].set_value("Jaka jest temperatura wrzenia wolframu w kelwinach?").run()
+    assert any("Baza wiedzy nie ma fragmentu, który jasno na to odpowiada" in w.value for w in at.warning)
 
 
 def test_sidebar_stats(real_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -451,12 +451,12 @@ def test_script_in_an_article_never_runs_and_replacing_an_article_asks(tmp_path:
                 }
             ]
         )
-        expect(page.get_by_text("replaces what the knowledge base holds under their names")).to_be_visible()
+        expect(page.get_by_text("replaces these articles of the knowledge base")).to_be_visible()
         expect(page.get_by_text("Refunds", exact=False).first).to_be_visible()
         add = page.locator(".st-key-add-uploads button")
         expect(add).to_be_disabled()
         assert "Refunds take 14 days" in (corpus / "refunds.html").read_text(encoding="utf-8")
-        page.get_by_text("Replace these 1 articles").click()
+        page.get_by_text("Replace this article").click()
         expect(add).to_be_enabled()
         browser.close()
     assert "Refunds take 14 days" in (corpus / "refunds.html").read_text(encoding="utf-8")  # not confirmed+added

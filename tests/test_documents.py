@@ -16,7 +16,7 @@ import pytest
 
 from kb import KnowledgeBase, Settings
 from kb.build import rebuild
-from kb.corpus import parse_file
+from kb.corpus import load_corpus, parse_file, replaced_by
 
 from .conftest import DATA, ROOT
 
@@ -138,6 +138,45 @@ def test_kb_add_and_strict(tmp_path: Path) -> None:
     assert f'("{title}")' in replacing.stderr and (corpus / "nautilus-connect.md").read_bytes() == kept
     assert run("add", str(other), "--replace").returncode == 0
     assert (corpus / "nautilus-connect.md").read_bytes() == other.read_bytes()
+    assert run("rebuild").returncode == 0
+    # another name, the article's id in its header: it would take the article's place, so it is named too
+    impostor = tmp_path / "elsewhere" / "n.md"
+    impostor.write_text("---\nid: nautilus-connect\nlang: es\n---\nLlame al 0900 999 999.\n", encoding="utf-8")
+    taking = run("add", str(impostor))
+    assert taking.returncode == 1 and "adding would replace" in taking.stderr and "nautilus-connect.md" in taking.stderr
+    assert not (corpus / "n.md").exists()
+    # the same text under a longer name would be skipped as a copy: refused, saying of what
+    copy = tmp_path / "elsewhere" / "nautilus-connect (1).md"
+    copy.write_bytes(other.read_bytes())
+    copied = run("add", str(copy), "--replace")
+    assert copied.returncode == 1 and "same text as nautilus-connect.md" in copied.stderr
+    assert not (corpus / copy.name).exists()
+
+
+def test_what_an_upload_replaces(tmp_path: Path) -> None:
+    """An offered file replaces an article by its file name (other bytes), by the id its header names, or by
+    the same text, when it is the file the corpus would keep; else it is refused as a copy of that article."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "002_returns.txt").write_text("---\nid: 002\ntitle: Returns\n---\nReturns take 30 days.\n", "utf-8")
+    (corpus / "faq.txt").write_text("Shipping takes 3 days to any address.\n", encoding="utf-8")
+    documents = load_corpus(corpus).documents
+    limits = Settings.from_env().limits
+
+    def replaced(name: str, text: str) -> tuple[list[str], str]:
+        out, refusal = replaced_by(documents, name, text.encode(), limits)
+        return [d.path for d in out], refusal.kind if refusal else ""
+
+    assert replaced("new.txt", "Something else entirely, said here.\n") == ([], "")
+    assert replaced("faq.txt", "Shipping takes 5 days.\n") == (["faq.txt"], "")
+    assert replaced("faq.txt", "Shipping takes 3 days to any address.\n") == ([], "")  # the same bytes
+    assert replaced("a.txt", "---\nid: 002\n---\nCall 0900 for returns.\n") == (["002_returns.txt"], "")
+    assert replaced("a_much_longer_name.txt", "---\nid: 002\n---\nCall 0900.\n") == ([], "duplicate")
+    assert replaced("faq (1).txt", "Shipping takes 3 days to any address.\n") == ([], "duplicate")
+    assert replaced("f.txt", "Shipping takes 3 days to any address.\n") == (["faq.txt"], "")
+    # what replaced_by says is what a rebuild does: the file named takes the article's place
+    (corpus / "a.txt").write_text("---\nid: 002\n---\nCall 0900 for returns.\n", encoding="utf-8")
+    assert {d.doc_id: d.path for d in load_corpus(corpus).documents}["002"] == "a.txt"
 
 
 def test_how_to_pages_make_no_fragment_a_principle(documents_kb: KnowledgeBase) -> None:
