@@ -890,6 +890,11 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
     table_with_csv(t, stale, report.stale_csv(), "stale-translations", t("no_stale"))
 
 
+def role_name(t: Messages, role: str) -> str:
+    """A role as the interface's language names it (a role this version does not know, as stored)."""
+    return t(f"role_{role}") if role in ("reader", "editor", "admin") else role
+
+
 def show_admin(svc: Service, t: Messages) -> None:
     """An admin's page: the audit log (newest first), the accounts and the API keys (changed with `kb user`
     and `kb key` on the server)."""
@@ -902,7 +907,7 @@ def show_admin(svc: Service, t: Messages) -> None:
         {
             t("col_when"): t.when(e.time),
             t("col_who"): e.who,
-            t("col_role"): e.role,
+            t("col_role"): role_name(t, e.role),
             t("col_via"): e.via,
             t("col_action"): e.action,
             t("col_detail"): e.detail,
@@ -918,8 +923,8 @@ def show_admin(svc: Service, t: Messages) -> None:
     users = [
         {
             t("col_who"): u.name,
-            t("col_role"): u.role,
-            t("col_via"): "external" if u.external else "password",
+            t("col_role"): role_name(t, u.role),
+            t("col_via"): t("via_external" if u.external else "via_password"),
             t("col_when"): t.when(u.created),
         }
         for u in list_users(svc.settings)
@@ -929,7 +934,7 @@ def show_admin(svc: Service, t: Messages) -> None:
     keys = [
         {
             t("col_who"): k.name,
-            t("col_role"): k.role,
+            t("col_role"): role_name(t, k.role),
             t("col_when"): t.when(k.created),
             t("col_last_used"): t.when(k.last_used),
             t("col_revoked"): t.when(k.revoked),
@@ -953,7 +958,7 @@ def main() -> None:
     note = (
         t(notes[st.session_state["door"]])
         if st.session_state["door"] in notes
-        else t("signed_in_as", name=who.name, role=t(f"role_{who.role}"))
+        else t("signed_in_as", name=who.name, role=role_name(t, who.role))
     )
     st.caption((shown.intro or t("intro")) + " " + note)
     kb = open_knowledge_base(svc, t)

@@ -713,6 +713,14 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
     "role_reader": ("reader", "lector", "czytelnik", "lettore", "lecteur"),
     "role_editor": ("editor", "editor", "redaktor", "editor", "éditeur"),
     "role_admin": ("admin", "administrador", "administrator", "amministratore", "administrateur"),
+    "via_external": (
+        "sign-in service",
+        "servicio de acceso",
+        "usługa logowania",
+        "servizio di accesso",
+        "service de connexion",
+    ),
+    "via_password": ("password", "contraseña", "hasło", "password", "mot de passe"),
     "view_admin": ("Admin", "Administración", "Administracja", "Amministrazione", "Administration"),
     "audit_header": (
         "Who changed what",
