@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,9 +127,12 @@ def test_proxy_headers_count_only_from_the_trusted_proxy(settings: Settings) -> 
         from_proxy(proxied, "0.0.0.0", "203.0.113.9", headers)  # someone who reached the app directly
     with pytest.raises(Unauthenticated, match="not from 127.0.0.1"):
         from_proxy(proxied, "0.0.0.0", None, headers)  # this machine, the proxy elsewhere
-    spoofed = {**headers, "X-Forwarded-For": "10.0.0.5"}  # uvicorn believed a loopback peer: this machine
-    with pytest.raises(Unauthenticated, match="not from 127.0.0.1"):
+    spoofed = {**headers, "X-Forwarded-For": "10.0.0.5"}  # uvicorn believed a loopback peer: unknown caller
+    with pytest.raises(Unauthenticated, match="not from 10.0.0.5: an address the request's X-Forwarded-For names"):
         from_proxy(proxied, "0.0.0.0", "10.0.0.5", spoofed)
+    for forwarded in ("10.0.0.5, 127.0.0.1", "10.0.0.5:443", "198.51.100.7, 10.0.0.5"):  # uvicorn picks any entry
+        with pytest.raises(Unauthenticated, match="X-Forwarded-For names"):
+            from_proxy(proxied, "0.0.0.0", "10.0.0.5", {**headers, "X-Forwarded-For": forwarded})
     relayed = {**headers, "X-Forwarded-For": "198.51.100.7"}  # the proxy names its client: it stays the peer
     assert from_proxy(proxied, "0.0.0.0", "10.0.0.5", relayed).name == "lead"
     with pytest.raises(Unauthenticated, match="did not say who"):
@@ -139,6 +143,57 @@ def test_proxy_headers_count_only_from_the_trusted_proxy(settings: Settings) -> 
         from_proxy(local, "0.0.0.0", "198.51.100.7", headers)
     with pytest.raises(Forbidden, match="no account here"):
         from_proxy(replace(proxied, signed_in_role=""), "0.0.0.0", "10.0.0.5", {"X-Forwarded-User": "agent7"})
+
+
+def test_a_caller_cannot_forge_the_proxys_identity_header(settings: Settings) -> None:
+    """Headers sent to the app as Streamlit serves it: uvicorn with its default belief in X-Forwarded-For
+    from loopback, and what app.py hands `from_proxy` (st.context.ip_address: the address uvicorn reports,
+    loopback as None; st.context.headers). 127.0.0.2 stands for a remote caller: neither uvicorn nor
+    KB_TRUSTED_PROXIES trusts it, so the app sees it as it would see 192.0.2.7."""
+    import httpx
+    from streamlit.runtime.context import StreamlitHeaders
+
+    from .test_server import serve
+
+    add_user(settings, "boss", "admin", None)
+    proxied = replace(settings, proxy_user_header="X-Forwarded-User")  # KB_TRUSTED_PROXIES: its default
+    setup: dict[str, Any] = {"settings": proxied, "served_on": "0.0.0.0"}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        host = scope["client"][0]
+        headers = StreamlitHeaders((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        peer = None if host in ("127.0.0.1", "::1") else host
+        try:
+            who = from_proxy(setup["settings"], setup["served_on"], peer, headers)
+            text = f"{who.name} ({who.role})"
+        except KBError as exc:
+            text = str(exc)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": text.encode()})
+
+    for base in serve(app):
+
+        def signed_in(headers: list[tuple[str, str]], source: str = "127.0.0.2", base: str = base) -> str:
+            with httpx.Client(transport=httpx.HTTPTransport(local_address=source)) as client:
+                return client.get(base, headers=headers, timeout=30).text
+
+        boss = [("X-Forwarded-User", "boss")]
+        forged = signed_in([*boss, ("X-Forwarded-For", "127.0.0.2")])  # naming its own address
+        assert forged == (
+            "identity headers are honoured only from the trusted proxy, not from 127.0.0.2: "
+            "an address the request's X-Forwarded-For names (who connected is unknown)"
+        )
+        assert "not from 127.0.0.2" in signed_in(boss)
+        setup["settings"] = replace(proxied, trusted_proxies="10.0.0.5")  # a program here naming the remote proxy
+        for relay in (["10.0.0.5"], ["10.0.0.5, 127.0.0.1"], ["127.0.0.1", "10.0.0.5"]):
+            said = signed_in([*boss, *(("X-Forwarded-For", r) for r in relay)], source="127.0.0.1")
+            assert "honoured only from the trusted proxy" in said, relay
+        setup["settings"] = replace(proxied, trusted_proxies="127.0.0.2")  # the real proxy, on another machine
+        assert signed_in([*boss, ("X-Forwarded-For", "198.51.100.7")]) == "boss (admin)"
+        setup.update(settings=proxied, served_on="127.0.0.1")  # the proxy on this machine, the app on loopback
+        assert signed_in([*boss, ("X-Forwarded-For", "198.51.100.7")], source="127.0.0.1") == "boss (admin)"
 
 
 def test_oidc_people_get_their_accounts_role(settings: Settings) -> None:

@@ -49,28 +49,47 @@ def _networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 def from_proxy(settings: Settings, served_on: str, peer: str | None, headers: Mapping[str, str]) -> Principal:
     """The person a trusted proxy names in its identity header.
 
-    Honoured only from an address in KB_TRUSTED_PROXIES. Streamlit reports a loopback peer as None; and
-    its web server (uvicorn) replaces a loopback peer's address by the last one in its X-Forwarded-For,
-    so an address equal to that last entry came from this machine, whatever it says. A proxy on this
-    machine is recognised by the app being served on loopback only (no one else can connect)."""
+    Honoured only from a connection whose address is in KB_TRUSTED_PROXIES. Streamlit reports a loopback
+    peer as None. Its web server (uvicorn) believes X-Forwarded-For from a loopback peer and reports an
+    address named there instead, so an address the header names says nothing about who connected: a
+    program on this machine can name the proxy's, and anyone can name their own (uvicorn then reports it
+    as is). Such an address never counts as the proxy's. A proxy on this machine is recognised by the app
+    being served on loopback only (no one else can connect). `headers`: Streamlit's st.context.headers
+    (all the values of a repeated header count) or a plain mapping."""
     trusted = _networks(settings.trusted_proxies)
-    forwarded = [a.strip() for a in _header(headers, "X-Forwarded-For").split(",") if a.strip()]
-    if peer is None or (forwarded and forwarded[-1] == peer):
-        peer = "127.0.0.1"  # the connection came from this machine
-    address = ipaddress.ip_address(peer)
-    via_trusted = any(address in net for net in trusted)
-    if not via_trusted and served_locally(served_on) and any(net.network_address.is_loopback for net in trusted):
-        via_trusted = True
-    if not via_trusted:
-        raise Unauthenticated(f"identity headers are honoured only from the trusted proxy, not from {address}")
-    name = _header(headers, settings.proxy_user_header).strip()
+    if not (served_locally(served_on) and any(net.network_address.is_loopback for net in trusted)):
+        if peer is not None and peer in _forwarded_hosts(_headers(headers, "X-Forwarded-For")):
+            raise Unauthenticated(
+                f"identity headers are honoured only from the trusted proxy, not from {peer}: an address "
+                "the request's X-Forwarded-For names (who connected is unknown)"
+            )
+        address = ipaddress.ip_address(peer or "127.0.0.1")  # None: this machine
+        if not any(address in net for net in trusted):
+            raise Unauthenticated(f"identity headers are honoured only from the trusted proxy, not from {address}")
+    name = next(iter(_headers(headers, settings.proxy_user_header)), "").strip()
     if not name:
         raise Unauthenticated("the proxy did not say who is signed in")
     return _signed_in(settings, name, "proxy")
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+def _headers(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of header `name` (any case)."""
+    get_all = getattr(headers, "get_all", None)  # Streamlit's headers keep a repeated header's values
+    if callable(get_all):
+        return [str(v) for v in get_all(name)]
+    return [v for k, v in headers.items() if k.lower() == name.lower()]
+
+
+def _forwarded_hosts(values: list[str]) -> set[str]:
+    """The addresses X-Forwarded-For headers name, without ports, as uvicorn reads them."""
+    hosts = set()
+    for entry in (e.strip() for value in values for e in value.split(",")):
+        if entry.startswith("[") and "]" in entry:  # [IPv6]:port
+            entry = entry[1 : entry.index("]")]
+        elif entry.count(":") == 1:  # IPv4:port
+            entry = entry.rsplit(":", 1)[0]
+        hosts.add(entry)
+    return hosts
 
 
 def from_oidc(settings: Settings, claims: Mapping[str, object]) -> Principal:
