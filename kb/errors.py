@@ -11,3 +11,7 @@ class IndexUnusable(KBError):
     """The index cannot be used as it is: missing, damaged (a file corrupted, cut short or changed while
     served), of an older format, built with another model, or stale (the corpus changed since). A
     rebuild replaces it; the app offers its "Rebuild the index now" button for this error only."""
+
+
+class NotFound(KBError):
+    """Something asked for by name that the knowledge base does not hold (an article id)."""

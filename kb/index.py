@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .adapter import Adapter
-from .errors import REBUILD_HINT, IndexUnusable, KBError
+from .errors import REBUILD_HINT, IndexUnusable, NotFound
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
 from .translations import works
@@ -173,7 +173,7 @@ class Index:
             return self._documents[doc_id]
         except KeyError:
             known = ", ".join(sorted(self._heads.ids)[:20])
-            raise KBError(f"no document {doc_id!r}; known ids: {known}") from None
+            raise NotFound(f"no document {doc_id!r}; known ids: {known}") from None
 
     def chunk(self, row: int) -> Chunk:
         return self._chunks[row]

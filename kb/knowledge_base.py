@@ -24,7 +24,8 @@ from .storage import open_store
 from .storage.base import FORMAT_VERSION
 from .types import Answer, Article, Cut, Document, Hit, Principle, Skipped
 
-MAX_K = 1000
+MAX_K = 1000  # the library's bound (evaluations, the command line)
+MAX_K_ASKED = 20  # passages one question or search draws on in the app and the HTTP API
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """The HTTP API for other tools (`kb serve`): parse, check the caller's role, one call into the public API, format.
 
 Every request but /v1/health carries an API key (`Authorization: Bearer KEY`, made with `kb key add`);
-`kb.access.authorize` decides from the key's role, here as everywhere. Errors are JSON
+`kb.access.authorize` decides from the key's role, here as everywhere. Every error is JSON
 (`{"error": message}`): 400 for what the caller can fix, 401 without a valid key, 403 for a role that
-may not, 429 past the key's rate, 503 while the index cannot be used. Answers and hits carry their
-citations with offsets, languages and source URLs. OpenAPI docs at /docs.
+may not, 404 for no such endpoint or article, 413 for a body over MAX_BODY_BYTES, 422 for a request not
+of the documented shape, 429 past the key's rate, 503 while the index cannot be used. Answers and hits
+carry their citations with offsets, languages and source URLs. OpenAPI docs at /docs.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations at definition time,
@@ -15,16 +16,23 @@ from collections import deque
 from dataclasses import asdict, is_dataclass
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .access import Principal, authorize, identify_key, read_audit
 from .access.roles import Forbidden, Unauthenticated
 from .config import Settings
-from .errors import IndexUnusable, KBError
+from .errors import IndexUnusable, KBError, NotFound
 from .gaps import gap_report
+from .knowledge_base import MAX_K_ASKED
 from .service import Service
+
+MAX_PRINCIPLES = 50  # principles in one response (the app shows 10)
+MAX_BODY_BYTES = 65_536  # a request body: a question is read up to KB_MAX_QUERY_CHARS (2,000) characters
 
 
 class RateLimited(KBError):
@@ -50,6 +58,58 @@ class _Window:
             seen.append(now)
 
 
+class _BodyLimit:
+    """Refuses a request body over `most` bytes (413): at once when its Content-Length says so, else
+    as soon as the endpoint has read that much."""
+
+    def __init__(self, app: ASGIApp, most: int) -> None:
+        self.app, self.most = app, most
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.most:
+            await JSONResponse({"error": self.refusal(f"{int(declared):,} bytes")}, 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.most:  # a body sent in chunks, without a length
+                raise HTTPException(413, self.refusal(f"over {self.most:,} bytes"))
+            return message
+
+        await self.app(scope, counted, send)
+
+    def refusal(self, size: str) -> str:
+        return f"the request body is {size}; the API accepts at most {self.most:,} bytes"
+
+
+def _bounded(name: str, value: int, most: int) -> int:
+    """`value` if it is 1 to `most`; else the error a caller can fix (400)."""
+    if not 1 <= value <= most:
+        raise KBError(f"{name} must be an integer between 1 and {most}, got {value}")
+    return value
+
+
+def _invalid(errors: Any) -> str:
+    """FastAPI's validation errors as one readable sentence: which field, and what is wrong with it."""
+    said = []
+    for error in errors:
+        where = [str(part) for part in error.get("loc", ())[1:]]  # ("body" | "query", field, ...)
+        if error.get("type") == "json_invalid":
+            said.append(f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'unreadable')})")
+        elif error.get("type") == "missing":
+            said.append(f"{'.'.join(where) or 'the body'} is missing")
+        else:
+            said.append(f"{'.'.join(where) or 'the body'}: {error.get('msg', 'invalid')}")
+    return "; ".join(said) or "the request is not of the documented shape (see /docs)"
+
+
 def plain(value: Any) -> Any:
     """Dataclasses, tuples and numpy numbers as JSON values."""
     if is_dataclass(value) and not isinstance(value, type):
@@ -73,19 +133,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A multilingual customer-experience knowledge base: cited answers from your articles.",
         version="1",
     )
-    if settings.api_cors_origins:
+    app.add_middleware(_BodyLimit, most=MAX_BODY_BYTES)
+    if settings.api_cors_origins:  # after the body limit: its refusals carry the CORS headers too
         from fastapi.middleware.cors import CORSMiddleware
 
         origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"])
 
-    statuses = ((Unauthenticated, 401), (Forbidden, 403), (RateLimited, 429), (IndexUnusable, 503), (KBError, 400))
+    statuses = (
+        (Unauthenticated, 401),
+        (Forbidden, 403),
+        (NotFound, 404),
+        (RateLimited, 429),
+        (IndexUnusable, 503),
+        (KBError, 400),
+    )
 
     @app.exception_handler(KBError)
     async def kb_error(request: Request, exc: KBError) -> JSONResponse:
         status = next(code for kind, code in statuses if isinstance(exc, kind))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "60"} if status == 429 else None
         return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        path = request.url.path
+        message = {
+            404: f"no endpoint {path}; the endpoints are listed at /docs",
+            405: f"{path} does not take {request.method}; see /docs",
+        }.get(exc.status_code, str(exc.detail))
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": _invalid(exc.errors())}, status_code=422)
 
     def caller(action: str) -> Any:
         def check(request: Request) -> Principal:
@@ -106,22 +187,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def search(
         q: Annotated[str, Query(description="the query")],
         _: Annotated[Principal, caller("search")],
-        k: Annotated[int, Query(description="how many passages (1-1000)")] = 10,
+        k: Annotated[int, Query(description=f"how many passages (1-{MAX_K_ASKED})")] = 10,
         lang: Annotated[list[str] | None, Query(description="only these languages (repeatable)")] = None,
     ) -> dict[str, Any]:
-        return {"hits": plain(service.knowledge_base().search(q, k=k, languages=lang))}
+        return {"hits": plain(service.knowledge_base().search(q, k=_bounded("k", k, MAX_K_ASKED), languages=lang))}
 
     @app.post("/v1/ask", summary="A cited answer built from the articles")
     def ask(
         question: Annotated[str, Body(embed=True)],
         _: Annotated[Principal, caller("ask")],
-        k: Annotated[int, Body(embed=True)] = 5,
+        k: Annotated[int, Body(embed=True, description=f"how many passages to draw on (1-{MAX_K_ASKED})")] = 5,
         languages: Annotated[list[str] | None, Body(embed=True)] = None,
         reader_lang: Annotated[
             str | None, Body(embed=True, description="the reader's language, e.g. a widget's")
         ] = None,
     ) -> dict[str, Any]:
-        answer = service.ask(question, k=k, languages=languages, reader_lang=reader_lang)
+        answer = service.ask(question, k=_bounded("k", k, MAX_K_ASKED), languages=languages, reader_lang=reader_lang)
         return {"answer": plain(answer), "markdown": answer.markdown()}
 
     @app.get("/v1/articles/{doc_id}", summary="One article, whole (citations' offsets point into its body)")
@@ -133,8 +214,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"articles": plain(service.knowledge_base().library())}
 
     @app.get("/v1/principles", summary="The main points the articles make, across languages")
-    def principles(_: Annotated[Principal, caller("principles")], limit: int = 10) -> dict[str, Any]:
-        return {"principles": plain(service.knowledge_base().principles(limit=limit))}
+    def principles(
+        _: Annotated[Principal, caller("principles")],
+        limit: Annotated[int, Query(description=f"how many (1-{MAX_PRINCIPLES})")] = 10,
+    ) -> dict[str, Any]:
+        return {
+            "principles": plain(service.knowledge_base().principles(limit=_bounded("limit", limit, MAX_PRINCIPLES)))
+        }
 
     @app.get("/v1/gaps", summary="Unanswered questions, missing and stale translations (editors)")
     def gaps(_: Annotated[Principal, caller("gaps")]) -> dict[str, Any]:

@@ -140,15 +140,86 @@ def test_answers_carry_what_a_widget_links_to_and_errors_are_json(api: str, keys
         assert article["body"][c["start"] : c["end"]] == c["quote"] and c["lang"] == article["lang"]
     for body, message in (
         ({"question": "   "}, "the question is empty"),
-        ({"question": "hola", "k": 0}, "k must be an integer between 1 and 1000"),
+        ({"question": "hola", "k": 0}, "k must be an integer between 1 and 20"),
         ({"question": "hola", "languages": ["xx"]}, "the knowledge base has no articles in 'xx'"),
     ):
         refused = httpx.post(f"{api}/v1/ask", json=body, headers=reader, timeout=60)
         assert refused.status_code == 400 and message in refused.json()["error"], refused.text
     missing = httpx.get(f"{api}/v1/articles/nope", headers=reader, timeout=60)
-    assert missing.status_code == 400 and "no document 'nope'" in missing.json()["error"]
+    assert missing.status_code == 404 and "no document 'nope'" in missing.json()["error"]
     assert httpx.get(f"{api}/v1/health", timeout=60).json()["status"] == "ok"  # no key needed, nothing told
     assert "/v1/ask" in httpx.get(f"{api}/openapi.json", timeout=60).json()["paths"]
+
+
+def test_the_api_stops_where_the_app_does(api: str, keys: dict[str, str]) -> None:
+    """k as in the app (MAX_K_ASKED), principles and request bodies bounded: each refusal names its limit."""
+    reader = {"Authorization": f"Bearer {keys['reader']}"}
+    question = "Is customer experience about emotion or technology?"
+    for method, path, body, message in (
+        ("GET", "/v1/search?q=hola&k=21", None, "k must be an integer between 1 and 20, got 21"),
+        ("GET", "/v1/search?q=hola&k=1000", None, "k must be an integer between 1 and 20, got 1000"),
+        ("POST", "/v1/ask", {"question": question, "k": 21}, "k must be an integer between 1 and 20, got 21"),
+        ("GET", "/v1/principles?limit=51", None, "limit must be an integer between 1 and 50, got 51"),
+        ("GET", "/v1/principles?limit=0", None, "limit must be an integer between 1 and 50, got 0"),
+    ):
+        refused = httpx.request(method, api + path, json=body, headers=reader, timeout=60)
+        assert refused.status_code == 400 and refused.json() == {"error": message}, (path, refused.text)
+    assert len(httpx.get(f"{api}/v1/search?q=hola&k=20", headers=reader, timeout=60).json()["hits"]) == 20
+    big = {"question": question + " " + "x" * 70_000}  # a question is read up to 2,000 characters anyway
+    refused = httpx.post(f"{api}/v1/ask", json=big, headers=reader, timeout=60)
+    size = len(refused.request.content)
+    assert refused.status_code == 413, refused.text
+    assert refused.json() == {"error": f"the request body is {size:,} bytes; the API accepts at most 65,536 bytes"}
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body is counted as it is read
+        yield b'{"question": "'
+        yield from (b"x" * 10_000 for _ in range(7))
+        yield b'"}'
+
+    chunked = httpx.post(
+        f"{api}/v1/ask", content=chunks(), headers={**reader, "Content-Type": "application/json"}, timeout=60
+    )
+    assert chunked.status_code == 413 and "content-length" not in chunked.request.headers
+    assert chunked.json() == {"error": "the request body is over 65,536 bytes; the API accepts at most 65,536 bytes"}
+
+
+def test_every_error_is_the_same_json(api: str, keys: dict[str, str]) -> None:
+    """Unknown endpoints and articles (404), a wrong method (405) and requests not of the documented shape
+    (422) answer {"error": message} like every other refusal, not FastAPI's {"detail": ...}."""
+    reader = {"Authorization": f"Bearer {keys['reader']}"}
+    for method, path, content, status, message in (
+        ("GET", "/v1/nope", None, 404, "no endpoint /v1/nope; the endpoints are listed at /docs"),
+        ("GET", "/v1/articles/nope", None, 404, "no document 'nope'; known ids: 000, 001"),
+        ("DELETE", "/v1/library", None, 405, "/v1/library does not take DELETE; see /docs"),
+        ("POST", "/v1/ask", "{}", 422, "question is missing"),
+        ("POST", "/v1/ask", '{"question": "hola", "k": "many"}', 422, "k: Input should be a valid integer"),
+        ("POST", "/v1/ask", '{"question": ', 422, "the body is not valid JSON (Expecting value)"),
+        ("GET", "/v1/search", None, 422, "q is missing"),
+        ("GET", "/v1/principles?limit=ten", None, 422, "limit: Input should be a valid integer"),
+    ):
+        headers = {**reader, "Content-Type": "application/json"}
+        response = httpx.request(method, api + path, content=content, headers=headers, timeout=60)
+        assert response.status_code == status and response.headers["content-type"] == "application/json", path
+        assert list(response.json()) == ["error"] and response.json()["error"].startswith(message), response.text
+
+
+def test_cors_is_off_unless_origins_are_named(api: str, api_settings: Settings, keys: dict[str, str]) -> None:
+    widget, other = "https://widget.example.com", "https://elsewhere.example.com"
+    reader = {"Authorization": f"Bearer {keys['reader']}"}
+    preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+
+    def cors(base: str, origin: str) -> tuple[str | None, str | None]:
+        asked = httpx.options(f"{base}/v1/library", headers={"Origin": origin, **preflight}, timeout=60)
+        got = httpx.get(f"{base}/v1/library", headers={"Origin": origin, **reader}, timeout=60)
+        assert got.status_code == 200
+        return asked.headers.get("access-control-allow-origin"), got.headers.get("access-control-allow-origin")
+
+    assert cors(api, widget) == (None, None)  # off by default
+    for base in serve(create_app(replace(api_settings, api_cors_origins=f"{widget}, https://other.example.org"))):
+        assert cors(base, widget) == (widget, widget)
+        asked = httpx.options(f"{base}/v1/ask", headers={"Origin": widget, **preflight}, timeout=60)
+        assert "authorization" in asked.headers["access-control-allow-headers"].lower()
+        assert cors(base, other) == (None, None)
 
 
 def test_a_key_past_its_rate_is_told_to_slow_down(api_settings: Settings, keys: dict[str, str]) -> None:
