@@ -251,6 +251,48 @@ def test_the_key_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert identify_key(settings, key) is None  # revoked at once
 
 
+def test_a_revocation_is_not_undone_by_the_server_noting_a_use(
+    api: str, api_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kb key revoke`, in another process, made while the server writes a key's last use from the keys it
+    read before: the key stays revoked. The server's write is held there (a patched `_save`) until the
+    command has finished or waits for the keys' lock (a waiter in Linux's /proc/locks)."""
+    import subprocess
+    import sys
+
+    from kb.access import keys as stored
+    from kb.access import list_keys
+
+    if not Path("/proc/locks").exists():
+        pytest.skip("needs Linux's /proc/locks to see the command wait")
+
+    def waits_for_a_lock(pid: int) -> bool:
+        with open("/proc/locks") as fh:  # "1: -> FLOCK ADVISORY WRITE <pid> ..." for a waiter
+            return any(f[1:2] == ["->"] and f[5:6] == [str(pid)] for f in (line.split() for line in fh))
+
+    key = add_key(api_settings, "tool-raced", "reader")
+    real_save, revoking = stored._save, []
+
+    def save_after_a_revocation(settings: Settings, keys: list[Any]) -> None:
+        if not revoking:  # the server noting tool-raced's use, with the keys it read before
+            command = [sys.executable, "-m", "kb", "--index", str(settings.index_dir), "key", "revoke", "tool-raced"]
+            revoking.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            for _ in range(6000):
+                if revoking[0].poll() is not None or waits_for_a_lock(revoking[0].pid):
+                    break
+                time.sleep(0.02)
+        real_save(settings, keys)
+
+    monkeypatch.setattr(stored, "_save", save_after_a_revocation)
+    reader = {"Authorization": f"Bearer {key}"}
+    assert call(api, "library", reader).status_code == 200  # valid when it asked
+    out, err = revoking[0].communicate(timeout=120)
+    assert revoking[0].returncode == 0 and "key tool-raced revoked" in out, err
+    assert call(api, "library", reader).status_code == 401
+    assert [bool(k.revoked) for k in list_keys(api_settings) if k.name == "tool-raced"] == [True]
+    assert [k.last_used != "" for k in list_keys(api_settings) if k.name == "tool-raced"] == [True]
+
+
 def test_paths_and_names_that_try_to_leave_their_place_are_refused(
     api: str, api_settings: Settings, keys: dict[str, str], tmp_path: Path
 ) -> None:

@@ -1,18 +1,23 @@
 """API keys: made here, shown once, stored only as a hash (index dir/access/keys.json), revocable.
 
 A key is 32 random bytes (`secrets`), so a plain SHA-256 of it cannot be guessed back; the slow,
-memory-hard hashes are for passwords people choose. The file is replaced atomically; a key's last use
-is written at most once a minute; the file is read again only when it changed.
+memory-hard hashes are for passwords people choose. The file is replaced atomically, each change read,
+made and written under one lock shared by every process (`kb key revoke` and the server noting a key's
+use); a key's last use is written at most once a minute; the file is read again only when it changed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,7 +74,7 @@ def add_key(settings: Settings, name: str, role: str) -> str:
         raise KBError(f"a key name is 1-64 letters, digits, '.', '_' or '-', not {name!r}")
     if role not in ROLES:
         raise KBError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
-    with _lock:
+    with _changing(settings):
         keys = list_keys(settings)
         if any(k.name == name and not k.revoked for k in keys):
             raise KBError(f"a key named {name!r} exists; revoke it first or choose another name")
@@ -80,7 +85,7 @@ def add_key(settings: Settings, name: str, role: str) -> str:
 
 
 def revoke_key(settings: Settings, name: str) -> None:
-    with _lock:
+    with _changing(settings):
         keys = list_keys(settings)
         if not any(k.name == name and not k.revoked for k in keys):
             raise KBError(f"no valid key named {name!r}; `kb key list` shows them")
@@ -104,9 +109,25 @@ def _note_use(settings: Settings, used: ApiKey) -> None:
     if now - _last_written.get(used.sha256, -1e9) < 60:
         return
     _last_written[used.sha256] = now
-    with _lock:
+    with _changing(settings):  # read again under the lock: a revocation made meanwhile stays
         keys = list_keys(settings)
         _save(settings, [ApiKey(**{**asdict(k), "last_used": _now()}) if k.sha256 == used.sha256 else k for k in keys])
+
+
+@contextlib.contextmanager
+def _changing(settings: Settings) -> Iterator[None]:
+    """Hold the keys file for a read-modify-write: other threads wait (`_lock`), and so do other
+    processes (an exclusive flock on keys.json.lock beside it; the file itself is replaced, not locked)."""
+    path = keys_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _lock:
+        # mode 600: whoever may open the lock file may hold it, and with it every key change
+        held = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(held)  # releases the flock
 
 
 def _save(settings: Settings, keys: list[ApiKey]) -> None:
