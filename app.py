@@ -30,6 +30,7 @@ from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_prox
 from kb.access.keys import list_keys
 from kb.access.users import SignInRefused, find_user, list_users, sign_in
 from kb.conversations import Exchange
+from kb.knowledge_base import MAX_K_ASKED
 from kb.language import detect_language, has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
 from kb.presentation import Presentation, load_presentation, presentation_file
@@ -182,7 +183,7 @@ def signed_in(svc: Service, t: Messages) -> Principal:
         st.stop()
     try:
         if how == "proxy":
-            return from_proxy(settings, served_on, st.context.ip_address, dict(st.context.headers))
+            return from_proxy(settings, served_on, st.context.ip_address, st.context.headers)
         if how == "oidc":
             return oidc_user(svc, t)
         return password_user(svc, t)
@@ -352,7 +353,7 @@ def sidebar(svc: Service, kb: KnowledgeBase, t: Messages, filters: bool) -> tupl
             key="filter-languages",
             placeholder=t("choose_language"),  # (Streamlit's own says "Choose options", in English)
         )
-        k = st.slider(t("k_slider"), 1, 20, 6, key="k")
+        k = st.slider(t("k_slider"), 1, MAX_K_ASKED, 6, key="k")
     if not chosen:
         return [], k  # nothing chosen means nothing to search (not everything): the Ask view says so
     return (chosen if len(chosen) < len(options) else None), k
