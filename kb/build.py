@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .adapter import Adapter, fit_adapter
+from .calibration import calibrated
 from .chunking import chunk_document, embedding_text
 from .config import Settings
 from .corpus import CorpusScan, check_file, corpus_hashes, load_corpus
@@ -140,6 +141,9 @@ def rebuild(
         adapting = lambda: report_progress(0, 1, "adapting")  # noqa: E731  (81 s at 10,000 articles)
         adapter = question_adapter(records, embedder.identity.dimension, adapting)
         written = store.write(records, manifest, adapter.to_array())
+        if settings.confident_score is None:  # the new version's threshold, so that no question waits for it
+            with contextlib.suppress(KBError):
+                calibrated(Index.load(store), settings.index_dir)
         report_progress(1, 1, "done")
         embedded_chunks = sum(len(fresh[d.doc_id].chunks) for d in todo)
         return _report(scan, written, len(todo), embedded_chunks, started, changed=True)

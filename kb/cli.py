@@ -11,6 +11,7 @@ from typing import Any
 
 from .access import Principal, record
 from .adapter import MIN_QUERIES
+from .calibration import MIN_TITLES
 from .config import Settings
 from .errors import KBError
 from .language import language_label, language_name
@@ -371,6 +372,12 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
             else f"none (the corpus has fewer than {MIN_QUERIES} titles and section headings to fit one on)"
         )
     )
+    how = {
+        "set": "set by KB_CONFIDENT_SCORE",
+        "calibrated": "calibrated on this corpus's titles",
+        "fixed": f"fixed: the corpus has fewer than {MIN_TITLES} articles to calibrate on",
+    }[stats.confidence]
+    print(f"confident: an answer whose best passage scores {stats.confident_score:.3f} or more ({how})")
     print(f"skipped:   {len(stats.skipped)} files")
     for skipped in stats.skipped:
         print(f"  {skipped.path}: {skipped.reason}")

@@ -66,10 +66,10 @@ class Settings:
     query_cache_size: int = 256
     # Queries longer than this many characters are cut (the model reads at most 512 tokens anyway).
     max_query_chars: int = 2000
-    # Answering: a best passage whose relevance (Hit.score) is below this is "not confident". Set on
-    # the help-centre dev set (441 articles, 2,296 questions and 60 off-topic ones in six languages):
-    # 0.990 of its answerable questions confident, 0.950 of the off-topic ones not (docs/measurements.md).
-    confident_score: float = 0.73
+    # Answering: a best passage whose relevance (Hit.score) is below this is "not confident". Unset (the
+    # default), each index version has its own, calibrated on its corpus's titles (kb/calibration.py);
+    # set, this one for every corpus.
+    confident_score: float | None = None
     answer_points: int = 5  # the most points of an answer drawing on fewer passages (k) than this
     # The app keeps the questions it found no confident answer to in index_dir/gaps.jsonl, for the
     # content-gap report (`kb gaps`): its language, the day, the best score and the nearest article;
@@ -139,7 +139,7 @@ def _coerce(type_name: Any, raw: str) -> Any:
         return Path(raw)
     if name == "int":
         return int(raw)
-    if name == "float":
+    if name in ("float", "float | None"):
         return float(raw)
     if name == "bool":
         if raw.strip().lower() not in BOOLEANS:

@@ -18,7 +18,7 @@ from .errors import REBUILD_HINT, IndexUnusable, NotFound
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
 from .translations import works
-from .types import Chunk, Document, Skipped
+from .types import Chunk, Document, Query, Skipped
 
 CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
 
@@ -276,6 +276,14 @@ class Index:
         previous = self._previous[rows]
         before = np.where(previous >= 0, previous, rows)
         return self._contexts.vectors(rows), self._contexts.vectors(before)
+
+    def title_query(self, doc_id: str) -> Query:
+        """Document `doc_id`'s title as a question, as the model read it when the index was built (its
+        vector and its word pieces' vectors), without the model."""
+        row = np.array([self._title_row[doc_id]])
+        tokens, _ = self._title_tokens.of(row)
+        tokens /= np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
+        return Query(self._titles.vectors(row)[0], tokens.astype(np.float32))
 
     def title_vectors(self, rows: np.ndarray) -> np.ndarray:
         """Per chunk row, its document's title vector, language directions removed (`neutral`)."""

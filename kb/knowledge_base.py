@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import calibration
 from .answer import compose_answer
 from .build import BuildReport, Progress, add_files, rebuild
 from .config import Settings
@@ -46,6 +47,8 @@ class Stats:
     token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest stored token-vector norm (unit: 1.0)
     skipped: tuple[Skipped, ...] = ()  # corpus files the index does not hold, with the reason
     question_adapter: bool = False  # a question adapter fitted to the corpus (kb/adapter.py)
+    confident_score: float = 0.0  # the threshold of a confident answer (KnowledgeBase.confident_score)
+    confidence: str = "fixed"  # how it was set: "set" (KB_CONFIDENT_SCORE), "calibrated" or "fixed" (small corpus)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,14 @@ class KnowledgeBase:
         _one_blas_thread()
         self._principles: list[Principle] | None = None  # all of them, found on first use
         self._examples: dict[tuple[str, int], list[str]] = {}
+
+    @functools.cached_property
+    def confident_score(self) -> float:
+        """The relevance an answer's best passage needs for the answer to be confident: KB_CONFIDENT_SCORE
+        when set, else this version's own, calibrated on the corpus's titles (kb/calibration.py)."""
+        if self.settings.confident_score is not None:
+            return self.settings.confident_score
+        return calibration.calibrated(self.index, self.settings.index_dir)
 
     @classmethod
     def open(
@@ -251,12 +262,12 @@ class KnowledgeBase:
         langs = self._languages(languages)
         ranking = Ranking(self.index, self.embedder.encode_query(text), langs, ranking_language(text))
         top = ranking.top(k)
-        hits = language_evidence(ranking, top, self.settings.confident_score)
+        hits = language_evidence(ranking, top, self.confident_score)
         # Confident when the best-ranked passage clears the threshold, as `search` ranks it: the best
         # passage of a language the top misses is found among fewer candidates, and a score it reaches
         # there is not what the threshold was set on (help-centre dev: one off-topic question of 60
         # was confident through an Italian passage at 0.733).
-        confident = bool(top) and top[0].score >= self.settings.confident_score
+        confident = bool(top) and top[0].score >= self.confident_score
         query_lang = detect_language(text, allowed=self.languages())
         # One point at most per passage drawn from, so `k` is how much evidence the answer may show
         # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
@@ -348,6 +359,12 @@ class KnowledgeBase:
             token_norms=health.token_norms,
             skipped=health.skipped,
             question_adapter=health.question_adapter,
+            confident_score=self.confident_score,
+            confidence="set"
+            if self.settings.confident_score is not None
+            else "fixed"
+            if len(self.index.documents) < calibration.MIN_TITLES
+            else "calibrated",
         )
 
 

@@ -134,7 +134,7 @@ def test_one_scoring_pass_serves_search_evidence_and_answer(kb: KnowledgeBase) -
 
     question = "Is customer experience about emotion or technology?"
     ranking = Ranking(kb.index, kb.embedder.encode_query(question))
-    hits = language_evidence(ranking, ranking.top(2), kb.settings.confident_score)
+    hits = language_evidence(ranking, ranking.top(2), kb.confident_score)
     assert [h.chunk_id for h in hits[:2]] == [h.chunk_id for h in kb.search(question, k=2)]
     for hit in hits:  # the evidence of other languages is scored by the same pass, as search scores it
         alone = kb.search(question, k=1, languages=[hit.lang])
@@ -250,7 +250,7 @@ def test_ask_gives_evidence_in_every_language_that_has_it(kb: KnowledgeBase) -> 
     strong = {
         lang
         for lang in kb.languages()
-        if (best := kb.search(question, k=1, languages=[lang])) and best[0].score >= kb.settings.confident_score
+        if (best := kb.search(question, k=1, languages=[lang])) and best[0].score >= kb.confident_score
     }
     assert len(strong) >= 3
     evidence = answer.by_language()
@@ -491,7 +491,7 @@ def test_confident_and_the_first_hit_do_not_depend_on_k(kb: KnowledgeBase) -> No
 
     from .conftest import ROOT
 
-    threshold = kb.settings.confident_score
+    threshold = kb.confident_score
     questions = [json.loads(line)["question"] for line in (ROOT / "bench" / "data" / "dev.jsonl").open()]
     outcomes = set()
     for question in questions:
