@@ -631,6 +631,29 @@ def show_citation(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None
 # -- the views -----------------------------------------------------------------------------------------
 
 
+def feedback_controls(svc: Service, t: Messages, answer: Answer, key: str) -> None:
+    """Helpful or not (kept at the click), and for the editors: citations that are the wrong source and a
+    comment (kept with "Send"). Feedback never changes the ranking; it goes to the editors' view."""
+    if not svc.feedback.enabled or not allowed(user(), "feedback") or not answer.citations:
+        return
+
+    def verdict() -> None:
+        value = st.session_state.get(f"fb-{key}")
+        if value is not None and permitted(t, "feedback"):
+            svc.feedback_on(answer, helpful=value == 1)
+
+    st.feedback("thumbs", key=f"fb-{key}", on_change=verdict)
+    with st.expander(t("feedback_more")):
+        labels = {f"[{c.n}] {c.title}": c.n for c in answer.citations}
+        wrong = st.multiselect(t("feedback_wrong"), list(labels), key=f"fb-wrong-{key}", placeholder=t("feedback_pick"))
+        comment = st.text_input(t("feedback_comment"), key=f"fb-comment-{key}", max_chars=2000)
+        st.caption(t("feedback_privacy"))
+        sent = st.button(t("feedback_send"), key=f"fb-send-{key}", disabled=not (wrong or comment.strip()))
+        if sent and permitted(t, "feedback"):
+            svc.feedback_on(answer, wrong=tuple(labels[w] for w in wrong), comment=comment)
+            st.success(t("feedback_thanks"))
+
+
 def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest: bool) -> None:
     """The latest answer whole; an earlier one as its points, the rest a switch away. Rendered only when
     shown, so that a long conversation does not make every question re-render every source of it."""
@@ -661,6 +684,7 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
         with st.expander(t("copy_markdown")):
             st.caption(t("copy_help"))
             st.code(answer.markdown(t("sources")), language="markdown")
+        feedback_controls(Service.shared(), t, answer, key)
     with evidence_tab:
         for hit in answer.hits:
             st.markdown(
@@ -848,7 +872,7 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
         return
     st.header(t("view_gaps"))
     st.caption(t("gaps_caption"))
-    report = gap_report(kb, svc.gaps.read())
+    report = gap_report(kb, svc.gaps.read(), svc.feedback.read())
     st.subheader(t("unanswered"))
     st.caption(
         t("gaps_privacy_wordings" if svc.gaps.wordings else "gaps_privacy") if svc.gaps.enabled else t("gaps_off")
@@ -866,6 +890,39 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
         for g in report.questions
     ]
     table_with_csv(t, questions, report.questions_csv(), "unanswered-questions", t("no_unanswered"))
+    st.subheader(t("disliked_header"))
+    not_helpful = sum(d.times for d in report.disliked)
+    st.caption(
+        t("disliked_caption", helpful=report.helpful, not_helpful=not_helpful)
+        if svc.feedback.enabled
+        else t("feedback_off")
+    )
+    disliked: list[dict[str, object]] = [
+        {
+            t("col_title"): d.title,
+            t("col_language"): t.language(d.lang) if d.lang else "",
+            t("col_times"): d.times,
+            t("col_last"): d.last,
+            t("col_question_languages"): ", ".join(d.languages),
+            t("col_comments"): " | ".join(d.comments),
+            t("col_question"): " | ".join(d.questions),
+        }
+        for d in report.disliked
+    ]
+    table_with_csv(t, disliked, report.disliked_csv(), "answers-not-helpful", t("no_disliked"))
+    st.subheader(t("flagged_header"))
+    flagged: list[dict[str, object]] = [
+        {
+            t("col_title"): f.title,
+            t("col_language"): t.language(f.lang),
+            t("col_quote"): f.quote,
+            t("col_times"): f.times,
+            t("col_last"): f.last,
+            t("col_comments"): " | ".join(f.comments),
+        }
+        for f in report.flagged
+    ]
+    table_with_csv(t, flagged, report.flagged_csv(), "sources-flagged-wrong", t("no_flagged"))
     st.subheader(t("missing_translations"))
     translations: list[dict[str, object]] = [
         {

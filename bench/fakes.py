@@ -69,6 +69,9 @@ class FakeEmbedder:
     def truncate_query(self, text: str) -> tuple[str, bool]:
         return text, False
 
+    def warm_up(self) -> None:  # nothing to load
+        pass
+
 
 def _word_spans(text: str, begin: int, spans: list[tuple[int, int]]) -> np.ndarray:
     """The span each word of text[begin:] (a fake token each, as `_tokens` makes them) starts in."""

@@ -64,9 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
 
     p = sub.add_parser(
-        "gaps", help="content gaps: unanswered questions (kept by the app), missing and stale translations"
+        "gaps",
+        help="the editors' report: unanswered questions and feedback (kept by the app and the HTTP API), "
+        "missing and stale translations",
     )
-    p.add_argument("--csv", choices=["questions", "translations", "stale"], help="print one part of the report as CSV")
+    p.add_argument(
+        "--csv",
+        choices=["questions", "disliked", "flagged", "translations", "stale"],
+        help="print one part of the report as CSV",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
@@ -312,13 +318,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from .feedback import FeedbackLog
     from .gaps import GapLog, gap_report
     from .knowledge_base import KnowledgeBase
 
-    log = GapLog(settings)
-    report = gap_report(KnowledgeBase.open(settings=settings, allow_stale=True), log.read())
+    log, feedback = GapLog(settings), FeedbackLog(settings)
+    report = gap_report(KnowledgeBase.open(settings=settings, allow_stale=True), log.read(), feedback.read())
     if args.csv:
-        parts = {"questions": report.questions_csv, "translations": report.translations_csv, "stale": report.stale_csv}
+        parts = {
+            "questions": report.questions_csv,
+            "translations": report.translations_csv,
+            "stale": report.stale_csv,
+            "disliked": report.disliked_csv,
+            "flagged": report.flagged_csv,
+        }
         sys.stdout.write(parts[args.csv]())
         return 0
     if args.json:
@@ -333,6 +346,16 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  [{g.lang}] {g.asked}× (last {g.last_asked}, best score {g.best_score:.3f}) {what}")
         for other in g.questions[1:]:
             print(f"        also: {_short(other)}")
+    print()
+    state = "" if feedback.enabled else " (the feedback log is off: KB_FEEDBACK_LOG)"
+    disliked = sum(d.times for d in report.disliked)
+    print(f"Feedback{state}: {report.helpful} helpful, {disliked} not helpful")
+    for d in report.disliked:
+        said = f"; said: {_short(' | '.join(d.comments))}" if d.comments else ""
+        print(f"  {d.times}× not helpful (last {d.last}), point 1 from [{d.lang}] {d.title or '(nothing)'}{said}")
+    print(f"Sources flagged as wrong: {sum(f.times for f in report.flagged)}")
+    for f in report.flagged:
+        print(f"  {f.times}× [{f.lang}] {f.title} ({f.doc_id}, {f.start}-{f.end}): {_short(f.quote)}")
     print()
     langs = ", ".join(report.languages)
     print(f"Missing translations (corpus languages: {langs}): {len(report.translations)} articles")

@@ -77,6 +77,11 @@ class Settings:
     # numbers blanked; names and street addresses are NOT recognised). KB_GAP_LOG=off turns it all off.
     gap_log: bool = True
     gap_questions: bool = False
+    # Helpful / not helpful and "wrong source" on answers, with an optional comment, for the editors
+    # (index_dir/feedback.jsonl): the day, the language, the answer's citations, the index version; the
+    # question's wording only with gap_questions on; comments with e-mail addresses, links and numbers
+    # blanked. Never read by the ranking. KB_FEEDBACK_LOG=off turns it off.
+    feedback_log: bool = True
     # Questions of one language whose vectors are at least this similar are one group in the report.
     gap_similarity: float = 0.9
     # Syncing from help centres (`kb sync`): requests a second to one host, seconds a server may take

@@ -3,13 +3,13 @@ language and by meaning, and the corpus languages each article has no translatio
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import json
 import re
-import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,9 +17,11 @@ import numpy as np
 
 from .config import Settings
 from .errors import KBError
+from .logs import JsonLog
 from .types import Answer
 
 if TYPE_CHECKING:
+    from .feedback import Feedback
     from .knowledge_base import KnowledgeBase
 
 LOG_NAME = "gaps.jsonl"  # in the index directory; one JSON object per unanswered question
@@ -48,13 +50,14 @@ class Unanswered:
 
 
 class GapLog:
-    """The local log of unanswered questions (`Settings.gap_log` turns it off; `gap_questions` keeps wordings)."""
+    """The local log of unanswered questions (`Settings.gap_log` turns it off; `gap_questions` keeps wordings;
+    bounded and safe to kill: kb/logs.py)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.path = settings.index_dir / LOG_NAME
+        self.log = JsonLog(settings.index_dir / LOG_NAME, settings.gap_log)
+        self.path = self.log.path
         self.enabled = settings.gap_log
         self.wordings = settings.gap_questions
-        self._lock = threading.Lock()
 
     def record(self, answer: Answer) -> None:
         """Append `answer`'s question if the log is on and the answer is not confident."""
@@ -67,29 +70,14 @@ class GapLog:
             score=round(answer.hits[0].score, 4) if answer.hits else 0.0,
             nearest=answer.hits[0].doc_id if answer.hits else "",
         )
-        line = json.dumps(entry.__dict__, ensure_ascii=False) + "\n"
-        try:
-            with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.path, "a", encoding="utf-8") as fh:
-                    fh.write(line)  # one write of one line: lines from two processes do not interleave
-        except OSError:
-            pass  # the report is a nicety: a full or read-only disk must not cost the person their answer
+        self.log.append(entry.__dict__)
 
     def read(self) -> list[Unanswered]:
         """Every logged question; a damaged line (a crash mid-write) is passed over."""
-        try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise KBError(f"cannot read the gap log {self.path}: {exc.strerror}") from None
         out = []
-        for line in text.split("\n"):
-            try:
-                out.append(Unanswered(**json.loads(line)))
-            except (ValueError, TypeError):
-                continue
+        for entry in self.log.read():
+            with contextlib.suppress(TypeError, ValueError):
+                out.append(Unanswered(**entry))
         return out
 
 
@@ -132,11 +120,44 @@ class StaleTranslation:
 
 
 @dataclass(frozen=True)
+class Disliked:
+    """Answers people said were not helpful, grouped by the article their point 1 cited (what to fix)."""
+
+    doc_id: str  # "" for answers that cited nothing
+    title: str
+    lang: str  # the article's
+    times: int
+    last: str  # the latest day
+    languages: tuple[str, ...]  # the questions' languages
+    questions: tuple[str, ...]  # distinct wordings, when the deployment keeps them
+    comments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FlaggedSource:
+    """A passage people flagged as the wrong source for their question."""
+
+    doc_id: str
+    title: str
+    lang: str
+    start: int  # body offsets of the flagged citation (a link opens the article there)
+    end: int
+    quote: str
+    times: int
+    last: str
+    questions: tuple[str, ...]  # when the deployment keeps wordings
+    comments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GapReport:
     languages: list[str]  # of the corpus
     questions: list[QuestionGroup]  # the most asked first
     translations: list[MissingTranslation]
     stale: list[StaleTranslation] = field(default_factory=list)  # by language, then title
+    disliked: list[Disliked] = field(default_factory=list)  # the most often first
+    flagged: list[FlaggedSource] = field(default_factory=list)  # the most often first
+    helpful: int = 0  # answers people said were helpful (in the feedback kept)
 
     def questions_csv(self) -> str:
         return _csv(
@@ -164,6 +185,44 @@ class GapReport:
             ],
         )
 
+    def disliked_csv(self) -> str:
+        return _csv(
+            ["doc_id", "title", "language", "times", "last", "question_languages", "questions", "comments"],
+            [
+                [
+                    d.doc_id,
+                    d.title,
+                    d.lang,
+                    d.times,
+                    d.last,
+                    " ".join(d.languages),
+                    " | ".join(d.questions),
+                    " | ".join(d.comments),
+                ]
+                for d in self.disliked
+            ],
+        )
+
+    def flagged_csv(self) -> str:
+        return _csv(
+            ["doc_id", "title", "language", "start", "end", "quote", "times", "last", "questions", "comments"],
+            [
+                [
+                    f.doc_id,
+                    f.title,
+                    f.lang,
+                    f.start,
+                    f.end,
+                    f.quote,
+                    f.times,
+                    f.last,
+                    " | ".join(f.questions),
+                    " | ".join(f.comments),
+                ]
+                for f in self.flagged
+            ],
+        )
+
     def translations_csv(self) -> str:
         return _csv(
             ["doc_id", "title", "language", "versions", "missing"],
@@ -171,14 +230,68 @@ class GapReport:
         )
 
 
-def gap_report(kb: KnowledgeBase, unanswered: list[Unanswered]) -> GapReport:
-    """Group the unanswered questions and list the translations each article lacks."""
+def gap_report(kb: KnowledgeBase, unanswered: list[Unanswered], feedback: Sequence[Feedback] = ()) -> GapReport:
+    """Group the unanswered questions and the feedback, and list the translations each article lacks or
+    has fallen behind in."""
     return GapReport(
         languages=kb.languages(),
         questions=_group_questions(kb, unanswered),
         translations=_missing_translations(kb),
         stale=_stale_translations(kb),
+        disliked=_disliked(kb, [f for f in feedback if f.helpful is False]),
+        flagged=_flagged(kb, [f for f in feedback if f.wrong]),
+        helpful=sum(f.helpful is True for f in feedback),
     )
+
+
+def _disliked(kb: KnowledgeBase, feedback: list[Feedback]) -> list[Disliked]:
+    groups: dict[str, list[Feedback]] = defaultdict(list)
+    for f in feedback:
+        groups[f.citations[0].doc_id if f.citations else ""].append(f)
+    out = []
+    for doc_id, items in groups.items():
+        out.append(
+            Disliked(
+                doc_id=doc_id,
+                title=_title(kb, doc_id),
+                lang=kb.index.document_langs.get(doc_id, ""),
+                times=len(items),
+                last=max(f.day for f in items),
+                languages=tuple(sorted({f.lang for f in items})),
+                questions=tuple(dict.fromkeys(f.question for f in items if f.question)),
+                comments=tuple(dict.fromkeys(f.comment for f in items if f.comment)),
+            )
+        )
+    return sorted(out, key=lambda d: (-d.times, d.title.casefold()))
+
+
+def _flagged(kb: KnowledgeBase, feedback: list[Feedback]) -> list[FlaggedSource]:
+    groups: dict[tuple[str, int, int], list[Feedback]] = defaultdict(list)
+    for f in feedback:
+        for n in f.wrong:
+            c = f.citations[n - 1]
+            groups[(c.doc_id, c.start, c.end)].append(f)
+    out = []
+    for (doc_id, start, end), items in groups.items():
+        try:
+            doc = kb.document(doc_id)
+        except KBError:  # removed since: nothing left to fix
+            continue
+        out.append(
+            FlaggedSource(
+                doc_id=doc_id,
+                title=doc.title,
+                lang=doc.lang,
+                start=start,
+                end=end,
+                quote=doc.body[start:end],
+                times=len(items),
+                last=max(f.day for f in items),
+                questions=tuple(dict.fromkeys(f.question for f in items if f.question)),
+                comments=tuple(dict.fromkeys(f.comment for f in items if f.comment)),
+            )
+        )
+    return sorted(out, key=lambda f: (-f.times, f.title.casefold(), f.start))
 
 
 def _group_questions(kb: KnowledgeBase, unanswered: list[Unanswered]) -> list[QuestionGroup]:

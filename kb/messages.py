@@ -405,6 +405,101 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
     "sources_n": ("Sources ({n})", "Fuentes ({n})", "Źródła ({n})", "Fonti ({n})", "Sources ({n})"),
     "score": ("score", "puntuación", "wynik", "punteggio", "score"),
     "open_article": ("Open the article", "Abrir el artículo", "Otwórz artykuł", "Apri l'articolo", "Ouvrir l'article"),
+    "feedback_more": (
+        "Tell the editors",
+        "Avisar a los editores",
+        "Powiadom redaktorów",
+        "Segnala agli editor",
+        "Signaler aux rédacteurs",
+    ),
+    "feedback_wrong": (
+        "Sources that do not answer this question",
+        "Fuentes que no responden a esta pregunta",
+        "Źródła, które nie odpowiadają na to pytanie",
+        "Fonti che non rispondono a questa domanda",
+        "Sources qui ne répondent pas à cette question",
+    ),
+    "feedback_pick": ("Choose sources", "Elige fuentes", "Wybierz źródła", "Scegli le fonti", "Choisissez des sources"),
+    "feedback_comment": (
+        "A comment for the editors (optional)",
+        "Un comentario para los editores (opcional)",
+        "Komentarz dla redaktorów (opcjonalnie)",
+        "Un commento per gli editor (facoltativo)",
+        "Un commentaire pour les rédacteurs (facultatif)",
+    ),
+    "feedback_privacy": (
+        "Kept for the editors with the answer's sources, never to reorder answers. Do not write personal data: "
+        "e-mail addresses, links and numbers are blanked.",
+        "Se guarda para los editores con las fuentes de la respuesta, nunca para reordenar respuestas. No "
+        "escribas datos personales: se borran correos, enlaces y números.",
+        "Zapisywane dla redaktorów ze źródłami odpowiedzi, nigdy do zmiany kolejności odpowiedzi. Nie wpisuj "
+        "danych osobowych: adresy e-mail, linki i numery są usuwane.",
+        "Conservato per gli editor con le fonti della risposta, mai per riordinare le risposte. Non scrivere "
+        "dati personali: indirizzi e-mail, link e numeri vengono cancellati.",
+        "Conservé pour les rédacteurs avec les sources de la réponse, jamais pour réordonner les réponses. "
+        "N'écrivez pas de données personnelles : adresses e-mail, liens et numéros sont effacés.",
+    ),
+    "feedback_send": ("Send", "Enviar", "Wyślij", "Invia", "Envoyer"),
+    "feedback_thanks": (
+        "Thank you: the editors will see it.",
+        "Gracias: los editores lo verán.",
+        "Dziękujemy: redaktorzy to zobaczą.",
+        "Grazie: gli editor lo vedranno.",
+        "Merci : les rédacteurs le verront.",
+    ),
+    "disliked_header": (
+        "Answers found not helpful",
+        "Respuestas que no ayudaron",
+        "Odpowiedzi oceniane jako nieprzydatne",
+        "Risposte giudicate non utili",
+        "Réponses jugées inutiles",
+    ),
+    "disliked_caption": (
+        "{helpful} answers were found helpful and {not_helpful} not; grouped by the article their first point cited.",
+        "{helpful} respuestas ayudaron y {not_helpful} no; agrupadas por el artículo que citó su primer punto.",
+        "Przydatne odpowiedzi: {helpful}, nieprzydatne: {not_helpful}; pogrupowane według artykułu cytowanego w "
+        "pierwszym punkcie.",
+        "{helpful} risposte giudicate utili e {not_helpful} no; raggruppate per l'articolo citato dal primo punto.",
+        "{helpful} réponses jugées utiles et {not_helpful} non ; groupées par l'article cité par leur premier point.",
+    ),
+    "feedback_off": (
+        "Feedback is not kept (KB_FEEDBACK_LOG is off).",
+        "No se guardan las valoraciones (KB_FEEDBACK_LOG está desactivado).",
+        "Opinie nie są zapisywane (KB_FEEDBACK_LOG jest wyłączone).",
+        "I feedback non vengono conservati (KB_FEEDBACK_LOG è disattivato).",
+        "Les avis ne sont pas conservés (KB_FEEDBACK_LOG est désactivé).",
+    ),
+    "no_disliked": (
+        "No answer was found not helpful.",
+        "Ninguna respuesta se marcó como inútil.",
+        "Żadna odpowiedź nie została oceniona jako nieprzydatna.",
+        "Nessuna risposta è stata giudicata non utile.",
+        "Aucune réponse n'a été jugée inutile.",
+    ),
+    "flagged_header": (
+        "Sources flagged as wrong",
+        "Fuentes marcadas como erróneas",
+        "Źródła oznaczone jako błędne",
+        "Fonti segnalate come errate",
+        "Sources signalées comme erronées",
+    ),
+    "no_flagged": (
+        "No source was flagged.",
+        "No se marcó ninguna fuente.",
+        "Nie oznaczono żadnego źródła.",
+        "Nessuna fonte è stata segnalata.",
+        "Aucune source n'a été signalée.",
+    ),
+    "col_times": ("times", "veces", "razy", "volte", "fois"),
+    "col_question_languages": (
+        "asked in",
+        "preguntado en",
+        "zadane w językach",
+        "chiesto in",
+        "posée en",
+    ),
+    "col_comments": ("comments", "comentarios", "komentarze", "commenti", "commentaires"),
+    "col_quote": ("passage", "pasaje", "fragment", "passaggio", "passage"),
     "copy_markdown": (
         "Copy as Markdown",
         "Copiar como Markdown",

@@ -27,6 +27,7 @@ from .access import Principal, authorize, identify_key, read_audit
 from .access.roles import Forbidden, Unauthenticated
 from .config import Settings
 from .errors import IndexUnusable, KBError, NotFound
+from .feedback import Cited
 from .gaps import gap_report
 from .knowledge_base import MAX_K_ASKED
 from .service import Service
@@ -205,6 +206,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         answer = service.ask(question, k=_bounded("k", k, MAX_K_ASKED), languages=languages, reader_lang=reader_lang)
         return {"answer": plain(answer), "markdown": answer.markdown()}
 
+    @app.post("/v1/feedback", summary="Feedback on an answer, for the editors (never changes the ranking)")
+    def feedback(
+        question: Annotated[str, Body(embed=True)],
+        citations: Annotated[
+            list[dict[str, Any]],
+            Body(embed=True, description="the answer's citations as /v1/ask gave them (doc_id, start, end), in order"),
+        ],
+        _: Annotated[Principal, caller("feedback")],
+        helpful: Annotated[bool | None, Body(embed=True, description="true: helpful; false: not")] = None,
+        wrong: Annotated[list[int] | None, Body(embed=True, description="citation numbers flagged as wrong")] = None,
+        comment: Annotated[str, Body(embed=True)] = "",
+    ) -> dict[str, Any]:
+        try:
+            cited = [Cited(str(c["doc_id"]), int(c["start"]), int(c["end"])) for c in citations]
+        except (KeyError, TypeError, ValueError):
+            raise KBError("each citation needs doc_id, start and end, as /v1/ask gave them") from None
+        kept = service.give_feedback(question, cited, helpful, tuple(wrong or ()), comment)
+        return {"feedback": plain(kept), "kept": service.feedback.enabled}
+
     @app.get("/v1/articles/{doc_id}", summary="One article, whole (citations' offsets point into its body)")
     def article(doc_id: str, _: Annotated[Principal, caller("article")]) -> dict[str, Any]:
         return {"article": plain(service.knowledge_base().document(doc_id))}
@@ -224,7 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/gaps", summary="Unanswered questions, missing and stale translations (editors)")
     def gaps(_: Annotated[Principal, caller("gaps")]) -> dict[str, Any]:
-        return dict(plain(gap_report(service.knowledge_base(), service.gaps.read())))
+        return dict(plain(gap_report(service.knowledge_base(), service.gaps.read(), service.feedback.read())))
 
     @app.post("/v1/sync", status_code=202, summary="Sync the help centres, then rebuild, in the background (editors)")
     def sync(who: Annotated[Principal, caller("sync")]) -> dict[str, Any]:

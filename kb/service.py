@@ -22,8 +22,10 @@ from .build import BuildReport
 from .config import Settings
 from .conversations import Conversations
 from .errors import KBError
+from .feedback import Cited, Feedback, FeedbackLog
 from .gaps import GapLog
 from .knowledge_base import KnowledgeBase
+from .language import detect_language
 from .model import Embedder
 from .sources import SourceConfig, SourceReport, load_sources, sync_status
 from .storage import open_store
@@ -93,6 +95,7 @@ class Service:
         self._job: Job | None = None
         self._thread: threading.Thread | None = None
         self.gaps = GapLog(self.settings)
+        self.feedback = FeedbackLog(self.settings)
         self.conversations = Conversations(self.settings)
         self.conversations.prune()
 
@@ -162,6 +165,37 @@ class Service:
         if not answer.confident and not example:
             self.gaps.record(answer)
         return answer
+
+    def feedback_on(
+        self, answer: Answer, helpful: bool | None = None, wrong: tuple[int, ...] = (), comment: str = ""
+    ) -> Feedback:
+        """Keep what a person says of `answer` for the editors (kb/feedback.py): helpful or not, the
+        citation numbers they flag as the wrong source, a comment."""
+        cited = [Cited(c.doc_id, c.start, c.end) for c in answer.citations]
+        return self.give_feedback(
+            answer.question, cited, helpful, wrong, comment, lang=answer.query_lang, confident=answer.confident
+        )
+
+    def give_feedback(
+        self,
+        question: str,
+        citations: list[Cited],
+        helpful: bool | None = None,
+        wrong: tuple[int, ...] = (),
+        comment: str = "",
+        *,
+        lang: str = "",
+        confident: bool = False,
+    ) -> Feedback:
+        """Feedback on an answer the caller holds as its question and citations (the HTTP API): each
+        citation must point into an article of the current version (NotFound, KBError otherwise)."""
+        kb = self.knowledge_base()
+        for c in citations:
+            body = kb.document(c.doc_id).body
+            if not 0 <= c.start < c.end <= len(body):
+                raise KBError(f"citation {c.start}-{c.end} is outside article {c.doc_id!r} ({len(body)} characters)")
+        lang = lang or detect_language(question, allowed=kb.languages())
+        return self.feedback.record(question, lang, citations, helpful, wrong, comment, kb.version, confident)
 
     # -- the background rebuild --------------------------------------------------------------------
 

@@ -526,6 +526,45 @@ def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.Monkey
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download CSV"]
 
 
+def test_feedback_on_an_answer_reaches_the_editors_view(
+    real_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Thumbs down on an answer, a citation flagged as the wrong source with a comment: both kept (never
+    the ranking's), and both in the editors' view with the article and the passage."""
+    import shutil
+
+    shutil.copytree(real_settings.index_dir, tmp_path / "index")
+    for log in ("gaps.jsonl", "feedback.jsonl"):
+        (tmp_path / "index" / log).unlink(missing_ok=True)
+    settings = Settings.from_env(corpus_dir=real_settings.corpus_dir, index_dir=tmp_path / "index")
+    at = app_for(settings, monkeypatch)
+    at.chat_input[0].set_value(QUESTIONS["es"]).run()
+    order = [h.chunk_id for h in KnowledgeBase.open(settings=settings).search(QUESTIONS["es"], k=5)]
+    at.feedback(key="fb-a0").set_value(0).run()  # thumbs down
+    assert not at.exception, at.exception
+    kept = Service.shared(settings).feedback.read()
+    assert [f.helpful for f in kept] == [False]
+    first = kept[0].citations[0]
+    flagged = at.multiselect(key="fb-wrong-a0")
+    flagged.set_value([flagged.options[1]])
+    at.text_input(key="fb-comment-a0").set_value("No habla de medir").run()
+    at.button(key="fb-send-a0").click().run()
+    assert "Thank you: the editors will see it." in [s.value for s in at.success]
+    kept = Service.shared(settings).feedback.read()
+    assert [f.wrong for f in kept] == [(), (2,)] and kept[1].comment == "No habla de medir"
+    # feedback never reorders search
+    assert [h.chunk_id for h in KnowledgeBase.open(settings=settings).search(QUESTIONS["es"], k=5)] == order
+    at.sidebar.radio(key="view").set_value("gaps").run()
+    assert not at.exception, at.exception
+    disliked = next(d.value for d in at.dataframe if "times" in d.value and "asked in" in d.value)
+    assert list(disliked["title"]) == [KnowledgeBase.open(settings=settings).document(first.doc_id).title]
+    wrong = next(d.value for d in at.dataframe if "passage" in d.value)
+    second = kept[1].citations[1]
+    body = KnowledgeBase.open(settings=settings).document(second.doc_id).body
+    assert list(wrong["passage"]) == [body[second.start : second.end]]
+    assert list(wrong["comments"]) == ["No habla de medir"]
+
+
 def test_first_start_builds_the_index_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.txt").write_text("---\nlang: es\n---\nLa experiencia de cliente es emoción.\n")

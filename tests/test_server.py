@@ -37,6 +37,11 @@ CALLS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "article": ("GET", "/v1/articles/002", None),
     "library": ("GET", "/v1/library", None),
     "principles": ("GET", "/v1/principles?limit=2", None),
+    "feedback": (
+        "POST",
+        "/v1/feedback",
+        {"question": "¿Cómo medir?", "citations": [{"doc_id": "002", "start": 0, "end": 20}], "helpful": False},
+    ),
     "gaps": ("GET", "/v1/gaps", None),
     "job": ("GET", "/v1/job", None),
     "audit": ("GET", "/v1/audit", None),
@@ -111,7 +116,7 @@ def test_every_action_for_every_kind_of_caller(api: str, api_settings: Settings,
     for who, headers in callers.items():
         for action in CALLS:
             wait_for_job(api_settings)
-            before = (len(read_audit(api_settings)), service.job, service.version())
+            before = (len(read_audit(api_settings)), service.job, service.version(), len(service.feedback.read()))
             response = call(api, action, headers)
             allowed = who in ROLES and ROLES.index(who) >= ROLES.index(ACTIONS[action])
             if allowed:
@@ -119,7 +124,8 @@ def test_every_action_for_every_kind_of_caller(api: str, api_settings: Settings,
                 continue
             assert response.status_code == (403 if who in ROLES else 401), (who, action, response.text)
             assert "error" in response.json() and keys.get(who, "none") not in response.text  # no key echoed
-            assert (len(read_audit(api_settings)), service.job, service.version()) == before, (who, action)
+            after = (len(read_audit(api_settings)), service.job, service.version(), len(service.feedback.read()))
+            assert after == before, (who, action)
     wait_for_job(api_settings)
     changes = [(e.who, e.via, e.action) for e in read_audit(api_settings) if e.via == "key"]
     assert changes == [
@@ -318,3 +324,23 @@ def test_the_api_docs_work_without_a_cdn(api: str) -> None:
     assert page.status_code == 200 and "cdn." not in page.text
     scripts = re.findall(r'src="([^"]+\.js)"', page.text)
     assert scripts and all(httpx.get(api + src, timeout=60).status_code == 200 for src in scripts)
+
+
+def test_feedback_from_a_widget_reaches_the_editors(api: str, keys: dict[str, str]) -> None:
+    """A widget posts back the citations /v1/ask gave it, with a verdict, a flagged source and a comment; an
+    editor finds them in /v1/gaps. Feedback that points at nothing is refused, and nothing is kept."""
+    reader, editor = ({"Authorization": f"Bearer {keys[role]}"} for role in ("reader", "editor"))
+    question = "¿Qué papel juega la tecnología en la experiencia de cliente?"
+    answer = httpx.post(f"{api}/v1/ask", json={"question": question, "k": 5}, headers=reader, timeout=120).json()
+    citations = [{k: c[k] for k in ("doc_id", "start", "end")} for c in answer["answer"]["citations"]]
+    assert len(citations) >= 2
+    body = {"question": question, "citations": citations, "helpful": False, "wrong": [2], "comment": "No es esto"}
+    sent = httpx.post(f"{api}/v1/feedback", json=body, headers=reader, timeout=60)
+    assert sent.status_code == 200 and sent.json()["kept"] is True
+    refused = httpx.post(f"{api}/v1/feedback", json={**body, "wrong": [len(citations) + 1]}, headers=reader, timeout=60)
+    assert refused.status_code == 400 and "must be one of the answer's" in refused.json()["error"]
+    gaps = httpx.get(f"{api}/v1/gaps", headers=editor, timeout=120).json()
+    disliked = [d for d in gaps["disliked"] if d["doc_id"] == citations[0]["doc_id"]]
+    assert disliked and "No es esto" in disliked[0]["comments"]
+    flagged = [f for f in gaps["flagged"] if (f["doc_id"], f["start"], f["end"]) == tuple(citations[1].values())]
+    assert flagged and flagged[0]["quote"] == answer["answer"]["citations"][1]["quote"]

@@ -15,6 +15,7 @@ ACTIONS = {
     "article": "reader",
     "library": "reader",
     "principles": "reader",
+    "feedback": "reader",
     "gaps": "editor",
     "add": "editor",
     "sync": "editor",
