@@ -881,6 +881,7 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
         {
             t("col_language"): t.language(g.lang),
             t("col_question"): g.questions[0] if g.questions else "",
+            t("col_question_languages"): ", ".join(t.language(lang) for lang in g.languages),
             t("col_nearest"): g.nearest_title,
             t("col_asked"): g.asked,
             t("col_last"): g.last_asked,

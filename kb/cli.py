@@ -343,7 +343,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
         print("  (wordings are not kept: KB_GAP_QUESTIONS=on keeps them; grouped by the nearest article)")
     for g in report.questions:
         what = _short(g.questions[0]) if g.questions else f"nearest article: {g.nearest_title or '(none)'}"
-        print(f"  [{g.lang}] {g.asked}× (last {g.last_asked}, best score {g.best_score:.3f}) {what}")
+        langs = ", ".join(g.languages) or g.lang
+        print(f"  [{langs}] {g.asked}× (last {g.last_asked}, best score {g.best_score:.3f}) {what}")
         for other in g.questions[1:]:
             print(f"        also: {_short(other)}")
     print()

@@ -83,15 +83,16 @@ class GapLog:
 
 @dataclass(frozen=True)
 class QuestionGroup:
-    """Questions of one language that ask the same thing (without wordings: that came nearest one article)."""
+    """Questions that ask the same thing, in any language (without wordings: that came nearest one article)."""
 
-    lang: str
+    lang: str  # the language most of them were asked in
     questions: tuple[str, ...]  # distinct wordings, the most asked first (none when wordings are not kept)
     asked: int  # how many times any of them was asked
     last_asked: str  # the latest day
     best_score: float  # the best passage any of them found
     nearest: str = ""  # the article most of them came nearest to (its id)
     nearest_title: str = ""
+    languages: tuple[str, ...] = ()  # every language they were asked in, the most asked first
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,10 @@ class GapReport:
 
     def questions_csv(self) -> str:
         return _csv(
-            ["language", "asked", "last_asked", "best_score", "question", "other_wordings", "nearest_article"],
+            [
+                *("language", "asked", "last_asked", "best_score", "question"),
+                *("other_wordings", "nearest_article", "languages"),
+            ],
             [
                 [
                     g.lang,
@@ -171,6 +175,7 @@ class GapReport:
                     g.questions[0] if g.questions else "",
                     " | ".join(g.questions[1:]),
                     g.nearest_title,
+                    " ".join(g.languages),
                 ]
                 for g in self.questions
             ],
@@ -295,39 +300,39 @@ def _flagged(kb: KnowledgeBase, feedback: list[Feedback]) -> list[FlaggedSource]
 
 
 def _group_questions(kb: KnowledgeBase, unanswered: list[Unanswered]) -> list[QuestionGroup]:
-    """Kept wordings grouped by meaning within a language; entries without one (the default) by the
-    article they came nearest to."""
-    by_lang: dict[str, list[Unanswered]] = defaultdict(list)
-    for u in unanswered:
-        by_lang[u.lang].append(u)
+    """Kept wordings grouped by meaning across languages (a question asked in Polish and in French about
+    the same thing is one group); entries without one (the default) by the article they came nearest to."""
+    worded = [u for u in unanswered if u.question.strip()]
     groups: list[QuestionGroup] = []
-    for lang, items in by_lang.items():
-        worded = [u for u in items if u.question.strip()]
-        for members in _by_meaning(kb, worded) + _by_nearest([u for u in items if not u.question.strip()]):
-            wordings = Counter(" ".join(u.question.split()) for u in members if u.question.strip())
-            nearest = Counter(u.nearest for u in members if u.nearest).most_common(1)
-            doc_id = nearest[0][0] if nearest else ""
-            groups.append(
-                QuestionGroup(
-                    lang=lang,
-                    questions=tuple(q for q, _ in wordings.most_common()),
-                    asked=len(members),
-                    last_asked=max(u.asked for u in members),
-                    best_score=max(u.score for u in members),
-                    nearest=doc_id,
-                    nearest_title=_title(kb, doc_id),
-                )
+    for members in _by_meaning(kb, worded) + _by_nearest([u for u in unanswered if not u.question.strip()]):
+        wordings = Counter(" ".join(u.question.split()) for u in members if u.question.strip())
+        nearest = Counter(u.nearest for u in members if u.nearest).most_common(1)
+        doc_id = nearest[0][0] if nearest else ""
+        langs = [lang for lang, _ in Counter(u.lang for u in members).most_common()]
+        groups.append(
+            QuestionGroup(
+                lang=langs[0],
+                questions=tuple(q for q, _ in wordings.most_common()),
+                asked=len(members),
+                last_asked=max(u.asked for u in members),
+                best_score=max(u.score for u in members),
+                nearest=doc_id,
+                nearest_title=_title(kb, doc_id),
+                languages=tuple(langs),
             )
+        )
     return sorted(groups, key=lambda g: (-g.asked, g.lang, g.questions[:1], g.nearest_title))
 
 
 def _by_meaning(kb: KnowledgeBase, items: list[Unanswered]) -> list[list[Unanswered]]:
-    """Greedy: each wording (the most asked first) joins the first group whose head it is close to."""
+    """Greedy: each wording (the most asked first) joins the first group whose head it is close to, on
+    vectors without the corpus's language directions (`Index.neutral`), so languages do not keep apart
+    what asks the same thing."""
     if not items:
         return []
     wordings = Counter(" ".join(u.question.split()) for u in items)
     ordered = [q for q, _ in wordings.most_common()]
-    vectors = np.stack([kb.embedder.encode_query(q).vector for q in ordered])
+    vectors = kb.index.neutral(np.stack([kb.embedder.encode_query(q).vector for q in ordered]))
     heads: list[list[int]] = []
     for i in range(len(ordered)):
         for group in heads:

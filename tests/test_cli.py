@@ -123,6 +123,7 @@ def test_gaps_command(real_settings: Settings, tmp_path: Path) -> None:
             "question": "How do I reset my router?",
             "other_wordings": "How can I reset my router?",
             "nearest_article": "",
+            "languages": "en",
         }
     ]
     report = json.loads(run("--index", str(index), "gaps", "--json").stdout)
