@@ -30,6 +30,7 @@ from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_prox
 from kb.access.keys import list_keys
 from kb.access.users import SignInRefused, find_user, list_users, sign_in
 from kb.conversations import Exchange
+from kb.gaps import ArticleUse, GapReport
 from kb.knowledge_base import MAX_K_ASKED
 from kb.language import detect_language, has_words
 from kb.messages import UI_LANGUAGES, Messages, language_in, ui_language
@@ -867,12 +868,80 @@ def table_with_csv(t: Messages, rows: list[dict[str, object]], csv: str, name: s
     st.download_button(t("download_csv"), csv, f"{name}.csv", "text/csv", key=f"csv-{name}")
 
 
+def use_row(t: Messages, u: ArticleUse) -> dict[str, object]:
+    return {t("col_title"): u.title, t("col_language"): t.language(u.lang), t("col_cited"): u.cited}
+
+
+def show_charts(t: Messages, report: GapReport) -> None:
+    """What editors would rather look at than read: questions per day and the share answered with
+    confidence, per language; coverage per language; feedback over time. Streamlit's own charts (Vega-Lite:
+    each saves as SVG or PNG from its menu), labelled in the interface's language."""
+    st.subheader(t("charts_header"))
+    day = t("col_day")
+    langs = sorted({d.lang for d in report.per_day})
+    if report.per_day:
+        days = sorted({d.day for d in report.per_day})
+        counts = {(d.day, d.lang): d for d in report.per_day}
+        asked = {day: days} | {
+            t.language(lang): [getattr(counts.get((x, lang)), "asked", 0) for x in days] for lang in langs
+        }
+        shares = {day: days} | {
+            t.language(lang): [
+                (c.confident / c.asked) if (c := counts.get((x, lang))) is not None and c.asked else None for x in days
+            ]
+            for lang in langs
+        }
+        left, right = st.columns(2)
+        with left:
+            st.caption(t("chart_questions"))
+            st.line_chart(asked, x=day, y=[t.language(lang) for lang in langs])
+        with right:
+            st.caption(t("chart_confident"))
+            st.line_chart(shares, x=day, y=[t.language(lang) for lang in langs])
+    language = t("col_language")
+    left, right = st.columns(2)
+    with left:
+        st.caption(t("chart_coverage"))
+        st.bar_chart(
+            {
+                language: [t.language(c.lang) for c in report.coverage],
+                t("col_articles"): [c.articles for c in report.coverage],
+            },
+            x=language,
+            y=t("col_articles"),
+        )
+    with right:
+        st.caption(t("chart_coverage_share"))
+        st.bar_chart(
+            {
+                language: [t.language(c.lang) for c in report.coverage],
+                t("col_covered"): [round(c.works_covered, 3) for c in report.coverage],
+                t("col_behind"): [round(c.stale, 3) for c in report.coverage],
+            },
+            x=language,
+            y=[t("col_covered"), t("col_behind")],
+            stack=False,
+        )
+    if report.feedback_per_day:
+        st.caption(t("chart_feedback"))
+        st.bar_chart(
+            {
+                day: [f.day for f in report.feedback_per_day],
+                t("col_helpful"): [f.helpful for f in report.feedback_per_day],
+                t("col_not_helpful"): [f.not_helpful for f in report.feedback_per_day],
+            },
+            x=day,
+            y=[t("col_helpful"), t("col_not_helpful")],
+        )
+
+
 def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
     if not permitted(t, "gaps"):  # the view is not offered to readers; this is the check
         return
     st.header(t("view_gaps"))
     st.caption(t("gaps_caption"))
-    report = gap_report(kb, svc.gaps.read(), svc.feedback.read())
+    report = gap_report(kb, svc.gaps.read(), svc.feedback.read(), svc.usage.read())
+    show_charts(t, report)
     st.subheader(t("unanswered"))
     st.caption(
         t("gaps_privacy_wordings" if svc.gaps.wordings else "gaps_privacy") if svc.gaps.enabled else t("gaps_off")
@@ -924,6 +993,15 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
         for f in report.flagged
     ]
     table_with_csv(t, flagged, report.flagged_csv(), "sources-flagged-wrong", t("no_flagged"))
+    st.subheader(t("use_header", days=report.days, asked=report.asked))
+    if report.asked:
+        st.markdown(f"**{t('most_cited')}**")
+        cited = [use_row(t, u) for u in report.most_cited]
+        table_with_csv(t, cited, report.use_csv(), "articles-use", "")
+        st.markdown(f"**{t('unreached', n=len(report.unreached), total=len(kb.documents()))}**")
+        st.dataframe([use_row(t, u) for u in report.unreached], hide_index=True, width="stretch")
+    else:
+        st.info(t("no_usage", days=report.days))
     st.subheader(t("missing_translations"))
     translations: list[dict[str, object]] = [
         {

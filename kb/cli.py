@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--csv",
-        choices=["questions", "disliked", "flagged", "translations", "stale"],
+        choices=["questions", "disliked", "flagged", "use", "translations", "stale"],
         help="print one part of the report as CSV",
     )
+    p.add_argument("--days", type=int, default=30, help="the period the use of articles is counted over")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
@@ -321,9 +322,13 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     from .feedback import FeedbackLog
     from .gaps import GapLog, gap_report
     from .knowledge_base import KnowledgeBase
+    from .usage import UsageLog
 
-    log, feedback = GapLog(settings), FeedbackLog(settings)
-    report = gap_report(KnowledgeBase.open(settings=settings, allow_stale=True), log.read(), feedback.read())
+    if args.days < 1:
+        raise KBError(f"--days must be at least 1, not {args.days}")
+    log, feedback, usage = GapLog(settings), FeedbackLog(settings), UsageLog(settings)
+    kb = KnowledgeBase.open(settings=settings, allow_stale=True)
+    report = gap_report(kb, log.read(), feedback.read(), usage.read(), args.days)
     if args.csv:
         parts = {
             "questions": report.questions_csv,
@@ -331,6 +336,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
             "stale": report.stale_csv,
             "disliked": report.disliked_csv,
             "flagged": report.flagged_csv,
+            "use": report.use_csv,
         }
         sys.stdout.write(parts[args.csv]())
         return 0
@@ -357,6 +363,12 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Sources flagged as wrong: {sum(f.times for f in report.flagged)}")
     for f in report.flagged:
         print(f"  {f.times}× [{f.lang}] {f.title} ({f.doc_id}, {f.start}-{f.end}): {_short(f.quote)}")
+    print()
+    state = "" if usage.enabled else " (the usage log is off: KB_USAGE_LOG)"
+    print(f"Questions in the last {report.days} days{state}: {report.asked}")
+    if report.asked:
+        print(f"  most cited: {', '.join(f'{u.title} ({u.cited})' for u in report.most_cited[:5])}")
+        print(f"  articles no question reached: {len(report.unreached)} of {len(kb.documents())}")
     print()
     langs = ", ".join(report.languages)
     print(f"Missing translations (corpus languages: {langs}): {len(report.translations)} articles")

@@ -82,6 +82,10 @@ class Settings:
     # question's wording only with gap_questions on; comments with e-mail addresses, links and numbers
     # blanked. Never read by the ranking. KB_FEEDBACK_LOG=off turns it off.
     feedback_log: bool = True
+    # For the editors' charts and the articles no question reaches (index_dir/questions.jsonl): per question
+    # the day, its language, whether the answer was confident and the articles it cited; no wording and
+    # nothing about who asked. KB_USAGE_LOG=off turns it off.
+    usage_log: bool = True
     # Questions whose vectors, without the corpus's language directions, are at least this similar are one
     # group in the report, whatever their languages: on bench/data/question_pairs (GNOME help titles and
     # descriptions in six languages, paired by page), best F1 on dev at 0.87; test precision 0.73, recall

@@ -23,6 +23,7 @@ from .types import Answer
 if TYPE_CHECKING:
     from .feedback import Feedback
     from .knowledge_base import KnowledgeBase
+    from .usage import Asked
 
 LOG_NAME = "gaps.jsonl"  # in the index directory; one JSON object per unanswered question
 # What could identify a person or an account is blanked before a question is written down.
@@ -151,6 +152,44 @@ class FlaggedSource:
 
 
 @dataclass(frozen=True)
+class ArticleUse:
+    """An article and how many questions of the period cited it (or a version of it: a translation)."""
+
+    doc_id: str
+    title: str
+    lang: str
+    cited: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Questions asked on one day in one language, and how many got a confident answer."""
+
+    day: str
+    lang: str
+    asked: int
+    confident: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One corpus language: its articles, the share of the corpus's works it has a version of, and the
+    share of its articles that are translations behind their original."""
+
+    lang: str
+    articles: int
+    works_covered: float
+    stale: float
+
+
+@dataclass(frozen=True)
+class FeedbackDay:
+    day: str
+    helpful: int
+    not_helpful: int
+
+
+@dataclass(frozen=True)
 class GapReport:
     languages: list[str]  # of the corpus
     questions: list[QuestionGroup]  # the most asked first
@@ -159,6 +198,13 @@ class GapReport:
     disliked: list[Disliked] = field(default_factory=list)  # the most often first
     flagged: list[FlaggedSource] = field(default_factory=list)  # the most often first
     helpful: int = 0  # answers people said were helpful (in the feedback kept)
+    days: int = 30  # the period the use of articles is counted over (the last days)
+    asked: int = 0  # questions asked in the period (the usage log)
+    unreached: list[ArticleUse] = field(default_factory=list)  # no question of the period cited them
+    most_cited: list[ArticleUse] = field(default_factory=list)  # the 10 most cited in the period
+    per_day: list[DayCount] = field(default_factory=list)  # for the charts: by day, then language
+    coverage: list[Coverage] = field(default_factory=list)
+    feedback_per_day: list[FeedbackDay] = field(default_factory=list)
 
     def questions_csv(self) -> str:
         return _csv(
@@ -228,6 +274,11 @@ class GapReport:
             ],
         )
 
+    def use_csv(self) -> str:
+        """The most cited articles of the period, then those no question reached (cited 0)."""
+        rows = [*self.most_cited, *self.unreached]
+        return _csv(["doc_id", "title", "language", "cited"], [[u.doc_id, u.title, u.lang, u.cited] for u in rows])
+
     def translations_csv(self) -> str:
         return _csv(
             ["doc_id", "title", "language", "versions", "missing"],
@@ -235,18 +286,80 @@ class GapReport:
         )
 
 
-def gap_report(kb: KnowledgeBase, unanswered: list[Unanswered], feedback: Sequence[Feedback] = ()) -> GapReport:
-    """Group the unanswered questions and the feedback, and list the translations each article lacks or
-    has fallen behind in."""
+def gap_report(
+    kb: KnowledgeBase,
+    unanswered: list[Unanswered],
+    feedback: Sequence[Feedback] = (),
+    asked: Sequence[Asked] = (),
+    days: int = 30,
+) -> GapReport:
+    """Group the unanswered questions and the feedback, list the translations each article lacks or has
+    fallen behind in, and count what was asked (`asked`, the usage log) and which articles it reached in
+    the last `days` days."""
+    since = time.strftime("%Y-%m-%d", time.localtime(time.time() - days * 86400))
+    recent = [a for a in asked if a.day > since]
+    stale = _stale_translations(kb)
+    unreached, most_cited = _use(kb, recent)
     return GapReport(
         languages=kb.languages(),
         questions=_group_questions(kb, unanswered),
         translations=_missing_translations(kb),
-        stale=_stale_translations(kb),
+        stale=stale,
         disliked=_disliked(kb, [f for f in feedback if f.helpful is False]),
         flagged=_flagged(kb, [f for f in feedback if f.wrong]),
         helpful=sum(f.helpful is True for f in feedback),
+        days=days,
+        asked=len(recent),
+        unreached=unreached,
+        most_cited=most_cited,
+        per_day=_per_day(asked),
+        coverage=_coverage(kb, stale),
+        feedback_per_day=_feedback_per_day(feedback),
     )
+
+
+def _use(kb: KnowledgeBase, asked: list[Asked]) -> tuple[list[ArticleUse], list[ArticleUse]]:
+    """Articles no question cited (nor a version of them), and the 10 most cited; none when nothing was asked."""
+    if not asked:
+        return [], []
+    index = kb.index
+    by_work = Counter(index.work(d) for a in asked for d in dict.fromkeys(a.cited) if d in index.documents)
+    by_article = Counter(d for a in asked for d in dict.fromkeys(a.cited) if d in index.documents)
+    use = [
+        ArticleUse(d.doc_id, d.title, d.lang, by_article[d.doc_id])
+        for d in sorted(kb.documents(), key=lambda d: (d.lang, d.title.casefold(), d.doc_id))
+    ]
+    unreached = [u for u in use if not by_work[index.work(u.doc_id)]]
+    most = sorted((u for u in use if u.cited), key=lambda u: (-u.cited, u.title.casefold()))[:10]
+    return unreached, most
+
+
+def _per_day(asked: Sequence[Asked]) -> list[DayCount]:
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for a in asked:
+        counts[(a.day, a.lang)][0] += 1
+        counts[(a.day, a.lang)][1] += a.confident
+    return [DayCount(day, lang, n, sure) for (day, lang), (n, sure) in sorted(counts.items())]
+
+
+def _coverage(kb: KnowledgeBase, stale: list[StaleTranslation]) -> list[Coverage]:
+    index = kb.index
+    works = {index.work(d) for d in index.documents}
+    behind = Counter(s.lang for s in stale)
+    out = []
+    for lang in kb.languages():
+        mine = [d for d, lg in index.document_langs.items() if lg == lang]
+        covered = {index.work(d) for d in mine}
+        out.append(Coverage(lang, len(mine), len(covered) / max(len(works), 1), behind[lang] / max(len(mine), 1)))
+    return out
+
+
+def _feedback_per_day(feedback: Sequence[Feedback]) -> list[FeedbackDay]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for f in feedback:
+        if f.helpful is not None:
+            counts[f.day][0 if f.helpful else 1] += 1
+    return [FeedbackDay(day, good, bad) for day, (good, bad) in sorted(counts.items())]
 
 
 def _disliked(kb: KnowledgeBase, feedback: list[Feedback]) -> list[Disliked]:

@@ -625,16 +625,97 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Aucun article ne correspond.",
     ),
     "gaps_caption": (
-        "Questions the knowledge base found no confident answer to, grouped by language and by meaning; "
-        "and the languages of the corpus each article has no version in.",
-        "Preguntas sin una respuesta segura, agrupadas por idioma y por significado; "
-        "y los idiomas del corpus en los que falta cada artículo.",
-        "Pytania bez pewnej odpowiedzi, pogrupowane według języka i znaczenia; "
-        "oraz języki korpusu, w których brakuje danego artykułu.",
-        "Domande senza una risposta sicura, raggruppate per lingua e per significato; "
-        "e le lingue del corpus in cui manca ciascun articolo.",
-        "Questions sans réponse sûre, regroupées par langue et par sens ; "
-        "et les langues du corpus dans lesquelles chaque article manque.",
+        "What to fix first: questions without a confident answer (grouped by meaning across languages), answers "
+        "people found not helpful, sources they flagged, articles no question reaches, and translations "
+        "missing or behind.",
+        "Qué arreglar primero: preguntas sin respuesta segura (agrupadas por significado entre idiomas), "
+        "respuestas que no ayudaron, fuentes marcadas, artículos a los que no llega ninguna pregunta y "
+        "traducciones que faltan o están atrasadas.",
+        "Co poprawić najpierw: pytania bez pewnej odpowiedzi (pogrupowane według znaczenia we wszystkich "
+        "językach), nieprzydatne odpowiedzi, oznaczone źródła, artykuły, do których nie trafia żadne pytanie, "
+        "oraz brakujące lub nieaktualne tłumaczenia.",
+        "Cosa correggere prima: domande senza risposta sicura (raggruppate per significato tra le lingue), "
+        "risposte giudicate non utili, fonti segnalate, articoli che nessuna domanda raggiunge e traduzioni "
+        "mancanti o in ritardo.",
+        "Quoi corriger d'abord : questions sans réponse sûre (regroupées par sens entre les langues), réponses "
+        "jugées inutiles, sources signalées, articles qu'aucune question n'atteint et traductions manquantes "
+        "ou en retard.",
+    ),
+    "charts_header": (
+        "The knowledge base in pictures",
+        "La base de conocimiento en gráficos",
+        "Baza wiedzy na wykresach",
+        "La knowledge base in grafici",
+        "La base de connaissances en graphiques",
+    ),
+    "chart_questions": (
+        "Questions per day, by language",
+        "Preguntas por día, por idioma",
+        "Pytania dziennie, według języka",
+        "Domande al giorno, per lingua",
+        "Questions par jour, par langue",
+    ),
+    "chart_confident": (
+        "Share answered with confidence, by language",
+        "Proporción respondida con seguridad, por idioma",
+        "Odsetek pewnych odpowiedzi, według języka",
+        "Quota con risposta sicura, per lingua",
+        "Part des réponses sûres, par langue",
+    ),
+    "chart_coverage": (
+        "Articles per language",
+        "Artículos por idioma",
+        "Artykuły według języka",
+        "Articoli per lingua",
+        "Articles par langue",
+    ),
+    "chart_coverage_share": (
+        "Share of the articles each language has a version of, and share of its translations behind",
+        "Proporción de artículos con versión en cada idioma y de sus traducciones atrasadas",
+        "Odsetek artykułów dostępnych w danym języku i odsetek jego nieaktualnych tłumaczeń",
+        "Quota di articoli con una versione in ogni lingua e delle sue traduzioni in ritardo",
+        "Part des articles ayant une version dans chaque langue, et part de ses traductions en retard",
+    ),
+    "chart_feedback": (
+        "Feedback per day",
+        "Valoraciones por día",
+        "Opinie dziennie",
+        "Feedback al giorno",
+        "Avis par jour",
+    ),
+    "no_usage": (
+        "No question was asked in the last {days} days (or the usage log is off: KB_USAGE_LOG).",
+        "No se hizo ninguna pregunta en los últimos {days} días (o el registro de uso está desactivado: KB_USAGE_LOG).",
+        "W ostatnich {days} dniach nie zadano żadnego pytania (lub dziennik użycia jest wyłączony: KB_USAGE_LOG).",
+        "Nessuna domanda negli ultimi {days} giorni (o il registro d'uso è disattivato: KB_USAGE_LOG).",
+        "Aucune question ces {days} derniers jours (ou le journal d'utilisation est désactivé : KB_USAGE_LOG).",
+    ),
+    "use_header": (
+        "Articles and the questions that reach them (last {days} days: {asked} questions)",
+        "Artículos y las preguntas que llegan a ellos (últimos {days} días: {asked} preguntas)",
+        "Artykuły i pytania, które do nich trafiają (ostatnie {days} dni: {asked} pytań)",
+        "Articoli e le domande che li raggiungono (ultimi {days} giorni: {asked} domande)",
+        "Les articles et les questions qui les atteignent ({days} derniers jours : {asked} questions)",
+    ),
+    "most_cited": ("Most cited", "Más citados", "Najczęściej cytowane", "Più citati", "Les plus cités"),
+    "unreached": (
+        "No question reached these ({n} of {total})",
+        "Ninguna pregunta llegó a estos ({n} de {total})",
+        "Żadne pytanie nie trafiło do tych ({n} z {total})",
+        "Nessuna domanda ha raggiunto questi ({n} su {total})",
+        "Aucune question n'a atteint ceux-ci ({n} sur {total})",
+    ),
+    "col_day": ("day", "día", "dzień", "giorno", "jour"),
+    "col_cited": ("cited", "citado", "cytowany", "citato", "cité"),
+    "col_helpful": ("helpful", "útil", "przydatne", "utile", "utile"),
+    "col_not_helpful": ("not helpful", "no útil", "nieprzydatne", "non utile", "inutile"),
+    "col_covered": ("has a version of", "tiene versión de", "ma wersję", "ha una versione di", "a une version de"),
+    "col_behind": (
+        "translations behind",
+        "traducciones atrasadas",
+        "nieaktualne tłumaczenia",
+        "traduzioni in ritardo",
+        "traductions en retard",
     ),
     "gaps_off": (
         "Unanswered questions are not being kept (KB_GAP_LOG is off).",

@@ -28,7 +28,6 @@ from .access.roles import Forbidden, Unauthenticated
 from .config import Settings
 from .errors import IndexUnusable, KBError, NotFound
 from .feedback import Cited
-from .gaps import gap_report
 from .knowledge_base import MAX_K_ASKED
 from .service import Service
 
@@ -244,7 +243,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/gaps", summary="Unanswered questions, missing and stale translations (editors)")
     def gaps(_: Annotated[Principal, caller("gaps")]) -> dict[str, Any]:
-        return dict(plain(gap_report(service.knowledge_base(), service.gaps.read(), service.feedback.read())))
+        return dict(plain(service.report()))
 
     @app.post("/v1/sync", status_code=202, summary="Sync the help centres, then rebuild, in the background (editors)")
     def sync(who: Annotated[Principal, caller("sync")]) -> dict[str, Any]:

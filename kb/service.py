@@ -23,13 +23,14 @@ from .config import Settings
 from .conversations import Conversations
 from .errors import KBError
 from .feedback import Cited, Feedback, FeedbackLog
-from .gaps import GapLog
+from .gaps import GapLog, GapReport, gap_report
 from .knowledge_base import KnowledgeBase
 from .language import detect_language
 from .model import Embedder
 from .sources import SourceConfig, SourceReport, load_sources, sync_status
 from .storage import open_store
 from .types import Answer
+from .usage import UsageLog
 
 _SHARED: dict[Settings, Service] = {}
 _SHARED_LOCK = threading.Lock()
@@ -96,6 +97,7 @@ class Service:
         self._thread: threading.Thread | None = None
         self.gaps = GapLog(self.settings)
         self.feedback = FeedbackLog(self.settings)
+        self.usage = UsageLog(self.settings)
         self.conversations = Conversations(self.settings)
         self.conversations.prune()
 
@@ -161,10 +163,17 @@ class Service:
     ) -> Answer:
         """`KnowledgeBase.ask` on the current version; a question without a confident answer goes to the gap
         log, unless it is one of the page's `example` questions (nobody's need)."""
-        answer = self.knowledge_base().ask(question, k=k, languages=languages, reader_lang=reader_lang)
-        if not answer.confident and not example:
-            self.gaps.record(answer)
+        kb = self.knowledge_base()
+        answer = kb.ask(question, k=k, languages=languages, reader_lang=reader_lang)
+        if not example:
+            self.usage.record(answer, kb.version)
+            if not answer.confident:
+                self.gaps.record(answer)
         return answer
+
+    def report(self, days: int = 30) -> GapReport:
+        """The editors' report on the current version, from every log this process keeps (kb/gaps.py)."""
+        return gap_report(self.knowledge_base(), self.gaps.read(), self.feedback.read(), self.usage.read(), days)
 
     def feedback_on(
         self, answer: Answer, helpful: bool | None = None, wrong: tuple[int, ...] = (), comment: str = ""

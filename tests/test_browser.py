@@ -233,6 +233,13 @@ def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) ->
 
         page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True).click()
         expect(page.get_by_text("Unanswered questions")).to_be_visible(timeout=60_000)
+        # the pictures: questions per day and the share answered with confidence per language, coverage
+        charts = page.get_by_test_id("stVegaLiteChart")
+        expect(charts).to_have_count(4, timeout=60_000)
+        for chart in charts.all():
+            expect(chart.locator("canvas, svg").first).to_be_visible(timeout=60_000)
+            box = chart.bounding_box()
+            assert box and box["width"] > 100 and box["height"] > 100, box
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "06-gaps.png"), full_page=True)
         table = page.get_by_test_id("stDataFrame").first

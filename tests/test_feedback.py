@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,6 +101,35 @@ def test_kb_gaps_prints_the_feedback(real_settings: Settings, tmp_path: Path) ->
     text = run().stdout
     assert "Feedback: 0 helpful, 1 not helpful" in text and "Sources flagged as wrong: 1" in text
     assert answer.citations[0].title in run("--csv", "disliked").stdout
+
+
+def test_the_editors_view_counts_what_was_asked(service: Service) -> None:
+    kb = service.knowledge_base()
+    answers = [service.ask(q) for q in ("¿Cómo medir el éxito?", "¿Qué es la experiencia de cliente?", "What is CX?")]
+    service.ask("Czy technologia jest punktem wyjścia?", example=True)  # the page's example: nobody's question
+    report = service.report()
+    today = time.strftime("%Y-%m-%d")
+    by_lang = {(d.day, d.lang): (d.asked, d.confident) for d in report.per_day}
+    assert report.asked == 3 and sum(n for n, _ in by_lang.values()) == 3
+    for lang in {a.query_lang for a in answers}:
+        mine = [a for a in answers if a.query_lang == lang]
+        assert by_lang[(today, lang)] == (len(mine), sum(a.confident for a in mine))
+    cited = {c.doc_id for a in answers for c in a.citations}
+    assert {u.doc_id for u in report.most_cited} == cited
+    first = Counter(d for a in answers for d in dict.fromkeys(c.doc_id for c in a.citations))
+    assert [(u.doc_id, u.cited) for u in report.most_cited] == sorted(
+        first.items(), key=lambda x: (-x[1], kb.document(x[0]).title.casefold())
+    )
+    reached = {kb.index.work(d) for d in cited}
+    assert {u.doc_id for u in report.unreached} == {
+        d.doc_id for d in kb.documents() if kb.index.work(d.doc_id) not in reached
+    }
+    assert {c.lang: c.articles for c in report.coverage} == dict(Counter(d.lang for d in kb.documents()))
+    # nothing was asked in a period that ends before today
+    assert gap_report(kb, [], [], [replace(a, day="2000-01-01") for a in service.usage.read()]).asked == 0
+    off = Service(replace(service.settings, usage_log=False), embedder=FakeEmbedder())
+    off.ask("¿Cómo medir el éxito?")
+    assert len(off.usage.read()) == 3  # what was kept before stays readable; nothing more is added
 
 
 def test_a_log_is_bounded_and_rotated(tmp_path: Path) -> None:
