@@ -29,6 +29,7 @@ from kb.access import Principal, allowed, authorize, read_audit
 from kb.access.identity import ANONYMOUS, LOCAL_USER, door, from_oidc, from_proxy
 from kb.access.keys import list_keys
 from kb.access.users import SignInRefused, find_user, list_users, sign_in
+from kb.answer import cite
 from kb.conversations import Exchange
 from kb.gaps import ArticleUse, GapReport
 from kb.knowledge_base import MAX_K_ASKED
@@ -935,6 +936,34 @@ def show_charts(t: Messages, report: GapReport) -> None:
         )
 
 
+def show_repeats(kb: KnowledgeBase, t: Messages, report: GapReport) -> None:
+    """Passages that repeat each other, and numbers that differ on one topic: both places of each, the most
+    asked about first, and a choice that opens the article at either place."""
+    for kind in ("duplicate", "contradiction"):
+        found = [r for r in report.repeats if r.kind == kind]
+        st.subheader(t(f"repeats_{kind}"))
+        rows: list[dict[str, object]] = [
+            {
+                t("col_questions"): r.questions,
+                t("col_title"): f"{r.a.title} ({t.language(r.a.lang)})",
+                t("col_quote"): r.a.quote if kind == "duplicate" else f"{r.a.quote} [{' '.join(r.a_says)}]",
+                t("col_other_title"): f"{r.b.title} ({t.language(r.b.lang)})",
+                t("col_other_quote"): r.b.quote if kind == "duplicate" else f"{r.b.quote} [{' '.join(r.b_says)}]",
+                t("col_similarity"): round(r.similarity, 3),
+            }
+            for r in found
+        ]
+        table_with_csv(t, rows, report.repeats_csv(kind), f"repeats-{kind}", t(f"no_{kind}"))
+        places = {f"{i + 1}. {p.title} · {p.quote[:60]}": p for i, r in enumerate(found) for p in (r.a, r.b)}
+        if places:
+            chosen = st.selectbox(
+                t("open_place"), list(places), index=None, key=f"open-{kind}", placeholder=t("choose_place")
+            )
+            if chosen is not None:
+                p = places[chosen]
+                show_article(kb, t, p.doc_id, cite(kb.index, 0, p.doc_id, p.start, p.end, 0.0))
+
+
 def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
     if not permitted(t, "gaps"):  # the view is not offered to readers; this is the check
         return
@@ -1002,6 +1031,7 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
         st.dataframe([use_row(t, u) for u in report.unreached], hide_index=True, width="stretch")
     else:
         st.info(t("no_usage", days=report.days))
+    show_repeats(kb, t, report)
     st.subheader(t("missing_translations"))
     translations: list[dict[str, object]] = [
         {

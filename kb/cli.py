@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--csv",
-        choices=["questions", "disliked", "flagged", "use", "translations", "stale"],
+        choices=["questions", "disliked", "flagged", "use", "repeats", "translations", "stale"],
         help="print one part of the report as CSV",
     )
     p.add_argument("--days", type=int, default=30, help="the period the use of articles is counted over")
@@ -337,6 +337,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
             "disliked": report.disliked_csv,
             "flagged": report.flagged_csv,
             "use": report.use_csv,
+            "repeats": report.repeats_csv,
         }
         sys.stdout.write(parts[args.csv]())
         return 0
@@ -369,6 +370,16 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     if report.asked:
         print(f"  most cited: {', '.join(f'{u.title} ({u.cited})' for u in report.most_cited[:5])}")
         print(f"  articles no question reached: {len(report.unreached)} of {len(kb.documents())}")
+    print()
+    for kind, name in (("duplicate", "Passages that repeat each other"), ("contradiction", "Numbers that differ")):
+        found = [r for r in report.repeats if r.kind == kind]
+        print(f"{name}: {len(found)}")
+        for r in found[:10]:
+            says = f" ({' '.join(r.a_says)} / {' '.join(r.b_says)})" if kind == "contradiction" else ""
+            print(
+                f"  {r.questions} questions, {r.similarity:.2f}{says}: [{r.a.lang}] {r.a.title} ({r.a.doc_id}, "
+                f"{r.a.start}-{r.a.end}) ~ [{r.b.lang}] {r.b.title} ({r.b.doc_id}, {r.b.start}-{r.b.end})"
+            )
     print()
     langs = ", ".join(report.languages)
     print(f"Missing translations (corpus languages: {langs}): {len(report.translations)} articles")

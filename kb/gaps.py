@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import Settings
+from .duplicates import Place
 from .errors import KBError
 from .logs import JsonLog
 from .types import Answer
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .knowledge_base import KnowledgeBase
     from .usage import Asked
 
+REPEATS_SHOWN = 100  # near-duplicates, and candidate contradictions, listed at most (the most asked about)
 LOG_NAME = "gaps.jsonl"  # in the index directory; one JSON object per unanswered question
 # What could identify a person or an account is blanked before a question is written down.
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -190,6 +192,21 @@ class FeedbackDay:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Two places that repeat each other ("duplicate": passages of two articles in one language) or say
+    different numbers on one topic ("contradiction": sentences, any languages), and how many questions of
+    the period cited either article."""
+
+    kind: str
+    a: Place
+    b: Place
+    similarity: float
+    questions: int = 0
+    a_says: tuple[str, ...] = ()  # a contradiction: what `a` says ("30 días") ...
+    b_says: tuple[str, ...] = ()  # ... and `b` instead ("14 dni")
+
+
+@dataclass(frozen=True)
 class GapReport:
     languages: list[str]  # of the corpus
     questions: list[QuestionGroup]  # the most asked first
@@ -205,6 +222,7 @@ class GapReport:
     per_day: list[DayCount] = field(default_factory=list)  # for the charts: by day, then language
     coverage: list[Coverage] = field(default_factory=list)
     feedback_per_day: list[FeedbackDay] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)  # the most asked about first, then the closest
 
     def questions_csv(self) -> str:
         return _csv(
@@ -279,6 +297,22 @@ class GapReport:
         rows = [*self.most_cited, *self.unreached]
         return _csv(["doc_id", "title", "language", "cited"], [[u.doc_id, u.title, u.lang, u.cited] for u in rows])
 
+    def repeats_csv(self, kind: str = "") -> str:
+        """Near-duplicates and candidate contradictions (`kind`: one of them only), both places of each."""
+        header = ["kind", "questions", "similarity", "a_doc_id", "a_title", "a_language", "a_start", "a_end", "a_quote"]
+        header += ["b_doc_id", "b_title", "b_language", "b_start", "b_end", "b_quote", "a_says", "b_says"]
+        return _csv(
+            header,
+            [
+                [r.kind, r.questions, f"{r.similarity:.3f}"]
+                + [r.a.doc_id, r.a.title, r.a.lang, r.a.start, r.a.end, r.a.quote]
+                + [r.b.doc_id, r.b.title, r.b.lang, r.b.start, r.b.end, r.b.quote]
+                + [" ".join(r.a_says), " ".join(r.b_says)]
+                for r in self.repeats
+                if r.kind == kind or not kind
+            ],
+        )
+
     def translations_csv(self) -> str:
         return _csv(
             ["doc_id", "title", "language", "versions", "missing"],
@@ -315,7 +349,22 @@ def gap_report(
         per_day=_per_day(asked),
         coverage=_coverage(kb, stale),
         feedback_per_day=_feedback_per_day(feedback),
+        repeats=_repeats(kb, recent),
     )
+
+
+def _repeats(kb: KnowledgeBase, asked: list[Asked], most: int = REPEATS_SHOWN) -> list[Repeat]:
+    """Near-duplicates and candidate contradictions (`KnowledgeBase.repeats`), ranked by the questions of the
+    period that cited either article, then by how close they are; at most `most` of each kind."""
+    touched = Counter(d for a in asked for d in dict.fromkeys(a.cited))
+    duplicates, contradictions = kb.repeats()
+    out = [Repeat("duplicate", d.a, d.b, d.similarity, touched[d.a.doc_id] + touched[d.b.doc_id]) for d in duplicates]
+    out = sorted(out, key=lambda r: (-r.questions, -r.similarity))[:most]
+    found = [
+        Repeat("contradiction", c.a, c.b, c.similarity, touched[c.a.doc_id] + touched[c.b.doc_id], c.a_says, c.b_says)
+        for c in contradictions
+    ]
+    return out + sorted(found, key=lambda r: (-r.questions, -r.similarity))[:most]
 
 
 def _use(kb: KnowledgeBase, asked: list[Asked]) -> tuple[list[ArticleUse], list[ArticleUse]]:

@@ -14,6 +14,7 @@ from .answer import compose_answer
 from .build import BuildReport, Progress, add_files, rebuild
 from .config import Settings
 from .corpus import corpus_hashes
+from .duplicates import Contradiction, NearDuplicate, contradictions, near_duplicates
 from .errors import REBUILD_HINT, IndexUnusable, KBError
 from .index import Index
 from .language import detect_language, has_words, ranking_language
@@ -84,6 +85,7 @@ class KnowledgeBase:
         _one_blas_thread()
         self._principles: list[Principle] | None = None  # all of them, found on first use
         self._examples: dict[tuple[str, int], list[str]] = {}
+        self._repeats: tuple[list[NearDuplicate], list[Contradiction]] | None = None
 
     @functools.cached_property
     def confident_score(self) -> float:
@@ -287,6 +289,13 @@ class KnowledgeBase:
         if self._principles is None:
             self._principles = find_principles(self.index, limit=len(self.index))
         return self._principles[:limit]
+
+    def repeats(self) -> tuple[list[NearDuplicate], list[Contradiction]]:
+        """Passages that repeat each other within a language, and sentences on one topic whose numbers
+        differ (kb/duplicates.py); found once per version, from the stored vectors."""
+        if self._repeats is None:
+            self._repeats = (near_duplicates(self.index), contradictions(self.index))
+        return self._repeats
 
     def document(self, doc_id: str) -> Document:
         """The full article `doc_id` (its body is what citation offsets point into)."""

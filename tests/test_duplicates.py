@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 
 import pytest
 
-from kb import KnowledgeBase, Settings
+from kb import KnowledgeBase, Service, Settings
 from kb.build import rebuild
 from kb.duplicates import Contradiction, NearDuplicate, Place, contradictions, near_duplicates
 from kb.index import Index
@@ -73,7 +74,7 @@ ARTICLES = {
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The bundled corpus plus the articles above, indexed with the real model."""
     root = tmp_path_factory.mktemp("duplicates")
     corpus = root / "corpus"
@@ -86,6 +87,11 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
         (corpus / f"{doc_id}.txt").write_text(f"{header}---\n{body}\n", encoding="utf-8")
     settings = Settings.from_env(corpus_dir=corpus, index_dir=root / "index")
     rebuild(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def index(settings: Settings) -> Index:
     return KnowledgeBase.open(settings=settings).index
 
 
@@ -153,3 +159,32 @@ def test_different_numbers_on_different_topics_are_not_a_contradiction(index: In
     # without a threshold on the topic, the numbers alone would have made it one
     everything = contradictions(index, threshold=-1.0)
     assert any(DELETION_90 in (f.a.quote, f.b.quote) and RETURNS_30 in (f.a.quote, f.b.quote) for f in everything)
+
+
+def test_the_editors_report_lists_them_most_asked_about_first(settings: Settings) -> None:
+    service = Service(settings)
+    for question in ("¿En cuántos días puedo devolver un pedido?", "¿Cómo devuelvo un producto?"):
+        service.ask(question)
+    report = service.report()
+    touched = Counter(d for a in service.usage.read() for d in dict.fromkeys(a.cited))
+    for kind in ("duplicate", "contradiction"):
+        mine = [r for r in report.repeats if r.kind == kind and {r.a.doc_id, r.b.doc_id} == {"es-returns", "es-faq"}]
+        assert len(mine) == 1, kind
+        assert mine[0].questions == touched["es-returns"] + touched["es-faq"] > 0
+        asked = [r.questions for r in report.repeats if r.kind == kind]
+        assert asked == sorted(asked, reverse=True)  # the most asked about first
+    assert RETURNS_14 in report.repeats_csv() and "30 días" in report.repeats_csv()
+
+
+def test_the_editors_view_shows_both_places(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_app import app_for
+
+    at = app_for(settings, monkeypatch)
+    at.sidebar.radio(key="view").set_value("gaps").run()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe if "other article" in d.value]
+    assert len(tables) == 2  # passages that repeat each other; numbers that differ
+    duplicates, numbers = tables
+    assert "Devoluciones (Spanish)" in set(duplicates["title"]) | set(duplicates["other article"])
+    quotes = " ".join([*numbers["passage"], *numbers["its passage"]])
+    assert RETURNS_30 in quotes and RETURNS_14 in quotes and "[30 días]" in quotes and "[14 días]" in quotes
