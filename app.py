@@ -875,8 +875,8 @@ def use_row(t: Messages, u: ArticleUse) -> dict[str, object]:
 
 def show_charts(t: Messages, report: GapReport) -> None:
     """What editors would rather look at than read: questions per day and the share answered with
-    confidence, per language; coverage per language; feedback over time. Streamlit's own charts (Vega-Lite:
-    each saves as SVG or PNG from its menu), labelled in the interface's language."""
+    confidence, per language; coverage per language; feedback over time. Streamlit's own charts, labelled
+    in the interface's language; what they draw downloads as CSV (Streamlit's charts have no save menu)."""
     st.subheader(t("charts_header"))
     day = t("col_day")
     langs = sorted({d.lang for d in report.per_day})
@@ -934,6 +934,7 @@ def show_charts(t: Messages, report: GapReport) -> None:
             x=day,
             y=[t("col_helpful"), t("col_not_helpful")],
         )
+    st.download_button(t("download_charts"), report.charts_csv(), "charts.csv", "text/csv", key="csv-charts")
 
 
 def show_repeats(kb: KnowledgeBase, t: Messages, report: GapReport) -> None:

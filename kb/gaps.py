@@ -292,6 +292,19 @@ class GapReport:
             ],
         )
 
+    def charts_csv(self) -> str:
+        """What the editors' charts draw, one row per day and language (questions, confident answers), per
+        language (articles, share of the works it has, share of its translations behind) and per day
+        (feedback)."""
+        rows: list[list[object]] = [["questions", d.day, d.lang, d.asked, d.confident] for d in self.per_day]
+        rows += [
+            ["coverage", "", c.lang, "", "", c.articles, f"{c.works_covered:.3f}", f"{c.stale:.3f}"]
+            for c in self.coverage
+        ]
+        rows += [["feedback", f.day, "", "", "", "", "", "", f.helpful, f.not_helpful] for f in self.feedback_per_day]
+        header = ["chart", "day", "language", "questions", "confident", "articles", "works_covered"]
+        return _csv([*header, "translations_behind", "helpful", "not_helpful"], rows)
+
     def use_csv(self) -> str:
         """The most cited articles of the period, then those no question reached (cited 0)."""
         rows = [*self.most_cited, *self.unreached]

@@ -706,6 +706,13 @@ CATALOG: dict[str, tuple[str, str, str, str, str]] = {
         "Aucune question n'a atteint ceux-ci ({n} sur {total})",
     ),
     "col_day": ("day", "día", "dzień", "giorno", "jour"),
+    "download_charts": (
+        "Download the charts' data (CSV)",
+        "Descargar los datos de los gráficos (CSV)",
+        "Pobierz dane wykresów (CSV)",
+        "Scarica i dati dei grafici (CSV)",
+        "Télécharger les données des graphiques (CSV)",
+    ),
     "repeats_duplicate": (
         "Passages that repeat each other",
         "Pasajes que se repiten",

@@ -529,7 +529,7 @@ def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.Monkey
     assert list(translations["title"]) == [m.title for m in expected] and expected
     # the articles the four questions reached, then the rest: each table downloads as CSV
     assert any("cited" in d.value for d in at.dataframe)
-    assert [b.label for b in at.get("download_button")] == ["Download CSV"] * 3
+    assert [b.label for b in at.get("download_button")] == ["Download the charts' data (CSV)"] + ["Download CSV"] * 3
 
 
 def test_feedback_on_an_answer_reaches_the_editors_view(

@@ -125,6 +125,9 @@ def test_the_editors_view_counts_what_was_asked(service: Service) -> None:
         d.doc_id for d in kb.documents() if kb.index.work(d.doc_id) not in reached
     }
     assert {c.lang: c.articles for c in report.coverage} == dict(Counter(d.lang for d in kb.documents()))
+    charts = report.charts_csv().splitlines()  # what the charts draw, as the editor downloads it
+    for (day, lang), (n, sure) in by_lang.items():
+        assert f"questions,{day},{lang},{n},{sure}" in charts
     # nothing was asked in a period that ends before today
     assert gap_report(kb, [], [], [replace(a, day="2000-01-01") for a in service.usage.read()]).asked == 0
     off = Service(replace(service.settings, usage_log=False), embedder=FakeEmbedder())
