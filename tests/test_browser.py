@@ -222,6 +222,18 @@ def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) ->
         page.reload()  # the conversation survives
         expect(questions.get_by_test_id("stChatMessageContent")).to_have_text([first, second], timeout=120_000)
 
+        # feedback on the second answer: thumbs down, then a source flagged with a comment, for the editors
+        page.locator(".st-key-fb-a1 button").filter(has_text="thumb_down").click()
+        page.get_by_text("Tell the editors").last.click()
+        page.locator(".st-key-fb-wrong-a1 input").first.click()
+        page.get_by_role("option").filter(has_text="[1] ").first.click()
+        page.keyboard.press("Escape")
+        comment = page.locator(".st-key-fb-comment-a1 input")
+        comment.fill("Nada sobre Júpiter")
+        comment.press("Enter")
+        page.locator(".st-key-fb-send-a1 button").click()
+        expect(page.get_by_text("Thank you: the editors will see it.")).to_be_visible(timeout=60_000)
+
         page.get_by_test_id("stSidebar").get_by_text("Library", exact=True).click()
         library = KnowledgeBase.open(settings=real_settings).library()
         dialog = open_library_row(page, 1)  # a click on a row opens its article, titled once
@@ -244,7 +256,16 @@ def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) ->
         page.screenshot(path=str(ARTIFACTS / "06-gaps.png"), full_page=True)
         table = page.get_by_test_id("stDataFrame").first
         expect(table).to_be_visible()
+        expect(page.get_by_text("Answers found not helpful")).to_be_visible()
+        expect(page.get_by_text("Sources flagged as wrong")).to_be_visible()
+        expect(page.get_by_text("No answer was found not helpful.")).to_have_count(0)  # the dislike is listed
+        expect(page.get_by_text("No source was flagged.")).to_have_count(0)  # ... and the flagged source
         browser.close()
+    given = [json.loads(line) for line in (real_settings.index_dir / "feedback.jsonl").open(encoding="utf-8")]
+    assert [(f["helpful"], f["wrong"], f["comment"]) for f in given[-2:]] == [
+        (False, [], ""),
+        (None, [1], "Nada sobre Júpiter"),
+    ]
     logged = [json.loads(line) for line in (real_settings.index_dir / "gaps.jsonl").open(encoding="utf-8")]
     assert logged and all(entry["question"] == "" for entry in logged)  # no wording kept by default
     assert "Jupiter" not in (real_settings.index_dir / "gaps.jsonl").read_text(encoding="utf-8")

@@ -87,6 +87,8 @@ def test_wordings_only_when_kept_and_nothing_when_off(service: Service) -> None:
 def test_kb_gaps_prints_the_feedback(real_settings: Settings, tmp_path: Path) -> None:
     shutil.copytree(real_settings.corpus_dir, tmp_path / "corpus")
     shutil.copytree(real_settings.index_dir, tmp_path / "index")
+    for log in ("gaps.jsonl", "feedback.jsonl", "questions.jsonl"):  # its own logs, empty
+        (tmp_path / "index" / log).unlink(missing_ok=True)
     settings = replace(real_settings, corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     service = Service(settings)
     answer = service.ask("¿Cómo medir el éxito de la experiencia de cliente?")
