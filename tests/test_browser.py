@@ -224,9 +224,13 @@ def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) ->
 
         # feedback on the second answer: thumbs down, then a source flagged with a comment, for the editors
         page.locator(".st-key-fb-a1 button").filter(has_text="thumb_down").click()
+        page.wait_for_timeout(2_000)  # the run the click starts
         page.get_by_text("Tell the editors").last.click()
-        page.locator(".st-key-fb-wrong-a1 input").first.click()
-        page.get_by_role("option").filter(has_text="[1] ").first.click()
+        sources = page.locator(".st-key-fb-wrong-a1 input").first
+        expect(sources).to_be_visible(timeout=30_000)
+        sources.click()
+        page.keyboard.type("[1]")  # the sources' list, filtered to citation 1
+        page.get_by_role("option").filter(has_text="[1]").first.click(timeout=60_000)
         page.keyboard.press("Escape")
         comment = page.locator(".st-key-fb-comment-a1 input")
         comment.fill("Nada sobre Júpiter")
@@ -245,9 +249,10 @@ def test_conversation_library_and_gaps(app_url: str, real_settings: Settings) ->
 
         page.get_by_test_id("stSidebar").get_by_text("Content gaps", exact=True).click()
         expect(page.get_by_text("Unanswered questions")).to_be_visible(timeout=60_000)
-        # the pictures: questions per day and the share answered with confidence per language, coverage
+        # the pictures: questions per day and the share answered with confidence per language, coverage,
+        # feedback per day (the dislike above)
         charts = page.get_by_test_id("stVegaLiteChart")
-        expect(charts).to_have_count(4, timeout=60_000)
+        expect(charts).to_have_count(5, timeout=60_000)
         for chart in charts.all():
             expect(chart.locator("canvas, svg").first).to_be_visible(timeout=60_000)
             box = chart.bounding_box()
