@@ -1040,6 +1040,7 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
             t("col_language"): t.language(m.lang),
             t("col_versions"): ", ".join(m.versions),
             t("col_missing"): ", ".join(m.missing),
+            t("col_questions"): m.questions,
         }
         for m in report.translations
     ]
@@ -1052,6 +1053,7 @@ def show_gaps(svc: Service, kb: KnowledgeBase, t: Messages) -> None:
             t("col_language"): t.language(s.lang),
             t("col_original"): f"{s.original} ({s.original_lang})",
             t("col_reason"): t("stale_marked") if s.reason.startswith("marked") else t("stale_older"),
+            t("col_questions"): s.questions,
         }
         for s in report.stale
     ]

@@ -11,7 +11,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .knowledge_base import KnowledgeBase
     from .usage import Asked
 
+Worded = TypeVar("Worded", "Unanswered", "Feedback")  # what `_by_meaning` groups by its wording (`question`)
 REPEATS_SHOWN = 100  # near-duplicates, and candidate contradictions, listed at most (the most asked about)
 LOG_NAME = "gaps.jsonl"  # in the index directory; one JSON object per unanswered question
 # What could identify a person or an account is blanked before a question is written down.
@@ -107,6 +108,7 @@ class MissingTranslation:
     lang: str
     versions: tuple[str, ...]  # the languages it has
     missing: tuple[str, ...]
+    questions: int = 0  # questions of the period, in a language it misses, that it answered (a version cited)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class StaleTranslation:
     reason: str  # "marked out of date by its help centre" or "its original changed after it"
     updated: str  # this translation's last change at the source ("" when unknown)
     original_updated: str
+    questions: int = 0  # questions of the period that cited this translation
 
 
 @dataclass(frozen=True)
@@ -247,9 +250,13 @@ class GapReport:
 
     def stale_csv(self) -> str:
         return _csv(
-            ["doc_id", "title", "language", "original", "original_language", "reason", "updated", "original_updated"],
+            [
+                *("doc_id", "title", "language", "original", "original_language", "reason"),
+                *("updated", "original_updated", "questions"),
+            ],
             [
                 [t.doc_id, t.title, t.lang, t.original, t.original_lang, t.reason, t.updated, t.original_updated]
+                + [t.questions]
                 for t in self.stale
             ],
         )
@@ -328,8 +335,11 @@ class GapReport:
 
     def translations_csv(self) -> str:
         return _csv(
-            ["doc_id", "title", "language", "versions", "missing"],
-            [[t.doc_id, t.title, t.lang, " ".join(t.versions), " ".join(t.missing)] for t in self.translations],
+            ["doc_id", "title", "language", "versions", "missing", "questions"],
+            [
+                [t.doc_id, t.title, t.lang, " ".join(t.versions), " ".join(t.missing), t.questions]
+                for t in self.translations
+            ],
         )
 
 
@@ -345,12 +355,12 @@ def gap_report(
     the last `days` days."""
     since = time.strftime("%Y-%m-%d", time.localtime(time.time() - days * 86400))
     recent = [a for a in asked if a.day > since]
-    stale = _stale_translations(kb)
+    stale = _stale_translations(kb, recent)
     unreached, most_cited = _use(kb, recent)
     return GapReport(
         languages=kb.languages(),
         questions=_group_questions(kb, unanswered),
-        translations=_missing_translations(kb),
+        translations=_missing_translations(kb, recent),
         stale=stale,
         disliked=_disliked(kb, [f for f in feedback if f.helpful is False]),
         flagged=_flagged(kb, [f for f in feedback if f.wrong]),
@@ -425,11 +435,16 @@ def _feedback_per_day(feedback: Sequence[Feedback]) -> list[FeedbackDay]:
 
 
 def _disliked(kb: KnowledgeBase, feedback: list[Feedback]) -> list[Disliked]:
+    """Grouped by meaning across languages when the wordings are kept (as unanswered questions are), else
+    by the article point 1 cited; each group named by the article most of its answers cited first."""
     groups: dict[str, list[Feedback]] = defaultdict(list)
-    for f in feedback:
+    for f in [f for f in feedback if not f.question]:
         groups[f.citations[0].doc_id if f.citations else ""].append(f)
+    by_meaning = _by_meaning(kb, [f for f in feedback if f.question])
     out = []
-    for doc_id, items in groups.items():
+    for items in [*by_meaning, *groups.values()]:
+        cited = Counter(f.citations[0].doc_id for f in items if f.citations).most_common(1)
+        doc_id = cited[0][0] if cited else ""
         out.append(
             Disliked(
                 doc_id=doc_id,
@@ -499,7 +514,7 @@ def _group_questions(kb: KnowledgeBase, unanswered: list[Unanswered]) -> list[Qu
     return sorted(groups, key=lambda g: (-g.asked, g.lang, g.questions[:1], g.nearest_title))
 
 
-def _by_meaning(kb: KnowledgeBase, items: list[Unanswered]) -> list[list[Unanswered]]:
+def _by_meaning(kb: KnowledgeBase, items: list[Worded]) -> list[list[Worded]]:
     """Greedy: each wording (the most asked first) joins the first group whose head it is close to, on
     vectors without the corpus's language directions (`Index.neutral`), so languages do not keep apart
     what asks the same thing."""
@@ -508,7 +523,7 @@ def _by_meaning(kb: KnowledgeBase, items: list[Unanswered]) -> list[list[Unanswe
     wordings = Counter(" ".join(u.question.split()) for u in items)
     ordered = [q for q, _ in wordings.most_common()]
     vectors = kb.index.neutral(np.stack([kb.embedder.encode_query(q).vector for q in ordered]))
-    heads: list[list[int]] = []
+    heads: list[list[int]] = []  # indexes into `ordered`, the head first
     for i in range(len(ordered)):
         for group in heads:
             if float(vectors[group[0]] @ vectors[i]) >= kb.settings.gap_similarity:
@@ -539,7 +554,11 @@ def _title(kb: KnowledgeBase, doc_id: str) -> str:
         return doc_id
 
 
-def _missing_translations(kb: KnowledgeBase) -> list[MissingTranslation]:
+def _missing_translations(kb: KnowledgeBase, asked: Sequence[Asked] = ()) -> list[MissingTranslation]:
+    """Each work (by its original) with the corpus languages it has no version in; those that questions in a
+    missing language reached (a version of it cited) first, the most such questions first."""
+    index = kb.index
+    wanted = Counter((w, a.lang) for a in asked for w in {index.work(d) for d in a.cited if d in index.documents})
     languages = kb.languages()
     langs = kb.index.document_langs
     seen: set[str] = set()
@@ -555,13 +574,16 @@ def _missing_translations(kb: KnowledgeBase) -> list[MissingTranslation]:
         missing = tuple(lang for lang in languages if lang not in versions)
         if missing:
             doc = kb.document(head)
-            out.append(MissingTranslation(head, doc.title, doc.lang, tuple(versions), missing))
-    return sorted(out, key=lambda t: (t.lang, t.title.casefold()))
+            asked_for = sum(wanted[(kb.index.work(head), lang)] for lang in missing)
+            out.append(MissingTranslation(head, doc.title, doc.lang, tuple(versions), missing, asked_for))
+    return sorted(out, key=lambda t: (-t.questions, t.lang, t.title.casefold()))
 
 
-def _stale_translations(kb: KnowledgeBase) -> list[StaleTranslation]:
+def _stale_translations(kb: KnowledgeBase, asked: Sequence[Asked] = ()) -> list[StaleTranslation]:
     """Translations their help centre marks out of date (`kb:outdated`), or whose original changed at the
-    source after they did (`kb:updated`, as a sync writes them: one source's times compare as text)."""
+    source after they did (`kb:updated`, as a sync writes them: one source's times compare as text); the
+    most cited by the questions of the period first."""
+    cited = Counter(d for a in asked for d in set(a.cited))
     documents = {d.doc_id: d for d in kb.documents()}
     out = []
     for doc in documents.values():
@@ -576,9 +598,11 @@ def _stale_translations(kb: KnowledgeBase) -> list[StaleTranslation]:
         else:
             continue
         out.append(
-            StaleTranslation(doc.doc_id, doc.title, doc.lang, original.doc_id, original.lang, reason, mine, theirs)
+            StaleTranslation(
+                doc.doc_id, doc.title, doc.lang, original.doc_id, original.lang, reason, mine, theirs, cited[doc.doc_id]
+            )
         )
-    return sorted(out, key=lambda t: (t.lang, t.title.casefold(), t.doc_id))
+    return sorted(out, key=lambda t: (-t.questions, t.lang, t.title.casefold(), t.doc_id))
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> str:

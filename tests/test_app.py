@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kb import KnowledgeBase, Service, Settings, gap_report
+from kb import KnowledgeBase, Service, Settings
 from kb.build import rebuild
 from kb.messages import Messages
 from kb.presentation import load_presentation
@@ -525,8 +525,9 @@ def test_the_gap_report_page(real_settings: Settings, monkeypatch: pytest.Monkey
     assert sorted([rows[1][0], rows[1][1]]) == sorted(tungsten) and len(rows) == 2
     assert sorted(rows[1][2].split(", ")) == ["English", "Spanish"]
     translations = next(d.value for d in at.dataframe if "missing" in d.value)
-    expected = gap_report(KnowledgeBase.open(settings=settings), []).translations
+    expected = Service.shared(settings).report().translations  # those the questions reached first
     assert list(translations["title"]) == [m.title for m in expected] and expected
+    assert list(translations["questions"]) == [m.questions for m in expected]
     # the articles the four questions reached, then the rest: each table downloads as CSV
     assert any("cited" in d.value for d in at.dataframe)
     assert [b.label for b in at.get("download_button")] == ["Download the charts' data (CSV)"] + ["Download CSV"] * 3

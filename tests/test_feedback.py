@@ -78,6 +78,11 @@ def test_wordings_only_when_kept_and_nothing_when_off(service: Service) -> None:
     keeping = Service(replace(service.settings, gap_questions=True), embedder=FakeEmbedder())
     keeping.feedback_on(keeping.ask("¿Cómo medir el éxito? Mi pedido es 12345678"), helpful=False)
     assert keeping.feedback.read()[0].question == "¿Cómo medir el éxito? Mi pedido es [number]"
+    # with wordings, dislikes group by meaning (here: the same wording twice is one group, another is another)
+    keeping.feedback_on(keeping.ask("¿Cómo medir el éxito? Mi pedido es 12345678"), helpful=False)
+    keeping.feedback_on(keeping.ask("¿Quién ganó el Tour de Francia?"), helpful=False)
+    groups = sorted((d.times, d.questions) for d in keeping.report().disliked)
+    assert groups == [(1, ("¿Quién ganó el Tour de Francia?",)), (2, ("¿Cómo medir el éxito? Mi pedido es [number]",))]
     off = Service(replace(service.settings, feedback_log=False), embedder=FakeEmbedder())
     before = off.feedback.log.path.read_text(encoding="utf-8")
     kept = off.feedback_on(off.ask("¿Cómo medir el éxito?"), helpful=False)
@@ -127,6 +132,17 @@ def test_the_editors_view_counts_what_was_asked(service: Service) -> None:
         d.doc_id for d in kb.documents() if kb.index.work(d.doc_id) not in reached
     }
     assert {c.lang: c.articles for c in report.coverage} == dict(Counter(d.lang for d in kb.documents()))
+    # a missing translation that questions in the missing language reached ranks first
+    reached = [m for m in report.translations if m.questions]
+    assert report.translations[: len(reached)] == reached and [m.questions for m in reached] == sorted(
+        (m.questions for m in reached), reverse=True
+    )
+    for m in report.translations:
+        work = kb.index.work(m.doc_id)
+        expected = sum(
+            1 for a in service.usage.read() if a.lang in m.missing and any(kb.index.work(d) == work for d in a.cited)
+        )
+        assert m.questions == expected
     charts = report.charts_csv().splitlines()  # what the charts draw, as the editor downloads it
     for (day, lang), (n, sure) in by_lang.items():
         assert f"questions,{day},{lang},{n},{sure}" in charts
