@@ -124,6 +124,7 @@ def rebuild(
             vector_index=settings.index_spec,
             reading=reading,
         )
+        manifest = replace(manifest, stale_since=stale_since(current, manifest, scan.documents))
         previous = None
         same_vectors = current is not None and (current.model, current.chunking) == (manifest.model, manifest.chunking)
         if not full and same_vectors:
@@ -147,6 +148,27 @@ def rebuild(
         report_progress(1, 1, "done")
         embedded_chunks = sum(len(fresh[d.doc_id].chunks) for d in todo)
         return _report(scan, written, len(todo), embedded_chunks, started, changed=True)
+
+
+def stale_since(current: Manifest | None, manifest: Manifest, documents: list[Document]) -> dict[str, str]:
+    """The translations behind their original: those whose original's file changed since `current` while
+    theirs did not (today), and those already behind in `current` whose file has not changed since."""
+    before = current.documents if current is not None else {}
+    was = current.stale_since if current is not None else {}
+    out = {}
+    for doc in documents:
+        original = doc.translation_of
+        if not original or original not in manifest.documents:
+            continue
+        mine, old = manifest.documents[doc.doc_id], before.get(doc.doc_id)
+        if old is None or old.sha256 != mine.sha256:
+            continue  # new or changed: written against the original as it is now
+        theirs, old_original = manifest.documents[original], before.get(original)
+        if old_original is not None and old_original.sha256 != theirs.sha256:
+            out[doc.doc_id] = time.strftime("%Y-%m-%d")
+        elif doc.doc_id in was:
+            out[doc.doc_id] = was[doc.doc_id]
+    return out
 
 
 def add_files(settings: Settings, files: list[tuple[str, bytes]]) -> list[str]:

@@ -584,6 +584,7 @@ def _stale_translations(kb: KnowledgeBase, asked: Sequence[Asked] = ()) -> list[
     source after they did (`kb:updated`, as a sync writes them: one source's times compare as text); the
     most cited by the questions of the period first."""
     cited = Counter(d for a in asked for d in set(a.cited))
+    since = kb.index.manifest.stale_since
     documents = {d.doc_id: d for d in kb.documents()}
     out = []
     for doc in documents.values():
@@ -595,6 +596,8 @@ def _stale_translations(kb: KnowledgeBase, asked: Sequence[Asked] = ()) -> list[
             reason = "marked out of date by its help centre"
         elif mine and theirs and theirs > mine:
             reason = "its original changed after it"
+        elif doc.doc_id in since:  # a rebuild saw its original's file change while its own did not
+            reason, theirs = "its original changed after it", since[doc.doc_id]
         else:
             continue
         out.append(

@@ -153,6 +153,33 @@ def test_the_editors_view_counts_what_was_asked(service: Service) -> None:
     assert len(off.usage.read()) == 3  # what was kept before stays readable; nothing more is added
 
 
+def test_a_translation_is_behind_once_its_original_changes(tmp_path: Path) -> None:
+    """Editing an original's file (not its translation's) makes the translation stale in the report, and it
+    stays so across rebuilds until the translation is edited too."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    original = "---\nid: returns-es\nlang: es\ntitle: Devoluciones\n---\nLas devoluciones se aceptan en 30 días.\n"
+    (corpus / "returns-es.md").write_text(original, encoding="utf-8")
+    translation = (
+        "---\nid: returns-pl\nlang: pl\ntitle: Zwroty\ntranslation_of: returns-es\n---\nZwroty w ciągu 30 dni.\n"
+    )
+    (corpus / "returns-pl.md").write_text(translation, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+    def stale() -> list[tuple[str, str, str]]:
+        rebuild(settings, embedder=FakeEmbedder())
+        return [(t.doc_id, t.reason, t.original_updated) for t in Service(settings, FakeEmbedder()).report().stale]
+
+    assert stale() == []
+    (corpus / "returns-es.md").write_text(original.replace("30 días", "14 días"), encoding="utf-8")
+    today = time.strftime("%Y-%m-%d")
+    assert stale() == [("returns-pl", "its original changed after it", today)]
+    (corpus / "other.md").write_text("---\nid: other\nlang: es\n---\nOtra cosa distinta.\n", encoding="utf-8")
+    assert stale() == [("returns-pl", "its original changed after it", today)]  # still behind
+    (corpus / "returns-pl.md").write_text(translation.replace("30 dni", "14 dni"), encoding="utf-8")
+    assert stale() == []  # brought up to date
+
+
 def test_a_log_is_bounded_and_rotated(tmp_path: Path) -> None:
     log = JsonLog(tmp_path / "x.jsonl", max_bytes=2_000, keep=2)
     for i in range(300):

@@ -196,6 +196,10 @@ class Manifest:
     translations: tuple[tuple[str, str, float], ...]  # discovered (doc_a, doc_b, share of aligned passages)
     vector_index: IndexSpec
     reading: dict[str, Any]  # how files were read (reader version, size limits): a change re-reads them
+    # Translations (declared `translation_of`) whose original changed in a rebuild while they did not: the
+    # day it was seen, carried from version to version until the translation changes (history the files
+    # alone do not hold: a first build in an empty index directory starts without it).
+    stale_since: dict[str, str] = field(default_factory=dict)
     # Filled in by `prepare_version` and the store that writes the version:
     counts: Counts = Counts()
     token_norms: tuple[float, float] = (0.0, 0.0)  # smallest and largest token-vector norm as stored
@@ -241,6 +245,7 @@ class Manifest:
                 translations=tuple((str(a), str(b), float(s)) for a, b, s in data["translations"]),
                 vector_index=IndexSpec(**data["vector_index"]),
                 reading=dict(data["reading"]),
+                stale_since={str(k): str(v) for k, v in data.get("stale_since", {}).items()},
                 counts=Counts(**counts),
                 token_norms=(float(data["token_norms"][0]), float(data["token_norms"][1])),
                 format_version=int(data["format_version"]),
