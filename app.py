@@ -633,9 +633,10 @@ def show_citation(kb: KnowledgeBase, t: Messages, c: Citation, key: str) -> None
 # -- the views -----------------------------------------------------------------------------------------
 
 
-def feedback_controls(svc: Service, t: Messages, answer: Answer, key: str) -> None:
-    """Helpful or not (kept at the click), and for the editors: citations that are the wrong source and a
-    comment (kept with "Send"). Feedback never changes the ranking; it goes to the editors' view."""
+def feedback_controls(svc: Service, t: Messages, answer: Answer, key: str, more: bool = True) -> None:
+    """Helpful or not (kept at the click), and (`more`: with the sources shown) for the editors: citations
+    that are the wrong source and a comment (kept with "Send"). Feedback never changes the ranking; it goes
+    to the editors' view."""
     if not svc.feedback.enabled or not allowed(user(), "feedback") or not answer.citations:
         return
 
@@ -645,6 +646,8 @@ def feedback_controls(svc: Service, t: Messages, answer: Answer, key: str) -> No
             svc.feedback_on(answer, helpful=value == 1)
 
     st.feedback("thumbs", key=f"fb-{key}", on_change=verdict)
+    if not more:
+        return
     with st.expander(t("feedback_more")):
         labels = {f"[{c.n}] {c.title}": c.n for c in answer.citations}
         wrong = st.multiselect(t("feedback_wrong"), list(labels), key=f"fb-wrong-{key}", placeholder=t("feedback_pick"))
@@ -671,6 +674,7 @@ def show_answer(kb: KnowledgeBase, t: Messages, answer: Answer, key: str, latest
     if not latest and not st.session_state.get(f"sources-{key}", False):
         for point in points:
             st.markdown(point)
+        feedback_controls(Service.shared(), t, answer, key, more=False)  # the rest with its sources
         st.toggle(t("sources_n", n=len(answer.citations)), key=f"sources-{key}")
         return
     answer_tab, evidence_tab = st.tabs([t("tab_answer"), t("tab_evidence")])

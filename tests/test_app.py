@@ -559,6 +559,11 @@ def test_feedback_on_an_answer_reaches_the_editors_view(
     assert "Thank you: the editors will see it." in [s.value for s in at.success]
     kept = Service.shared(settings).feedback.read()
     assert [f.wrong for f in kept] == [(), (2,)] and kept[1].comment == "No habla de medir"
+    # an earlier answer, its sources folded away, still takes a thumbs up
+    at.chat_input[0].set_value(QUESTIONS["pl"]).run()
+    at.feedback(key="fb-a0").set_value(1).run()
+    assert not at.exception, at.exception
+    assert [f.helpful for f in Service.shared(settings).feedback.read()] == [False, None, True]
     # feedback never reorders search
     assert [h.chunk_id for h in KnowledgeBase.open(settings=settings).search(QUESTIONS["es"], k=5)] == order
     at.sidebar.radio(key="view").set_value("gaps").run()
