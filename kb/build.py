@@ -21,6 +21,7 @@ from .corpus import CorpusScan, check_file, corpus_hashes, load_corpus
 from .errors import KBError
 from .index import Index, language_basis, language_means, neutral
 from .model import TOKEN_DEPTH, Embedder
+from .model.loading import following
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
 from .storage import DocumentEntry, DocumentRecord, Manifest, open_store
@@ -88,12 +89,13 @@ def rebuild(
     """
     settings = settings or Settings.from_env()
     started = time.perf_counter()
-    embedder = embedder or Embedder(settings.model, settings)
     report_progress = progress or (lambda done, total, what: None)
     reading = {"readers": READERS_VERSION, "libraries": reader_libraries(), "limits": asdict(settings.limits)}
     store = open_store(settings, write=True)
     with store.lock():
         current = store.manifest()  # None: no usable index (missing, corrupted, older format)
+        # the configured model, or the one `kb tune` made that the index was built with (it follows the index)
+        embedder = embedder or Embedder(following(settings, current.model if current else None), settings)
         unchanged = current is not None and current.reading == reading and _files_unchanged(settings, current)
         if not full and current is not None and unchanged and _same_settings(current, embedder.identity, settings):
             # Nothing changed: decided from file hashes and the manifest, without reading a file or the model.

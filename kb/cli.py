@@ -15,6 +15,7 @@ from .calibration import MIN_TITLES
 from .config import Settings
 from .errors import KBError
 from .language import language_label, language_name
+from .model.loading import base_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("rebuild", help="(re)index the corpus; only changed articles are embedded again")
     p.add_argument("--full", action="store_true", help="re-embed every article")
     p.add_argument("--strict", action="store_true", help="exit non-zero when a corpus file was skipped")
+    _common(p)
+
+    p = sub.add_parser(
+        "tune", help="fine-tune the model on this corpus's titles and headings, then rebuild with it (optional)"
+    )
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: as kb/tune.py)")
+    p.add_argument("--off", action="store_true", help="go back to the model it was tuned from, and rebuild")
     _common(p)
 
     p = sub.add_parser("add", help="copy files into the corpus, then rebuild")
@@ -165,28 +173,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
 
     from .knowledge_base import KnowledgeBase
 
     bars: dict[str, Any] = {}
-    units = {"reading": "file", "embedding": "article"}
-
-    def progress(done: int, total: int, stage: str) -> None:
-        if stage == "adapting":  # no count to show: a line says what the wait is for
-            for done_stage in bars.values():
-                done_stage.close()
-            print("fitting the question adapter to the corpus…", file=sys.stderr)
-            return
-        if stage not in units:
-            return
-        bar = bars.get(stage)
-        if bar is None:  # tqdm shows the rate and the time left
-            for done_stage in bars.values():  # one stage at a time: its bar replaces the last one's
-                done_stage.close()
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit=units[stage], file=sys.stderr)
-        bar.update(done - bar.n)
-
+    progress = _rebuild_bars(bars)
     try:
         if args.command == "add":
             replacing = _replaced(settings, args.files)
@@ -213,6 +204,72 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         f"reused {report.reused_documents}; skipped {len(report.skipped)}; {report.seconds:.1f} s"
     )
     return 2 if args.strict and report.skipped else 0
+
+
+def _rebuild_bars(bars: dict[str, Any]) -> Any:
+    """A rebuild's progress shown as one tqdm bar per stage (kept in `bars`, for the caller to close)."""
+    from tqdm import tqdm
+
+    units = {"reading": "file", "embedding": "article"}
+
+    def progress(done: int, total: int, stage: str) -> None:
+        if stage == "adapting":  # no count to show: a line says what the wait is for
+            for done_stage in bars.values():
+                done_stage.close()
+            print("fitting the question adapter to the corpus…", file=sys.stderr)
+            return
+        if stage not in units:
+            return
+        bar = bars.get(stage)
+        if bar is None:  # tqdm shows the rate and the time left
+            for done_stage in bars.values():  # one stage at a time: its bar replaces the last one's
+                done_stage.close()
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit=units[stage], file=sys.stderr)
+        bar.update(done - bar.n)
+
+    return progress
+
+
+def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from . import tune
+
+    bars: dict[str, Any] = {}
+    progress = _rebuild_bars(bars)
+    try:
+        if args.off:
+            record(settings, operator(), "untune")
+            report = tune.untune(settings, progress)
+            print(
+                f"index rebuilt with the model the tuned one came from ({report.documents} documents);"
+                " the tuned models are deleted"
+            )
+            return 0
+        steps = args.steps or tune.STEPS
+        if steps < 1:
+            raise KBError("--steps must be at least 1")
+        bar = tqdm(total=steps, desc="tuning", unit="step", file=sys.stderr)
+
+        def step(done: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            bar.update(done - bar.n)
+            if done == steps:
+                bar.close()
+
+        record(settings, operator(), "tune")
+        done = tune.tune_index(settings, steps=steps, progress=step, rebuild_progress=progress)
+    finally:
+        for each in bars.values():
+            each.close()
+    print(
+        f"tuned on {done.questions} titles and section headings and {done.passages} passages in {done.steps} steps"
+        f" ({done.seconds:.0f} s; loss {done.first_loss:.2f} -> {done.last_loss:.2f}); model kept in {done.model}\n"
+        f"index rebuilt with it: {done.build.documents} documents, {done.build.chunks} chunks. The app, kb search and"
+        " kb ask use it from now on, and kb rebuild keeps it (KB_MODEL or --model still choose another);"
+        " kb tune --off goes back"
+    )
+    return 0
 
 
 def _replaced(settings: Settings, files: list[Path]) -> list[str]:
@@ -402,7 +459,8 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"index:     {stats.index_dir} ({stats.version}, format {stats.format_version})")
     print(f"built at:  {stats.built_at}")
-    print(f"model:     {stats.model}")
+    tuned = base_of(stats.model)
+    print(f"model:     {stats.model}" + (f" (kb tune: {tuned} tuned on this corpus)" if tuned != stats.model else ""))
     print(f"documents: {stats.documents} ({_per_lang(stats.documents_per_language)})")
     print(f"chunks:    {stats.chunks} ({_per_lang(stats.chunks_per_language)})")
     print(f"sentences: {stats.sentences}")
@@ -605,6 +663,7 @@ def _short(text: str, limit: int = 200) -> str:
 COMMANDS = {
     "rebuild": cmd_rebuild,
     "add": cmd_rebuild,
+    "tune": cmd_tune,
     "search": cmd_search,
     "ask": cmd_ask,
     "principles": cmd_principles,

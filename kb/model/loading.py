@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 CONVERTER_VERSION = 3  # 3: the tokenizer's character map padded for every byte (kb/model/e5_convert.py)
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "default"}
 IDENTITY_FILE = "kb_model.json"
+TUNED_FILE = "kb_tuned.json"  # in a model `kb tune` made (kb/tune.py): what it was tuned from and on
 load_lock = threading.RLock()  # one load or export at a time in a process
 
 
@@ -154,6 +155,23 @@ def model_identity(name: str | None, settings: Settings, model: Any = None) -> M
         normalize=normalize,
         max_tokens=int(model.max_seq_length or 512),
     )
+
+
+def following(settings: Settings, recorded: ModelIdentity | None) -> str:
+    """The model to read or rebuild an index with: the configured one (KB_MODEL, --model); left at the
+    default, the tuned model the index was built with (`kb tune`) when its directory is still there."""
+    if settings.model not in DEFAULT_MODEL_ALIASES or recorded is None:
+        return settings.model
+    tuned = Path(recorded.name)
+    return recorded.name if (tuned / TUNED_FILE).is_file() else settings.model
+
+
+def base_of(model: str) -> str:
+    """The model a tuned one was tuned from (a model that is not tuned is its own base)."""
+    info = Path(model) / TUNED_FILE
+    if info.is_file():
+        return str(json.loads(info.read_text(encoding="utf-8"))["base"])
+    return model
 
 
 def _sha256(path: Path) -> str:
