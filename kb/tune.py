@@ -280,7 +280,10 @@ def untune(settings: Settings, progress: Progress | None = None) -> BuildReport:
     from .storage import open_store
 
     recorded = open_store(settings).manifest()
-    model = base_of(following(settings, recorded.model if recorded else None))
+    tuned = following(settings, recorded.model if recorded else None)
+    model = base_of(tuned)
+    if model == tuned:
+        raise KBError("the index is not built with a model `kb tune` made; nothing was changed")
     report = rebuild(settings, full=True, embedder=Embedder(model, settings), progress=progress)
     _remove_models(settings, keep=None)
     return report
