@@ -64,27 +64,36 @@ class TrainingSet:
 
 
 def training_set(index: Index) -> TrainingSet:
-    """Each title and heading for the passages below it, and each title for its translations' passages;
-    passages are the index's rows, read as the rebuild reads them (with their heading)."""
-    titles = {doc_id: doc.title for doc_id, doc in index.documents.items()}
-    passages = [embedding_text(c, titles[c.doc_id]) for c in index.chunks()]
     queries: list[str] = []
     positives: list[np.ndarray] = []
     langs: list[str] = []
-    asked: list[tuple[str, np.ndarray]] = []
+    passages: list[str] = []
+    rows_of: dict[str, np.ndarray] = {}
     for doc_id in sorted(index.documents):
-        rows = index.rows_of_document(doc_id)
-        chunks = [index.chunk(int(r)) for r in rows]
-        asked += [(titles[doc_id], rows)] if titles[doc_id] else []
-        asked += [(h, rows[[c.heading == h for c in chunks]]) for h in headings_of(chunks) if h]
-    for doc_id in sorted(index.documents):  # then each title for its translations' passages
-        if titles[doc_id] and len(index.rows_of_document(doc_id)):
-            asked += [(titles[doc_id], index.rows_of_document(other)) for other in index.translations(doc_id)]
-    for question, under in asked:
-        if len(under):
-            queries.append(question)
-            positives.append(under)
-            langs.append(index.lang_of(int(under[0])))
+        record = index.record(doc_id)
+        title = record.document.title
+        rows = np.arange(len(passages), len(passages) + len(record.chunks))
+        passages.extend(embedding_text(c, title) for c in record.chunks)
+        rows_of[doc_id] = rows
+        if not len(rows):
+            continue
+        if title:
+            queries.append(title)
+            positives.append(rows)
+            langs.append(record.document.lang)
+        for heading in headings_of(record.chunks):
+            under = rows[[c.heading == heading for c in record.chunks]]
+            if heading and len(under):
+                queries.append(heading)
+                positives.append(under)
+                langs.append(record.document.lang)
+    for doc_id in sorted(index.documents):  # a title for its translations' passages
+        title = index.document(doc_id).title
+        for other in index.translations(doc_id):
+            if title and len(rows_of.get(other, ())):
+                queries.append(title)
+                positives.append(rows_of[other])
+                langs.append(index.document(other).lang)
     return TrainingSet(queries, passages, positives, langs)
 
 
@@ -169,11 +178,14 @@ def _batches(data: TrainingSet, batch: int, rng: np.random.Generator) -> Iterato
 
 
 def _embed(model: Any, texts: list[str], max_tokens: int) -> Any:
-    """Unit vectors of `texts` through the model's own modules (its pooling), with gradients."""
     import torch
 
-    features = model.tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
-    return torch.nn.functional.normalize(model(dict(features))["sentence_embedding"], dim=1)
+    tokenizer = model.tokenizer
+    features = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
+    out = model[0].auto_model(**features).last_hidden_state
+    mask = features["attention_mask"].unsqueeze(-1).to(out.dtype)
+    pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1)
+    return torch.nn.functional.normalize(pooled, dim=1)
 
 
 def save(model: Any, out: Path) -> Path:
