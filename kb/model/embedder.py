@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 
 PASSAGE_LIKE_WORDS = 12
 log = logging.getLogger(__name__)
+# The loaded runtimes, by model (name and content hash), runtime setting and export directory: every
+# Embedder of one model in a process reads with the same copy of it (each `KnowledgeBase.open`, the app's
+# and the HTTP server's Service, a rebuild next to them) instead of holding 0.5-1 GB each; a copy no
+# Embedder holds any more is freed.
+_LOADED: weakref.WeakValueDictionary[tuple[str, str, str, str], Encoder] = weakref.WeakValueDictionary()
 
 
 class Embedder:
@@ -74,9 +80,13 @@ class Embedder:
         if self._encoder is None:
             if self.settings.runtime not in ("onnx", "torch"):
                 raise KBError(f"KB_RUNTIME must be 'onnx' or 'torch', not {self.settings.runtime!r}")
+            identity = self.identity
+            key = (identity.name, identity.source_sha256, self.settings.runtime, str(self.settings.model_cache_dir))
             with load_lock:
                 if self._encoder is None:
-                    self._encoder = self._choose_encoder()
+                    self._encoder = _LOADED.get(key)
+                if self._encoder is None:
+                    self._encoder = _LOADED[key] = self._choose_encoder()
         return self._encoder
 
     def _choose_encoder(self) -> Encoder:

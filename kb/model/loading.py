@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ CONVERTER_VERSION = 3  # 3: the tokenizer's character map padded for every byte 
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "intfloat/multilingual-e5-small", "default"}
 IDENTITY_FILE = "kb_model.json"
 TUNED_FILE = "kb_tuned.json"  # in a model `kb tune` made (kb/tune.py): what it was tuned from and on
+_READ_IDENTITIES: dict[tuple[str, str], ModelIdentity] = {}  # by path and content hash (model_identity)
 load_lock = threading.RLock()  # one load or export at a time in a process
 
 
@@ -132,13 +134,13 @@ def resolve_model(name_or_path: str | None, settings: Settings | None = None) ->
 
 
 def model_identity(name: str | None, settings: Settings, model: Any = None) -> ModelIdentity:
-    """Name, source hash, dimension, prompts and normalization of a model, without loading it if possible."""
+    """Name, source hash, dimension, prompts and normalization of a model, without loading it if possible:
+    the default model's are recorded beside it, another model is loaded once per process and content."""
     path, is_default = resolve_model(name, settings)
     if is_default:
         data = json.loads((Path(path) / IDENTITY_FILE).read_text(encoding="utf-8"))
         keys = ("name", "source_sha256", "dimension", "prompts", "normalize", "max_tokens")
         return ModelIdentity(*(data[k] for k in keys))
-    model = model or load_model(str(path), settings)
     digest = hashlib.sha256()
     root = Path(str(path))
     if root.is_dir():
@@ -146,15 +148,18 @@ def model_identity(name: str | None, settings: Settings, model: Any = None) -> M
             if file.is_file() and file.suffix in {".json", ".safetensors", ".bin", ".txt", ".model"}:
                 digest.update(str(file.relative_to(root)).encode())
                 digest.update(_sha256(file).encode())
-    normalize = any(type(m).__name__ == "Normalize" for m in model)
-    return ModelIdentity(
-        name=str(name),
-        source_sha256=digest.hexdigest(),
-        dimension=int(model.get_embedding_dimension()),
-        prompts={k: v for k, v in (model.prompts or {}).items() if v},
-        normalize=normalize,
-        max_tokens=int(model.max_seq_length or 512),
-    )
+    key = (str(path), digest.hexdigest())
+    if key not in _READ_IDENTITIES:
+        model = model or load_model(str(path), settings)
+        _READ_IDENTITIES[key] = ModelIdentity(
+            name="",
+            source_sha256=digest.hexdigest(),
+            dimension=int(model.get_embedding_dimension()),
+            prompts={k: v for k, v in (model.prompts or {}).items() if v},
+            normalize=any(type(m).__name__ == "Normalize" for m in model),
+            max_tokens=int(model.max_seq_length or 512),
+        )
+    return replace(_READ_IDENTITIES[key], name=str(name))
 
 
 def following(settings: Settings, recorded: ModelIdentity | None) -> str:
