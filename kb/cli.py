@@ -173,7 +173,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-
     from .knowledge_base import KnowledgeBase
 
     bars: dict[str, Any] = {}
@@ -249,13 +248,11 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         steps = args.steps or tune.STEPS
         if steps < 1:
             raise KBError("--steps must be at least 1")
-        bar = tqdm(total=steps, desc="tuning", unit="step", file=sys.stderr)
+        bar = bars["tuning"] = tqdm(total=steps, desc="tuning", unit="step", file=sys.stderr)  # closed by the next
 
         def step(done: int, loss: float) -> None:
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             bar.update(done - bar.n)
-            if done == steps:
-                bar.close()
 
         record(settings, operator(), "tune")
         done = tune.tune_index(settings, steps=steps, progress=step, rebuild_progress=progress)

@@ -64,36 +64,27 @@ class TrainingSet:
 
 
 def training_set(index: Index) -> TrainingSet:
+    """Each title and heading for the passages below it, and each title for its translations' passages;
+    passages are the index's rows, read as the rebuild reads them (with their heading)."""
+    titles = {doc_id: doc.title for doc_id, doc in index.documents.items()}
+    passages = [embedding_text(c, titles[c.doc_id]) for c in index.chunks()]
     queries: list[str] = []
     positives: list[np.ndarray] = []
     langs: list[str] = []
-    passages: list[str] = []
-    rows_of: dict[str, np.ndarray] = {}
+    asked: list[tuple[str, np.ndarray]] = []
     for doc_id in sorted(index.documents):
-        record = index.record(doc_id)
-        title = record.document.title
-        rows = np.arange(len(passages), len(passages) + len(record.chunks))
-        passages.extend(embedding_text(c, title) for c in record.chunks)
-        rows_of[doc_id] = rows
-        if not len(rows):
-            continue
-        if title:
-            queries.append(title)
-            positives.append(rows)
-            langs.append(record.document.lang)
-        for heading in headings_of(record.chunks):
-            under = rows[[c.heading == heading for c in record.chunks]]
-            if heading and len(under):
-                queries.append(heading)
-                positives.append(under)
-                langs.append(record.document.lang)
-    for doc_id in sorted(index.documents):  # a title for its translations' passages
-        title = index.document(doc_id).title
-        for other in index.translations(doc_id):
-            if title and len(rows_of.get(other, ())):
-                queries.append(title)
-                positives.append(rows_of[other])
-                langs.append(index.document(other).lang)
+        rows = index.rows_of_document(doc_id)
+        chunks = [index.chunk(int(r)) for r in rows]
+        asked += [(titles[doc_id], rows)] if titles[doc_id] else []
+        asked += [(h, rows[[c.heading == h for c in chunks]]) for h in headings_of(chunks) if h]
+    for doc_id in sorted(index.documents):  # then each title for its translations' passages
+        if titles[doc_id] and len(index.rows_of_document(doc_id)):
+            asked += [(titles[doc_id], index.rows_of_document(other)) for other in index.translations(doc_id)]
+    for question, under in asked:
+        if len(under):
+            queries.append(question)
+            positives.append(under)
+            langs.append(index.lang_of(int(under[0])))
     return TrainingSet(queries, passages, positives, langs)
 
 
@@ -178,14 +169,11 @@ def _batches(data: TrainingSet, batch: int, rng: np.random.Generator) -> Iterato
 
 
 def _embed(model: Any, texts: list[str], max_tokens: int) -> Any:
+    """Unit vectors of `texts` through the model's own modules (its pooling), with gradients."""
     import torch
 
-    tokenizer = model.tokenizer
-    features = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
-    out = model[0].auto_model(**features).last_hidden_state
-    mask = features["attention_mask"].unsqueeze(-1).to(out.dtype)
-    pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1)
-    return torch.nn.functional.normalize(pooled, dim=1)
+    features = model.tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
+    return torch.nn.functional.normalize(model(dict(features))["sentence_embedding"], dim=1)
 
 
 def save(model: Any, out: Path) -> Path:
@@ -236,18 +224,21 @@ def tune_index(
             f"least {MIN_QUESTIONS} (on fewer it learns the titles by heart); nothing was changed"
         )
     base = base_of(kb.embedder.name)
+    version, articles = kb.index.version, len(kb.index.documents)
+    del kb  # its model and vectors: the rebuild below loads the tuned model
     model = load_model(base, settings)
     done = tune(model, data, steps=steps, progress=progress)
     models = settings.index_dir / MODELS_DIR
     models.mkdir(parents=True, exist_ok=True)
-    target = models / f"tuned-{kb.index.version}"
+    target = models / f"tuned-{version}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-tuned-", dir=models))
     try:
         model.save(str(tmp / "model"))
+        del model  # saved: the training copy is not kept beside the one the rebuild reads with
         info = {
             "base": base,
-            "tuned_on": kb.index.version,
-            "articles": len(kb.index.documents),
+            "tuned_on": version,
+            "articles": articles,
             "questions": len(data.queries),
             "passages": len(data.passages),
             "settings": {"steps": steps, "batch": BATCH, "learning_rate": LEARNING_RATE, "layers": LAYERS},
