@@ -249,9 +249,10 @@ class Index:
         found = self._documents[chunk.doc_id].section_at(offset)
         return found or ((chunk.heading,) if chunk.heading else ())
 
-    def sentence_span(self, sentence_row: int, min_words: int = 0) -> tuple[int, int]:
+    def sentence_span(self, sentence_row: int, min_words: int = 0, intro_words: int = 0) -> tuple[int, int]:
         """Body offsets (start, end) of a sentence row in its document. With `min_words`, a sentence
-        of fewer words runs on to the end of the next sentence of its passage, if it has one."""
+        of fewer words runs on to the end of the next sentence of its passage, if it has one. With
+        `intro_words`, a sentence of fewer words just before it on the same line introduces it."""
         row = int(self._sentence_chunk[sentence_row])
         chunk = self._chunks[row]
         k = sentence_row - int(self._first_sentence[row])
@@ -259,6 +260,11 @@ class Index:
         words = len(chunk.text[start - chunk.start : end - chunk.start].split())
         if words < min_words and k + 1 < len(chunk.sentences):
             end = chunk.sentences[k + 1][1]
+        if k > 0:
+            before = chunk.sentences[k - 1][0]
+            intro = chunk.text[before - chunk.start : start - chunk.start]
+            if len(intro.split()) < intro_words and "\n" not in intro:
+                start = before
         return start, end
 
     # -- vectors -------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.search import Ranking
 
+from .conftest import FakeEmbedder
+
 # (question, articles that answer it). 002 and 004 are the same article in Polish and French.
 CASES = [
     ("Is customer experience about emotion or technology?", {"002", "004"}),
@@ -398,12 +400,51 @@ def test_a_short_cited_sentence_runs_on_through_the_next_one(kb: KnowledgeBase) 
     short = body.index("Queremos vivir experiencias.")
     answer = kb.ask("Do people want to live experiences?", k=10)
     quoted = [c for main in answer.citations for c in (main, *main.parallels)]
-    assert any(c.doc_id == "000" and c.start == short and c.end > short + 30 for c in quoted)
+    assert any(c.doc_id == "000" and c.start <= short and c.end > short + 30 for c in quoted)
     for c in quoted:
         assert kb.document(c.doc_id).body[c.start : c.end] == c.quote
         chunk = kb.index.chunk(kb.index.row_of(c.chunk_id))
         if len(c.quote.split()) < MIN_POINT_WORDS:
             assert c.end == chunk.sentences[-1][1]  # the last sentence of its passage: nothing to run on to
+
+
+def test_a_short_sentence_before_the_cited_one_introduces_it(kb: KnowledgeBase) -> None:
+    """ "Un bel exemple en est la musique." alone answers nothing, and the sentence after it alone does
+    not say what it is an example of: a sentence of fewer than INTRO_WORDS words just before the
+    cited one, on the same line, is quoted with it (the rule: the next test)."""
+    body = kb.document("004").body
+    lead = body.index("Un bel exemple en est la musique.")
+    song = body.index("Une chanson qui me touche")
+    answer = kb.ask("Why does the same song please one person and annoy another?")
+    quoted = [c for main in answer.citations for c in (main, *main.parallels)]
+    assert any(c.doc_id == "004" and c.start == lead and c.end > song for c in quoted)
+    assert all(kb.document(c.doc_id).body[c.start : c.end] == c.quote for c in quoted)
+
+
+def test_which_sentences_introduce_and_run_on(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    """The rule itself, on a made-up article: only a short sentence on the cited one's line introduces it;
+    a short line above it (a heading, a list item) never does."""
+    from kb.answer import INTRO_WORDS, MIN_POINT_WORDS
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = (
+        "Un ejemplo.\n\nLa música que a uno le encanta puede irritar a otra persona del mismo público.\n\n"
+        "Un ejemplo claro. La música que a uno le encanta puede irritar a otra persona del mismo público.\n\n"
+        "Es así. Y punto.\n"
+    )
+    (corpus / "a.md").write_text(f"---\ntitle: Música\nlang: es\n---\n{body}", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=fake_embedder)  # type: ignore[arg-type]
+    index = KnowledgeBase.open(settings=settings, embedder=fake_embedder).index  # type: ignore[arg-type]
+    text = index.document("a").body
+    spans = {
+        text[slice(*index.sentence_span(int(row), MIN_POINT_WORDS, INTRO_WORDS))]
+        for row in index.sentences_of_document("a")
+    }
+    assert "La música que a uno le encanta puede irritar a otra persona del mismo público." in spans  # line 1
+    assert "Un ejemplo claro. La música que a uno le encanta puede irritar a otra persona del mismo público." in spans
+    assert "Es así. Y punto." in spans  # a short sentence runs on; the next one, short too, is introduced
 
 
 HELP_PAGES = {
