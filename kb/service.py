@@ -27,6 +27,7 @@ from .gaps import GapLog, GapReport, gap_report
 from .knowledge_base import KnowledgeBase
 from .language import detect_language
 from .model import Embedder
+from .model.loading import following
 from .sources import SourceConfig, SourceReport, load_sources, sync_status
 from .storage import open_store
 from .types import Answer
@@ -89,6 +90,8 @@ class Service:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings.from_env()
         _hand_back_large_blocks()  # a long-lived process: what a rebuild frees goes back to the system
+        # Each load and each job otherwise picks the model the index follows (a `kb tune` in another
+        # process changes it): one copy of a model is shared by all its Embedders, so that costs nothing.
         self._embedder = embedder
         self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()  # guards _kb and _job
@@ -143,7 +146,6 @@ class Service:
                 return kb
             kb = KnowledgeBase.open(settings=self.settings, allow_stale=True, embedder=self._embedder)
             kb.embedder.warm_up()  # load the model now (if not yet), not on the first question
-            self._embedder = kb.embedder
             with self._lock:
                 self._kb = kb  # the version it replaces is released with its last reference
             _find_principles_soon(kb)
@@ -266,9 +268,10 @@ class Service:
 
     def _run(self, full: bool, uploads: list[tuple[str, bytes]] | None, sync: bool = False) -> None:
         try:
-            if self._embedder is None:  # no version loaded yet: this job's model serves the first one
-                self._embedder = Embedder(self.settings.model, self.settings)
             embedder = self._embedder
+            if embedder is None:  # the model the index follows now; held until the new version is loaded
+                manifest = open_store(self.settings).manifest()
+                embedder = Embedder(following(self.settings, manifest.model if manifest else None), self.settings)
             if sync:
                 self._update(stage="syncing")
                 result = KnowledgeBase.sync(self.settings, progress=self._progress, embedder=embedder)

@@ -16,6 +16,7 @@ from kb import tune as tuning
 from kb.build import rebuild
 from kb.cli import main
 from kb.model.loading import TUNED_FILE, base_of, following
+from kb.service import Service
 from kb.storage import FileStore
 from kb.types import ModelIdentity
 
@@ -123,6 +124,8 @@ def test_a_tuned_model_follows_its_index_until_tuning_is_turned_off(
     settings = replace(real_settings, corpus_dir=corpus, index_dir=index, runtime="torch")
     question = "¿Cómo se mide la experiencia del cliente?"
     plain = KnowledgeBase.open(settings=settings).search(question, k=3)
+    service = Service(settings)  # a running app or HTTP server, serving the index before it is tuned
+    assert service.knowledge_base().embedder.name == settings.model
 
     assert main(["--index", str(index), "--corpus", str(corpus), "tune", "--steps", "4"]) == 0
     out = capsys.readouterr().out
@@ -137,6 +140,14 @@ def test_a_tuned_model_follows_its_index_until_tuning_is_turned_off(
     hits = kb.search(question, k=3)
     assert hits and [h.score for h in hits] != [h.score for h in plain]
     assert {h.doc_id for h in hits} & {h.doc_id for h in plain}  # still about the same articles
+
+    # the running service moves to the tuned version (read with the tuned model), and its rebuilds keep it
+    served = service.knowledge_base()
+    assert served.version == kb.version and served.embedder.name == kb.embedder.name
+    service.start()
+    job = service.wait(timeout=600)
+    assert job is not None and not job.error and job.report is not None and not job.report.changed
+    assert service.knowledge_base().index.manifest.model.name == kb.embedder.name
 
     # an edit and an incremental rebuild keep the tuned model (that an incremental rebuild equals a full
     # one, whatever the model: tests/test_incremental.py)
