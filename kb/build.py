@@ -21,7 +21,6 @@ from .corpus import CorpusScan, check_file, corpus_hashes, load_corpus
 from .errors import KBError
 from .index import Index, language_basis, language_means, neutral
 from .model import TOKEN_DEPTH, Embedder
-from .model.loading import following
 from .readers import VERSION as READERS_VERSION
 from .readers import library_versions as reader_libraries
 from .storage import DocumentEntry, DocumentRecord, Manifest, open_store
@@ -95,7 +94,7 @@ def rebuild(
     with store.lock():
         current = store.manifest()  # None: no usable index (missing, corrupted, older format)
         # the configured model, or the one `kb tune` made that the index was built with (it follows the index)
-        embedder = embedder or Embedder(following(settings, current.model if current else None), settings)
+        embedder = embedder or Embedder.following(settings, current.model if current else None)
         unchanged = current is not None and current.reading == reading and _files_unchanged(settings, current)
         if not full and current is not None and unchanged and _same_settings(current, embedder.identity, settings):
             # Nothing changed: decided from file hashes and the manifest, without reading a file or the model.

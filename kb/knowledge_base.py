@@ -19,7 +19,6 @@ from .errors import REBUILD_HINT, IndexUnusable, KBError
 from .index import Index
 from .language import detect_language, has_words, ranking_language
 from .model import Embedder
-from .model.loading import following
 from .principles import find_principles
 from .search import FETCH_AT_LEAST, Ranking, language_evidence
 from .sources import SourceReport
@@ -120,7 +119,7 @@ class KnowledgeBase:
         store = open_store(settings)
         index = Index.load(store)
         built_with = index.manifest.model
-        embedder = embedder or Embedder(following(settings, built_with), settings)
+        embedder = embedder or Embedder.following(settings, built_with)
         if built_with != embedder.identity:
             raise IndexUnusable(
                 f"the index in {store.where} was built with model {built_with.name!r} "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boilerplate import EDGE, is_boilerplate
-from .index import Index
+from .index import Index, segment_max
 from .types import Hit, Query
 
 PER_DOCUMENT = 2  # passages per article before other articles get a turn
@@ -38,10 +38,11 @@ TOKEN_WEIGHT = 0.3
 # centre dev hit@5 0.729 -> 0.779, MRR 0.592 -> 0.645; test 0.714 -> 0.768, 0.576 -> 0.631; docs/measurements.md).
 TITLE_WEIGHT = 0.5
 # The relevance gains this times (the word match of its article title (the question's tokens against
-# the title's, both read as questions) - 0.5): help-centre titles use the words people ask with.
-# Tuned on the help-centre dev set (hit@5 / MRR 0.772 / 0.652 -> 0.783 / 0.676; 0.1: 0.780 / 0.681)
-# within the 5-article floors (development-set MRR 0.857 -> 0.827; 0.1: 0.812, under 0.82); test
-# 0.752 / 0.629 -> 0.767 / 0.651 (docs/measurements.md).
+# the title's, both read as questions, both ways: `Index.title_word_matches`) - 0.5): help-centre titles
+# use the words people ask with. Tuned on the help-centre dev set (hit@5 / MRR 0.772 / 0.652 -> 0.783 /
+# 0.676; 0.1: 0.780 / 0.681) within the 5-article floors (development-set MRR 0.857 -> 0.827; 0.1:
+# 0.812, under 0.82); test 0.752 / 0.629 -> 0.767 / 0.651 (docs/measurements.md). Read both ways (issue
+# 34): help-centre dev hit@5 0.857 -> 0.861, test 0.840 -> 0.846; 0.05 and 0.1 with it: dev 0.862, 0.857.
 TITLE_WORDS = 0.07
 # Languages the question leans to: a passage loses this times (the mean relevance of its language's
 # LEANING_TOP best candidates - the mean of those means over the languages), the candidates being
@@ -306,11 +307,7 @@ class Ranking:
         cosines, starts, counts = self.index.token_cosines(query_tokens, rows)  # (candidate tokens, question tokens)
         for row, start, count in zip(rows.tolist(), starts.tolist(), counts.tolist(), strict=True):
             self._token_cosines[row] = cosines[start : start + count]  # the answer's choice of sentence reads them
-        if not len(cosines):
-            return np.zeros(len(rows), dtype=np.float32)
-        best = np.maximum.reduceat(cosines, np.minimum(starts, len(cosines) - 1), axis=0)  # (rows, question tokens)
-        best[counts == 0] = 0.0
-        return best.mean(axis=1)
+        return segment_max(cosines, counts).mean(axis=1)  # (rows, question tokens) -> rows
 
 
 def language_evidence(ranking: Ranking, hits: list[Hit], min_score: float) -> list[Hit]:

@@ -27,7 +27,6 @@ from .gaps import GapLog, GapReport, gap_report
 from .knowledge_base import KnowledgeBase
 from .language import detect_language
 from .model import Embedder
-from .model.loading import following
 from .sources import SourceConfig, SourceReport, load_sources, sync_status
 from .storage import open_store
 from .types import Answer
@@ -271,7 +270,7 @@ class Service:
             embedder = self._embedder
             if embedder is None:  # the model the index follows now; held until the new version is loaded
                 manifest = open_store(self.settings).manifest()
-                embedder = Embedder(following(self.settings, manifest.model if manifest else None), self.settings)
+                embedder = Embedder.following(self.settings, manifest.model if manifest else None)
             if sync:
                 self._update(stage="syncing")
                 result = KnowledgeBase.sync(self.settings, progress=self._progress, embedder=embedder)

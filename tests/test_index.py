@@ -11,7 +11,7 @@ import pytest
 from kb import IndexUnusable, KBError, KnowledgeBase, Settings
 from kb.build import rebuild
 from kb.chunking import embedding_text
-from kb.index import Index
+from kb.index import Index, segment_max
 from kb.storage import FileStore
 from kb.storage.base import FORMAT_VERSION
 from kb.storage.faiss import VectorIndex
@@ -425,3 +425,37 @@ def test_a_passage_keeps_only_distinct_token_vectors() -> None:
     # within sentences: a near-copy in another sentence than the vector it is near stays
     sentences = np.array([0] * 12 + [0, 1, 0])  # the copy of row 0 and the first copy of row 4 (sentence 0)
     assert np.flatnonzero(~distinct_tokens(tokens, sentences)).tolist() == [12, 14]
+
+
+def test_a_title_that_is_the_question_matches_its_words_better_than_a_longer_title(tmp_path: Path) -> None:
+    """The title word match reads both ways: a title holding the question's words among many others
+    ("Printing envelopes labels photos") covers the question as well as the title that is the question
+    ("Printing"), but the question covers only a quarter of it. Before, both matched fully (1.0)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for doc_id, title in (("short", "Printing"), ("long", "Printing envelopes labels photos")):
+        (corpus / f"{doc_id}.txt").write_text(
+            f"---\nid: {doc_id}\ntitle: {title}\nlang: en\n---\nHow to print: {title}.\n"
+        )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    embedder = FakeEmbedder()
+    rebuild(settings, embedder=embedder)
+    index = open_kb(settings, embedder).index
+    rows = np.array([index.rows_of_document("short")[0], index.rows_of_document("long")[0]])
+    short, long = index.title_word_matches(embedder.encode_query("Printing").tokens, rows)
+    # token vectors are stored product-quantized: a word's cosine to itself is ~0.95 in 16 dimensions
+    assert short > 0.9 and long < short - 0.15  # (1 + (1 + three unrelated words) / 4) / 2
+    # a question that is the long title is covered by it both ways
+    (match,) = index.title_word_matches(embedder.encode_query("Printing envelopes labels photos").tokens, rows[1:])
+    assert match > 0.9
+
+
+def test_the_best_of_each_segment_counts_every_row_even_before_empty_segments() -> None:
+    """Per chunk (or title), the best cosine of its token vectors to each question token. A chunk
+    followed by chunks without token vectors lost its last vector before (`np.maximum.reduceat`
+    reads a start past the end as the last row)."""
+    values = np.array([[0.1, 0.2], [0.3, 0.1], [0.9, 0.0], [0.4, 0.5]], dtype=np.float32)
+    best = segment_max(values, np.array([3, 0, 1, 0]))
+    np.testing.assert_allclose(best, [[0.9, 0.2], [0.0, 0.0], [0.4, 0.5], [0.0, 0.0]])
+    np.testing.assert_allclose(segment_max(values, np.array([4, 0])), [[0.9, 0.5], [0.0, 0.0]])
+    np.testing.assert_allclose(segment_max(values[:0], np.array([0, 0])), np.zeros((2, 2)))

@@ -15,7 +15,7 @@ from ..config import Settings
 from ..errors import KBError
 from ..types import ModelIdentity, Query
 from .encoder import TOKEN_DEPTH, Encoded, Encoder
-from .loading import load_lock, load_model, model_identity
+from .loading import following, load_lock, load_model, model_identity
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -48,6 +48,12 @@ class Embedder:
         self._query_limit: int | None = None
         self._query_cache: OrderedDict[str, Query] = OrderedDict()
         self._cache_lock = threading.Lock()
+
+    @classmethod
+    def following(cls, settings: Settings, recorded: ModelIdentity | None) -> Embedder:
+        """The embedder to read or rebuild an index with whose model is `recorded` (None: no index):
+        the configured model, or the model `kb tune` made that the index follows (`loading.following`)."""
+        return cls(following(settings, recorded), settings)
 
     @property
     def model(self) -> SentenceTransformer:
