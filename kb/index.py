@@ -15,6 +15,7 @@ import numpy as np
 
 from .adapter import Adapter
 from .errors import REBUILD_HINT, IndexUnusable, NotFound
+from .language import numbers_in
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
 from .translations import works
@@ -147,6 +148,7 @@ class Index:
         self.adapter = Adapter.from_array(stored.adapter)  # the question adapter fitted to this corpus
         # the title row of each document as the chunk columns number them (doc_of)
         self._title_of = np.array([self._title_row[d] for d in self._chunks.doc_ids], dtype=np.int64)
+        self._title_numbers: dict[str, frozenset[str]] = {}  # by document, when a question names numbers
         self._works = self._group_translations()
         self._members: dict[str, list[str]] = {}  # work -> its documents (a lookup per hit, not a scan)
         for doc_id in sorted(self._works):
@@ -345,6 +347,12 @@ class Index:
             has = counts > 0
             matches[has] = (covers_question[has] + covers_title[has]) / 2
         return matches[at]
+
+    def title_numbers(self, doc_id: str) -> frozenset[str]:
+        """The numbers document `doc_id`'s title names (`numbers_in`)."""
+        if doc_id not in self._title_numbers:
+            self._title_numbers[doc_id] = numbers_in(self.document(doc_id).title)
+        return self._title_numbers[doc_id]
 
     def sentence_word_matches(self, row: int, cosines: np.ndarray) -> np.ndarray:
         """Per sentence of chunk `row`: the mean over the question's tokens of the best cosine to one of

@@ -17,7 +17,7 @@ from .corpus import corpus_hashes
 from .duplicates import Contradiction, NearDuplicate, contradictions, near_duplicates
 from .errors import REBUILD_HINT, IndexUnusable, KBError
 from .index import Index
-from .language import detect_language, has_words, ranking_language
+from .language import detect_language, has_words, numbers_in, ranking_language
 from .model import Embedder
 from .principles import find_principles
 from .search import FETCH_AT_LEAST, Ranking, language_evidence
@@ -249,7 +249,8 @@ class KnowledgeBase:
         self._check_k(k)
         text, _ = self._query(query)
         vectors = self.embedder.encode_query(text)
-        return Ranking(self.index, vectors, self._languages(languages), ranking_language(text)).top(k)
+        langs = self._languages(languages)
+        return Ranking(self.index, vectors, langs, ranking_language(text), numbers_in(text)).top(k)
 
     def ask(
         self, question: str, k: int = 5, languages: Iterable[str] | None = None, reader_lang: str | None = None
@@ -262,7 +263,7 @@ class KnowledgeBase:
         text, cut = self._query(question)
         # the question's own language loses a little in ranking (search.OWN_LANGUAGE)
         langs = self._languages(languages)
-        ranking = Ranking(self.index, self.embedder.encode_query(text), langs, ranking_language(text))
+        ranking = Ranking(self.index, self.embedder.encode_query(text), langs, ranking_language(text), numbers_in(text))
         top = ranking.top(k)
         hits = language_evidence(ranking, top, self.confident_score)
         # Confident when the best-ranked passage clears the threshold, as `search` ranks it: the best

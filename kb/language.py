@@ -1,7 +1,9 @@
-"""Language detection that never raises: langdetect (fixed seed), lingua as a second opinion on short texts."""
+"""Language detection that never raises: langdetect (fixed seed), lingua as a second opinion on short texts;
+and what reads the same in every language: the numbers a text names."""
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -108,3 +110,12 @@ def language_label(code: str) -> str:
     "unknown" for UNKNOWN."""
     name = language_name(code)
     return name if name == code or code == UNKNOWN else f"{name} ({code})"
+
+
+NUMBER = re.compile(r"\d+")
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """The numbers a text names, as digit runs without leading zeros ("Error 0x80" names 0 and 80;
+    "13-16" names 13 and 16)."""
+    return frozenset(run.lstrip("0") or "0" for run in NUMBER.findall(text))
