@@ -44,6 +44,8 @@ def confident_threshold(index: Index) -> float | None:
     others = []
     for doc_id in ids:
         own = index.work(doc_id)
+        # the title as the model read it, without its numbers (search.NUMBERS): they would lift only the
+        # pages on one template that share a number (a 13-page booklet and a 13-16-page one), at the top
         hits = Ranking(index, index.title_query(doc_id), None, index.document_langs[doc_id]).top(FETCH_AT_LEAST)
         other = next((h.score for h in hits if index.work(h.doc_id) != own), None)
         if other is not None:

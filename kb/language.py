@@ -116,6 +116,7 @@ NUMBER = re.compile(r"\d+")
 
 
 def numbers_in(text: str) -> frozenset[str]:
-    """The numbers a text names, as digit runs without leading zeros ("Error 0x80" names 0 and 80;
-    "13-16" names 13 and 16)."""
-    return frozenset(run.lstrip("0") or "0" for run in NUMBER.findall(text))
+    """The numbers a text names, as digit runs in ASCII digits without leading zeros ("Error 0x80"
+    names 0 and 80; "13-16" names 13 and 16; Arabic-Indic "١٣" and full-width "１３" name 13)."""
+    runs = ("".join(str(unicodedata.digit(c)) for c in run) for run in NUMBER.findall(text))
+    return frozenset(run.lstrip("0") or "0" for run in runs)

@@ -48,9 +48,10 @@ TITLE_WORDS = 0.07
 # tells apart help pages that differ in little else ("14-page booklet", "Booklet of 13-16 pages"), and
 # the model reads 13 and 14 as near-synonyms. A passage gains this times the share of the question's
 # numbers that its article title names (`numbers_in`): help-centre dev questions with a number (113 of
-# 2,296) hit@5 0.531 -> 0.894, all dev 0.861 -> 0.879 (0.03: 0.872; 0.1: 0.879, MRR 0.768 against
-# 0.758); numbers in the passage's text too: 0.717 on those questions (a booklet page lists many page
-# numbers). Questions without a number are not touched (docs/measurements.md).
+# 2,296) hit@5 0.558 -> 0.903, all dev 0.861 -> 0.879; 0.03 / 0.05 / 0.1 / 0.2: hit@5 0.872 / 0.879 /
+# 0.879 / 0.879, MRR 0.755 / 0.758 / 0.768 / 0.769; numbers in the passage's text too: 0.717 on those
+# questions (a booklet page lists many page numbers). Test 0.846 -> 0.866. Questions without a number
+# are not touched (docs/measurements.md).
 NUMBERS = 0.1
 # Languages the question leans to: a passage loses this times (the mean relevance of its language's
 # LEANING_TOP best candidates - the mean of those means over the languages), the candidates being

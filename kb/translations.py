@@ -46,7 +46,7 @@ _DIGITS = re.compile(r"\d+")
 BLOCK = 1024  # documents (or passages) whose similarities are computed at once
 TOKEN_BLOCK = 4096  # token vectors of each document compared at once (64 MB of cosines)
 DISCOVERY = {
-    "version": 6,
+    "version": 7,  # 7: titles that name other numbers are not translations
     "neighbours": NEIGHBOURS,
     "margin": MARGIN,
     "length_tolerance": LENGTH_TOLERANCE,

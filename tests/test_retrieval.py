@@ -689,5 +689,16 @@ def test_a_number_the_question_names_finds_the_page_whose_title_names_it(
         assert kb.search(question, k=4)[0].doc_id == doc_id, question
         assert kb.ask(question).points[0].citations[0].doc_id == doc_id, question
     without = kb.search("How do I print a booklet?", k=4)
-    monkeypatch.setattr(search, "NUMBERS", 0.0)
+    monkeypatch.setattr(search, "NUMBERS", 0.0)  # the number match is what finds them
     assert kb.search("How do I print a booklet?", k=4) == without
+    assert [kb.search(question, k=4)[0].doc_id for question in expected] != list(expected.values())
+    assert kb.search("Print a 13 page booklet.", k=4)[0].doc_id != "it-13"
+
+
+def test_the_numbers_a_text_names() -> None:
+    """Digit runs, leading zeros dropped, in any script's digits; a question without one names none."""
+    from kb.language import numbers_in
+
+    assert numbers_in("Error 0x80 on pages 13-16, 007") == {"0", "80", "13", "16", "7"}
+    assert numbers_in("Opuscolo di ١٣ pagine") == numbers_in("１３ページ") == numbers_in("13-stronicowa") == {"13"}
+    assert numbers_in("How do I print a booklet?") == frozenset()
