@@ -38,15 +38,15 @@ WORDS = 0.6
 CANDIDATES = 10  # documents of each other language compared in full with each document (the most similar)
 # A translation keeps its numbers: at least this share of the two documents' numbers (as a multiset
 # of digit runs) are the same. Pages that differ only in them ("print 7 pages" / "print 11 pages")
-# align as well as translations do (bench/translations.py). Their titles name the same numbers: the
-# GNOME help's booklet pages ("Folleto de 11 páginas", "Livret de 7 pages") share most of their page
-# numbers and were linked (5 pairs on the mixed help centre, none right).
+# align as well as translations do (bench/translations.py). Titles that both name numbers share one:
+# the GNOME help's booklet pages ("Folleto de 11 páginas", "Livret de 7 pages") share most of their
+# page numbers and were linked (5 pairs on the mixed help centre, none right).
 NUMBERS = 0.6
 _DIGITS = re.compile(r"\d+")
 BLOCK = 1024  # documents (or passages) whose similarities are computed at once
 TOKEN_BLOCK = 4096  # token vectors of each document compared at once (64 MB of cosines)
 DISCOVERY = {
-    "version": 7,  # 7: titles that name other numbers are not translations
+    "version": 8,  # 7, 8: titles that both name numbers, none the same, are not translations
     "neighbours": NEIGHBOURS,
     "margin": MARGIN,
     "length_tolerance": LENGTH_TOLERANCE,
@@ -100,7 +100,7 @@ def discover_translations(layouts: Sequence[Layout]) -> list[tuple[str, str, flo
         share = _aligned_passages(a, b, near[i][b.document.lang], near[j][a.document.lang])
         if share < PASSAGE_SHARE or _same_numbers(a.document.body, b.document.body) < NUMBERS:
             continue
-        if numbers_in(a.document.title) != numbers_in(b.document.title):  # "11 pages" / "7 pages"
+        if _other_numbers(a.document.title, b.document.title):  # "11 pages" / "7 pages"
             continue
         words = _word_agreement(tokens(i), b.token_matrix())
         if words >= WORDS:
@@ -193,6 +193,13 @@ def candidate_pairs(documents: list[Document], passage_vectors: list[np.ndarray]
                         i, j = usable[row], usable[columns[col]]
                         pairs.add((min(i, j), max(i, j)))
     return pairs
+
+
+def _other_numbers(a: str, b: str) -> bool:
+    """Do both titles name numbers, none of them the same? ("5-8 pagine" / "8 páginas" share one; a
+    title that spells its number out names none.)"""
+    na, nb = numbers_in(a), numbers_in(b)
+    return bool(na) and bool(nb) and not na & nb
 
 
 def _same_numbers(a: str, b: str) -> float:

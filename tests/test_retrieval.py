@@ -702,3 +702,14 @@ def test_the_numbers_a_text_names() -> None:
     assert numbers_in("Error 0x80 on pages 13-16, 007") == {"0", "80", "13", "16", "7"}
     assert numbers_in("Opuscolo di ١٣ pagine") == numbers_in("１３ページ") == numbers_in("13-stronicowa") == {"13"}
     assert numbers_in("How do I print a booklet?") == frozenset()
+
+
+def test_titles_that_name_numbers_must_share_one_to_be_translations() -> None:
+    """Booklet pages for 11 and 7 pages are not translations of each other; a translation whose title
+    says "5-8 pages" for "8 pages" (a real one in the GNOME help), or spells its number out, still can be."""
+    from kb.translations import _other_numbers
+
+    assert _other_numbers("Folleto de 11 páginas", "Livret de 7 pages")
+    assert not _other_numbers("Opuscolo di 5-8 pagine", "Folleto de 8 páginas")
+    assert not _other_numbers("Three ways to print", "3 façons d'imprimer")
+    assert not _other_numbers("Cambiar su contraseña", "Zmiana hasła")
