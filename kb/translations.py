@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import bisect
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .language import numbers_in
+from .language import NUMBER, numbers_in
 from .storage.base import DocumentRecord
 from .storage.tokens import TokenVectors
 from .types import Document
@@ -42,7 +41,6 @@ CANDIDATES = 10  # documents of each other language compared in full with each d
 # the GNOME help's booklet pages ("Folleto de 11 páginas", "Livret de 7 pages") share most of their
 # page numbers and were linked (5 pairs on the mixed help centre, none right).
 NUMBERS = 0.6
-_DIGITS = re.compile(r"\d+")
 BLOCK = 1024  # documents (or passages) whose similarities are computed at once
 TOKEN_BLOCK = 4096  # token vectors of each document compared at once (64 MB of cosines)
 DISCOVERY = {
@@ -97,10 +95,10 @@ def discover_translations(layouts: Sequence[Layout]) -> list[tuple[str, str, flo
     scored = []
     for i, j in sorted(candidate_pairs(documents, searched)):
         a, b = layouts[i], layouts[j]
+        if _other_numbers(a.document.title, b.document.title):  # "11 pages" / "7 pages": checked first, cheapest
+            continue
         share = _aligned_passages(a, b, near[i][b.document.lang], near[j][a.document.lang])
         if share < PASSAGE_SHARE or _same_numbers(a.document.body, b.document.body) < NUMBERS:
-            continue
-        if _other_numbers(a.document.title, b.document.title):  # "11 pages" / "7 pages"
             continue
         words = _word_agreement(tokens(i), b.token_matrix())
         if words >= WORDS:
@@ -204,7 +202,7 @@ def _other_numbers(a: str, b: str) -> bool:
 
 def _same_numbers(a: str, b: str) -> float:
     """Share of the two texts' numbers (digit runs, with repeats) that both have; 1.0 when neither has any."""
-    na, nb = Counter(_DIGITS.findall(a)), Counter(_DIGITS.findall(b))
+    na, nb = Counter(NUMBER.findall(a)), Counter(NUMBER.findall(b))
     both = sum((na | nb).values())
     return sum((na & nb).values()) / both if both else 1.0
 
