@@ -135,6 +135,13 @@ def main() -> None:
                     " ".join(f"{lang} {v:.2f}" for lang, v in langs.items()) or "-",
                     *(f"{m.get(k, float('nan')):.3f}" for k in ("in-scope confident", "in-scope contested")),
                     f"{m.get('out-of-scope not confident', float('nan')):.3f}",
+                    # issue 34 item 4 asks both in every question language
+                    " ".join(f"{lang} {v['in scope']:.2f}" for lang, v in sorted(report.by_language.items()) if v["n"]),
+                    " ".join(
+                        f"{lang} {v['not confident']:.2f}"
+                        for lang, v in sorted(report.by_language.items())
+                        if v["out of scope"]
+                    ),
                 ]
                 rows[split].append("| " + " | ".join(cells) + " |")
                 print(f"{split} {name}: built in {built:.0f} s; " + " ".join(cells[1:]), flush=True)
@@ -142,9 +149,10 @@ def main() -> None:
         print(f"\n{split}:")
         print(
             "| corpus | questions | hit@5 | MRR@10 | cross-lingual hit@5 | `ask` cites gold "
-            "| cross-lingual hit@5 by article language | in-scope confident | contested | off-topic not confident |"
+            "| cross-lingual hit@5 by article language | in-scope confident | contested | off-topic not confident "
+            "| in scope by question language | off-topic not confident by question language |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(rows[split]))
 
 

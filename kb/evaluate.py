@@ -26,12 +26,16 @@ class Question:
 
 @dataclass
 class EvalReport:
-    """Metrics over a question set; `by_pair` breaks hit@5 and MRR down by question × document language."""
+    """Metrics over a question set; `by_pair` breaks hit@5 and MRR down by question × document language,
+    `by_language` what the answers claim by the question's language: answerable questions in scope
+    (confident or contested: the best passage clears the threshold), confident, and out-of-scope ones
+    not confident."""
 
     questions: int
     in_scope: int
     metrics: dict[str, float]
     by_pair: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_language: dict[str, dict[str, float]] = field(default_factory=dict)
     parallel: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
@@ -44,6 +48,13 @@ class EvalReport:
             f"| {pair} | {int(v['n'])} | {v['hit@5']:.2f} | {v['mrr@10']:.2f} |"
             for pair, v in sorted(self.by_pair.items())
         ]
+        if self.by_language:
+            lines += ["", "| question lang | answerable | in scope | confident | out of scope | not confident |"]
+            lines += ["|---|---|---|---|---|---|"]
+            for lang, v in sorted(self.by_language.items()):
+                answerable = f"{int(v['n'])} | {v['in scope']:.3f} | {v['confident']:.3f}" if v["n"] else "0 | | "
+                off = f"{int(v['out of scope'])} | {v['not confident']:.3f}" if v["out of scope"] else "0 | "
+                lines.append(f"| {lang} | {answerable} | {off} |")
         return "\n".join(lines)
 
 
@@ -102,6 +113,7 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
     """hit@1/5/10, MRR@10, nDCG@10, language coverage, confidence on out-of-scope questions, parallel P@1."""
     sums: dict[str, float] = defaultdict(float)
     pairs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    languages: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # by the question's language
     failures = []
     in_scope = [q for q in questions if q.gold]
     multi = cross = own = 0
@@ -139,6 +151,10 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
         )
         sums["in-scope confident"] += answer.confident
         sums["in-scope contested"] += answer.contested
+        claims = languages[q.lang or "unknown"]
+        claims["n"] += 1
+        claims["in scope"] += answer.confident or answer.contested
+        claims["confident"] += answer.confident
         # where the answer puts the evidence: the first point citing gold (a citation or its parallels)
         golden = [
             any(
@@ -176,7 +192,12 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
         if not first or first > 5:
             failures.append(f"{q.qid} ({q.lang}) first relevant rank {first}: {q.question}")
     out_of_scope = [q for q in questions if not q.gold]
-    not_confident = sum(not kb.ask(q.question).confident for q in out_of_scope)
+    not_confident = 0
+    for q in out_of_scope:
+        said = not kb.ask(q.question).confident
+        not_confident += said
+        languages[q.lang or "unknown"]["out of scope"] += 1
+        languages[q.lang or "unknown"]["not confident"] += said
     n = max(len(in_scope), 1)
     metrics = {name: sums[name] / n for name in ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")}
     if cross:
@@ -200,7 +221,17 @@ def evaluate(kb: KnowledgeBase, questions: list[Question], parallel: bool = True
     if out_of_scope:
         metrics["out-of-scope not confident"] = not_confident / len(out_of_scope)
     by_pair = {p: {"n": v["n"], "hit@5": v["hit@5"] / v["n"], "mrr@10": v["mrr@10"] / v["n"]} for p, v in pairs.items()}
-    report = EvalReport(len(questions), len(in_scope), metrics, by_pair, failures=failures)
+    by_language = {
+        lang: {
+            "n": v["n"],
+            "in scope": v["in scope"] / max(v["n"], 1),
+            "confident": v["confident"] / max(v["n"], 1),
+            "out of scope": v["out of scope"],
+            "not confident": v["not confident"] / max(v["out of scope"], 1),
+        }
+        for lang, v in languages.items()
+    }
+    report = EvalReport(len(questions), len(in_scope), metrics, by_pair, by_language, failures=failures)
     if parallel:
         report.parallel = parallel_alignment(kb)
     return report
@@ -245,6 +276,7 @@ def as_dict(report: EvalReport) -> dict[str, Any]:
         "in_scope": report.in_scope,
         "metrics": report.metrics,
         "by_pair": report.by_pair,
+        "by_language": report.by_language,
         "parallel": report.parallel,
         "failures": report.failures,
     }

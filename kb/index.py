@@ -16,6 +16,7 @@ import numpy as np
 from .adapter import Adapter
 from .errors import REBUILD_HINT, IndexUnusable, NotFound
 from .language import numbers_in
+from .model.languages import question_directions
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
 from .translations import works
@@ -149,6 +150,7 @@ class Index:
         # the title row of each document as the chunk columns number them (doc_of)
         self._title_of = np.array([self._title_row[d] for d in self._chunks.doc_ids], dtype=np.int64)
         self._title_numbers: dict[str, frozenset[str]] = {}  # by document, when a question names numbers
+        self._foreign: dict[str, np.ndarray | None] = {}  # by question language (`foreign_direction`)
         self._works = self._group_translations()
         self._members: dict[str, list[str]] = {}  # work -> its documents (a lookup per hit, not a scan)
         for doc_id in sorted(self._works):
@@ -391,6 +393,22 @@ class Index:
     def language_basis(self) -> np.ndarray:
         """(r, dim) orthonormal directions that tell the corpus languages apart."""
         return self._language_basis
+
+    def foreign_direction(self, lang: str) -> np.ndarray | None:
+        """The unit direction a question in `lang` carries and the corpus's passages do not: `lang`'s
+        direction (kb/model/languages.py) less the mean of the corpus languages'. None when the corpus
+        has articles in `lang`, or when the model's directions do not name it or any corpus language."""
+        if lang not in self._foreign:
+            model = self.manifest.model
+            known = question_directions(model.source_sha256, model.dimension)
+            ours = [known[c] for c in self.languages if c in known]
+            direction = None
+            if lang in known and lang not in self.languages and ours:
+                difference = known[lang] - np.mean(ours, axis=0)
+                norm = float(np.linalg.norm(difference))
+                direction = (difference / norm).astype(np.float32) if norm > 1e-6 else None
+            self._foreign[lang] = direction
+        return self._foreign[lang]
 
     def neutral(self, vectors: np.ndarray) -> np.ndarray:
         """`vectors` (one or a matrix of rows) without the language directions, L2-normalized again.

@@ -48,6 +48,15 @@ def test_metrics_on_a_tiny_set(kb: KnowledgeBase, tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     report = evaluate(kb, load_questions(path, kb), parallel=False)
     assert report.metrics["cross-lingual hit@5"] == 1.0 and report.metrics["cross-lingual mrr@10"] > 0
+    # what the answers claim, by the question's language (issue 34 asks it of every language)
+    claims = {lang: kb.ask(r["question"]) for lang, r in (("it", rows[0]), ("en", rows[2]))}
+    assert report.by_language["it"]["n"] == 1 and report.by_language["it"]["out of scope"] == 0
+    assert report.by_language["en"]["n"] == 1 and report.by_language["en"]["out of scope"] == 1
+    assert report.by_language["en"]["not confident"] == 1.0
+    for lang, answer in claims.items():
+        assert report.by_language[lang]["confident"] == float(answer.confident)
+        assert report.by_language[lang]["in scope"] == float(answer.confident or answer.contested)
+    assert "| en | 1 |" in report.table() and "| question lang | answerable |" in report.table()
 
 
 def test_quote_must_be_verbatim(kb: KnowledgeBase, tmp_path: Path) -> None:

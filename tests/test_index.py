@@ -459,3 +459,35 @@ def test_the_best_of_each_segment_counts_every_row_even_before_empty_segments() 
     np.testing.assert_allclose(best, [[0.9, 0.2], [0.0, 0.0], [0.4, 0.5], [0.0, 0.0]])
     np.testing.assert_allclose(segment_max(values, np.array([4, 0])), [[0.9, 0.5], [0.0, 0.0]])
     np.testing.assert_allclose(segment_max(values[:0], np.array([0, 0])), np.zeros((2, 2)))
+
+
+def test_the_foreign_direction_is_the_question_languages_less_the_corpus_languages_mean(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Index.foreign_direction`: for a language no article is written in, its direction (as measured for
+    the model) less the mean of the corpus languages', made a unit vector; None for a corpus language, a
+    language the model's directions do not name, or a model without directions (the fake one)."""
+    import kb.index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, lang in (("a", "es"), ("b", "fr")):
+        (corpus / f"{name}.md").write_text(f"---\nlang: {lang}\n---\nTexto {name}.\n", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=fake_embedder)  # type: ignore[arg-type]
+    index = KnowledgeBase.open(settings=settings, embedder=fake_embedder).index  # type: ignore[arg-type]
+    assert index.languages == ["es", "fr"]
+    assert index.foreign_direction("de") is None  # the fake model has no measured directions
+
+    dim = index.manifest.model.dimension
+    known = {lang: np.zeros(dim, np.float32) for lang in ("en", "de", "es", "fr")}
+    known["de"][0], known["es"][1], known["fr"][1], known["fr"][2] = 3.0, 2.0, 2.0, 2.0
+    monkeypatch.setattr(kb.index, "question_directions", lambda sha, dimension: known)
+    index = KnowledgeBase.open(settings=settings, embedder=fake_embedder).index  # type: ignore[arg-type]
+    expected = np.zeros(dim, np.float32)
+    expected[:3] = [3.0, -2.0, -1.0]  # de - mean(es, fr)
+    assert np.allclose(index.foreign_direction("de"), expected / np.linalg.norm(expected))
+    english = np.zeros(dim, np.float32)
+    english[:3] = [0.0, -2.0, -1.0]  # 0 (English is the reference) - mean(es, fr)
+    assert np.allclose(index.foreign_direction("en"), english / np.sqrt(5.0))
+    assert index.foreign_direction("es") is None and index.foreign_direction("it") is None

@@ -132,10 +132,11 @@ def test_k_changes_how_much_evidence_an_answer_shows(kb: KnowledgeBase) -> None:
 
 
 def test_one_scoring_pass_serves_search_evidence_and_answer(kb: KnowledgeBase) -> None:
+    from kb.language import ranking_language
     from kb.search import Ranking, language_evidence
 
     question = "Is customer experience about emotion or technology?"
-    ranking = Ranking(kb.index, kb.embedder.encode_query(question))
+    ranking = Ranking(kb.index, kb.embedder.encode_query(question), None, ranking_language(question))
     hits = language_evidence(ranking, ranking.top(2), kb.confident_score)
     assert [h.chunk_id for h in hits[:2]] == [h.chunk_id for h in kb.search(question, k=2)]
     for hit in hits:  # the evidence of other languages is scored by the same pass, as search scores it
@@ -713,3 +714,50 @@ def test_titles_that_name_numbers_must_share_one_to_be_translations() -> None:
     assert not _other_numbers("Opuscolo di 5-8 pagine", "Folleto de 8 páginas")
     assert not _other_numbers("Three ways to print", "3 façons d'imprimer")
     assert not _other_numbers("Cambiar su contraseña", "Zmiana hasła")
+
+
+def test_a_question_in_a_language_no_article_is_written_in_loses_that_languages_direction(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled articles are in es/fr/it/pl: a German question keeps its language's direction after
+    `Index.neutral` and scores lower against every passage, so its answers fell under the `confident`
+    threshold more often (help-centre dev, German questions in scope 0.886 against 0.96-0.98). Search now
+    removes that direction too: the same articles come first, scoring higher; questions in a corpus
+    language are not touched; a German question nothing answers stays not confident."""
+    from kb import search
+
+    index = kb.index
+    assert index.foreign_direction("de") is not None
+    assert index.foreign_direction("es") is None and index.foreign_direction("xx") is None
+
+    def both(question: str) -> tuple[list, list]:  # (with, without) the foreign direction removed
+        on = kb.search(question, k=5)
+        monkeypatch.setattr(search, "FOREIGN_QUESTIONS", False)
+        off = kb.search(question, k=5)
+        monkeypatch.setattr(search, "FOREIGN_QUESTIONS", True)
+        return on, off
+
+    for question, expected in [
+        ("Welche Rolle spielen Mitarbeiter für das Kundenerlebnis?", {"003"}),
+        ("Was macht die App Be My Eyes?", {"002", "004"}),
+    ]:
+        on, off = both(question)
+        assert on[0].doc_id in expected and off[0].doc_id in expected
+        assert on[0].score > off[0].score + 0.005, (on[0].score, off[0].score)
+    on, off = both("¿Cómo deberían las empresas medir el éxito?")
+    assert [(h.chunk_id, h.score) for h in on] == [(h.chunk_id, h.score) for h in off]
+    assert not kb.ask("Wann sollte man Tulpenzwiebeln pflanzen?").confident
+
+
+def test_the_shipped_question_language_directions_are_the_default_models(real_settings: Settings) -> None:
+    """kb/data/question_languages.npz is used only with the model that made it: a stale file (another
+    model) would silently turn the correction off, so the default model must find its directions."""
+    from kb.model.embedder import Embedder
+    from kb.model.languages import question_directions
+
+    identity = Embedder(settings=real_settings).identity
+    directions = question_directions(identity.source_sha256, identity.dimension)
+    assert {"de", "en", "es", "fr", "it", "pl", "pt", "nl"} <= set(directions)
+    assert not directions["en"].any()  # English is what the others are measured against
+    assert all(0.1 < float(np.linalg.norm(v)) < 0.5 for lang, v in directions.items() if lang != "en")
+    assert question_directions("another model", identity.dimension) == {}
