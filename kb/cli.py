@@ -480,6 +480,17 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         "fixed": f"fixed: the corpus has fewer than {MIN_TITLES} articles to calibrate on",
     }[stats.confidence]
     print(f"confident: an answer whose best passage scores {stats.confident_score:.3f} or more ({how})")
+    foreign = stats.foreign_languages
+    print(
+        "questions: "
+        + (
+            f"in {len(foreign)} languages no article is written in ({', '.join(foreign)}) lose that language's "
+            "direction before search"
+            if foreign
+            else "in languages no article is written in are searched as they are (this model has no measured "
+            "language directions: python bench/question_languages.py)"
+        )
+    )
     print(f"skipped:   {len(stats.skipped)} files")
     for skipped in stats.skipped:
         print(f"  {skipped.path}: {skipped.reason}")

@@ -394,6 +394,15 @@ class Index:
         """(r, dim) orthonormal directions that tell the corpus languages apart."""
         return self._language_basis
 
+    def foreign_languages(self) -> list[str]:
+        """The question languages `foreign_direction` corrects here: those the model's directions name,
+        no article is written in (none when the directions name no corpus language)."""
+        model = self.manifest.model
+        known = question_directions(model.source_sha256, model.dimension)
+        if not any(c in known for c in self.languages):
+            return []
+        return sorted(lang for lang in known if lang not in self.languages)
+
     def foreign_direction(self, lang: str) -> np.ndarray | None:
         """The unit direction a question in `lang` carries and the corpus's passages do not: `lang`'s
         direction (kb/model/languages.py) less the mean of the corpus languages'. None when the corpus

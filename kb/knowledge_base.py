@@ -50,6 +50,8 @@ class Stats:
     question_adapter: bool = False  # a question adapter fitted to the corpus (kb/adapter.py)
     confident_score: float = 0.0  # the threshold of a confident answer (KnowledgeBase.confident_score)
     confidence: str = "fixed"  # how it was set: "set" (KB_CONFIDENT_SCORE), "calibrated" or "fixed" (small corpus)
+    # question languages no article is written in whose direction search removes (Index.foreign_direction)
+    foreign_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -375,6 +377,7 @@ class KnowledgeBase:
             else "fixed"
             if len(self.index.documents) < calibration.MIN_TITLES
             else "calibrated",
+            foreign_languages=tuple(self.index.foreign_languages()),
         )
 
 
