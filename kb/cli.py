@@ -480,6 +480,11 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         "fixed": f"fixed: the corpus has fewer than {MIN_TITLES} articles to calibrate on",
     }[stats.confidence]
     print(f"confident: an answer whose best passage scores {stats.confident_score:.3f} or more ({how})")
+    if stats.cross_lingual_score != stats.confident_score:
+        print(
+            f"           {stats.cross_lingual_score:.3f} for a question in a language no article is written in "
+            "(calibrated on what the titles find in the other languages)"
+        )
     foreign = stats.foreign_languages
     print(
         "questions: "

@@ -17,7 +17,7 @@ from .corpus import corpus_hashes
 from .duplicates import Contradiction, NearDuplicate, contradictions, near_duplicates
 from .errors import REBUILD_HINT, IndexUnusable, KBError
 from .index import Index
-from .language import detect_language, has_words, numbers_in, ranking_language
+from .language import UNKNOWN, detect_language, has_words, numbers_in, ranking_language
 from .model import Embedder
 from .principles import find_principles
 from .search import FETCH_AT_LEAST, Ranking, language_evidence
@@ -49,6 +49,7 @@ class Stats:
     skipped: tuple[Skipped, ...] = ()  # corpus files the index does not hold, with the reason
     question_adapter: bool = False  # a question adapter fitted to the corpus (kb/adapter.py)
     confident_score: float = 0.0  # the threshold of a confident answer (KnowledgeBase.confident_score)
+    cross_lingual_score: float = 0.0  # ... of a question no searched article's language is (cross_lingual_score)
     confidence: str = "fixed"  # how it was set: "set" (KB_CONFIDENT_SCORE), "calibrated" or "fixed" (small corpus)
     # question languages no article is written in whose direction search removes (Index.foreign_direction)
     foreign_languages: tuple[str, ...] = ()
@@ -93,8 +94,19 @@ class KnowledgeBase:
     def confident_score(self) -> float:
         """The relevance an answer's best passage needs for the answer to be confident: KB_CONFIDENT_SCORE
         when set, else this version's own, calibrated on the corpus's titles (kb/calibration.py)."""
+        return self._thresholds[0]
+
+    @functools.cached_property
+    def cross_lingual_score(self) -> float:
+        """The same for a question in a language none of the searched articles is written in: it can
+        only be answered across languages (KB_CONFIDENT_SCORE when set, else calibrated on what the
+        titles find in the other languages)."""
+        return self._thresholds[1]
+
+    @functools.cached_property
+    def _thresholds(self) -> tuple[float, float]:
         if self.settings.confident_score is not None:
-            return self.settings.confident_score
+            return self.settings.confident_score, self.settings.confident_score
         return calibration.calibrated(self.index, self.settings.index_dir)
 
     @classmethod
@@ -265,14 +277,19 @@ class KnowledgeBase:
         text, cut = self._query(question)
         # the question's own language loses a little in ranking (search.OWN_LANGUAGE)
         langs = self._languages(languages)
-        ranking = Ranking(self.index, self.embedder.encode_query(text), langs, ranking_language(text), numbers_in(text))
+        asked_in = ranking_language(text)
+        ranking = Ranking(self.index, self.embedder.encode_query(text), langs, asked_in, numbers_in(text))
         top = ranking.top(k)
-        hits = language_evidence(ranking, top, self.confident_score)
+        # a question in a language none of the searched articles is written in is answered across
+        # languages only: its threshold is calibrated so (kb/calibration.py)
+        across = asked_in != UNKNOWN and asked_in not in (langs if langs is not None else self.index.languages)
+        threshold = self.cross_lingual_score if across else self.confident_score
+        hits = language_evidence(ranking, top, threshold)
         # Confident when the best-ranked passage clears the threshold, as `search` ranks it: the best
         # passage of a language the top misses is found among fewer candidates, and a score it reaches
         # there is not what the threshold was set on (help-centre dev: one off-topic question of 60
         # was confident through an Italian passage at 0.733).
-        confident = bool(top) and top[0].score >= self.confident_score
+        confident = bool(top) and top[0].score >= threshold
         query_lang = detect_language(text, allowed=self.languages())
         # One point at most per passage drawn from, so `k` is how much evidence the answer may show
         # (with k = 20 the app showed 5 points, as with 6: the cap was answer_points alone).
@@ -372,6 +389,7 @@ class KnowledgeBase:
             skipped=health.skipped,
             question_adapter=health.question_adapter,
             confident_score=self.confident_score,
+            cross_lingual_score=self.cross_lingual_score,
             confidence="set"
             if self.settings.confident_score is not None
             else "fixed"

@@ -14,19 +14,21 @@ import pytest
 
 from kb import KnowledgeBase, Settings
 from kb.build import rebuild
-from kb.calibration import CACHE, FIXED, OFFSET, QUANTILE, confident_threshold
+from kb.calibration import CACHE, FIXED, OFFSET, QUANTILE, confident_threshold, cross_lingual_threshold
 from kb.search import Ranking
 
 from .conftest import CORPUS, FakeEmbedder
 
 
-def expected_threshold(kb: KnowledgeBase) -> float:
+def expected_threshold(kb: KnowledgeBase, cross_lingual: bool = False) -> float:
     """What the calibration should find, through the public search: each title asked as a question (read
-    by the model now, not from the index), the score of the best passage of another work."""
+    by the model now, not from the index), the score of the best passage of another work (cross-lingual:
+    searching the other languages' passages only)."""
     others = []
     for doc in kb.documents():
         query = kb.embedder.encode_query(doc.title)
-        hits = Ranking(kb.index, query, None, doc.lang).top(10)
+        searched = [lang for lang in kb.languages() if lang != doc.lang] if cross_lingual else None
+        hits = Ranking(kb.index, query, searched, doc.lang).top(10)
         own = kb.index.work(doc.doc_id)
         others.append(next(h.score for h in hits if kb.index.work(h.doc_id) != own))
     return float(np.quantile(others, QUANTILE)) - OFFSET
@@ -51,7 +53,7 @@ def test_each_version_gets_its_threshold_from_its_titles(tmp_path: Path, monkeyp
     assert kb.stats().confidence == "calibrated" and kb.confident_score != FIXED
     # the rebuild left it beside the index: a process that opens the version does not compute it again
     cached = json.loads((settings.index_dir / CACHE).read_text(encoding="utf-8"))
-    assert cached == {kb.index.manifest.version: kb.confident_score}
+    assert cached == {kb.index.manifest.version: [kb.confident_score, kb.cross_lingual_score]}
     with mock.patch("kb.calibration.confident_threshold", side_effect=AssertionError("computed again")):
         assert KnowledgeBase.open(settings=settings, embedder=FakeEmbedder()).confident_score == kb.confident_score
 
@@ -83,6 +85,8 @@ def test_the_threshold_is_what_the_titles_asked_as_questions_find(
     monkeypatch.setattr("kb.calibration.MIN_TITLES", 3)
     found = confident_threshold(faiss_kb.index)
     assert found is not None and found == pytest.approx(expected_threshold(faiss_kb), abs=0.003)
+    across = cross_lingual_threshold(faiss_kb.index)
+    assert across is not None and across == pytest.approx(expected_threshold(faiss_kb, cross_lingual=True), abs=0.003)
 
 
 def test_answers_follow_the_calibrated_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,3 +104,31 @@ def test_answers_follow_the_calibrated_threshold(tmp_path: Path, monkeypatch: py
         kb.__dict__["confident_score"] = best + shift  # as if calibrated there
         answer = kb.ask(question)
         assert answer.confident or answer.contested if confident else not (answer.confident or answer.contested)
+
+
+def test_a_question_no_searched_article_shares_the_language_of_meets_the_cross_lingual_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled articles are in es/fr/it/pl: a German question can only be answered across languages,
+    and is judged against the cross-lingual threshold; a Spanish one against the other, unless the
+    search is limited to languages other than Spanish."""
+    monkeypatch.setattr("kb.calibration.MIN_TITLES", 3)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=FakeEmbedder())
+    kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
+    assert kb.stats().cross_lingual_score == kb.cross_lingual_score == cross_lingual_threshold(kb.index)
+
+    def in_scope(question: str, languages: list[str] | None = None) -> bool:
+        fresh = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
+        best = fresh.search(question, k=1, languages=languages)[0].score
+        fresh.__dict__["confident_score"] = best + 0.001  # as if calibrated just above and below it
+        fresh.__dict__["cross_lingual_score"] = best - 0.001
+        answer = fresh.ask(question, languages=languages)
+        return answer.confident or answer.contested
+
+    assert in_scope("Wie messen Unternehmen den Erfolg ihrer Kundenerfahrung?")
+    spanish = "¿Cómo deberían las empresas medir el éxito de la experiencia de cliente?"
+    assert not in_scope(spanish)
+    assert in_scope(spanish, languages=["pl"])
