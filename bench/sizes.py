@@ -136,7 +136,7 @@ def main() -> None:
                     *(f"{m.get(k, float('nan')):.3f}" for k in ("in-scope confident", "in-scope contested")),
                     f"{m.get('out-of-scope not confident', float('nan')):.3f}",
                     # issue 34 item 4 asks both in every question language
-                    " ".join(f"{lang} {v['in scope']:.2f}" for lang, v in sorted(report.by_language.items()) if v["n"]),
+                    " ".join(f"{lang} {v['in scope']:.3f}" for lang, v in sorted(report.by_language.items()) if v["n"]),
                     " ".join(
                         f"{lang} {v['not confident']:.2f}"
                         for lang, v in sorted(report.by_language.items())

@@ -34,6 +34,16 @@ def expected_threshold(kb: KnowledgeBase, cross_lingual: bool = False) -> float:
     return float(np.quantile(others, QUANTILE)) - OFFSET
 
 
+def _calibrated_bundled_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A copy of the bundled corpus indexed with the fake embedder, calibrated (5 articles are enough here)."""
+    monkeypatch.setattr("kb.calibration.MIN_TITLES", 3)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    rebuild(settings, embedder=FakeEmbedder())
+    return settings
+
+
 def test_a_small_corpus_keeps_the_fixed_threshold(corpus_copy: Path, tmp_path: Path) -> None:
     settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
     rebuild(settings, embedder=FakeEmbedder())
@@ -44,11 +54,8 @@ def test_a_small_corpus_keeps_the_fixed_threshold(corpus_copy: Path, tmp_path: P
 
 
 def test_each_version_gets_its_threshold_from_its_titles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kb.calibration.MIN_TITLES", 3)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    rebuild(settings, embedder=FakeEmbedder())
+    settings = _calibrated_bundled_corpus(tmp_path, monkeypatch)
+    corpus = settings.corpus_dir
     kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     assert kb.stats().confidence == "calibrated" and kb.confident_score != FIXED
     # the rebuild left it beside the index: a process that opens the version does not compute it again
@@ -92,11 +99,7 @@ def test_the_threshold_is_what_the_titles_asked_as_questions_find(
 def test_answers_follow_the_calibrated_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`confident` is decided against the version's threshold: the same question, the same best passage,
     confident under a threshold below its score and not above it."""
-    monkeypatch.setattr("kb.calibration.MIN_TITLES", 3)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    rebuild(settings, embedder=FakeEmbedder())
+    settings = _calibrated_bundled_corpus(tmp_path, monkeypatch)
     question = next(iter(KnowledgeBase.open(settings=settings, embedder=FakeEmbedder()).documents())).title
     for shift, confident in ((-0.001, True), (0.001, False)):
         kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
@@ -112,11 +115,7 @@ def test_a_question_no_searched_article_shares_the_language_of_meets_the_cross_l
     """The bundled articles are in es/fr/it/pl: a German question can only be answered across languages,
     and is judged against the cross-lingual threshold; a Spanish one against the other, unless the
     search is limited to languages other than Spanish."""
-    monkeypatch.setattr("kb.calibration.MIN_TITLES", 3)
-    corpus = tmp_path / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    rebuild(settings, embedder=FakeEmbedder())
+    settings = _calibrated_bundled_corpus(tmp_path, monkeypatch)
     kb = KnowledgeBase.open(settings=settings, embedder=FakeEmbedder())
     assert kb.stats().cross_lingual_score == kb.cross_lingual_score == cross_lingual_threshold(kb.index)
 
