@@ -395,21 +395,15 @@ class Index:
         return self._language_basis
 
     def foreign_languages(self) -> list[str]:
-        """The question languages `foreign_direction` corrects here: those the model's directions name,
-        no article is written in (none when the directions name no corpus language)."""
-        model = self.manifest.model
-        known = question_directions(model.source_sha256, model.dimension)
-        if not any(c in known for c in self.languages):
-            return []
-        return sorted(lang for lang in known if lang not in self.languages)
+        """The question languages `foreign_direction` corrects here."""
+        return sorted(lang for lang in self._question_directions() if self.foreign_direction(lang) is not None)
 
     def foreign_direction(self, lang: str) -> np.ndarray | None:
         """The unit direction a question in `lang` carries and the corpus's passages do not: `lang`'s
         direction (kb/model/languages.py) less the mean of the corpus languages'. None when the corpus
         has articles in `lang`, or when the model's directions do not name it or any corpus language."""
         if lang not in self._foreign:
-            model = self.manifest.model
-            known = question_directions(model.source_sha256, model.dimension)
+            known = self._question_directions()
             ours = [known[c] for c in self.languages if c in known]
             direction = None
             if lang in known and lang not in self.languages and ours:
@@ -418,6 +412,10 @@ class Index:
                 direction = (difference / norm).astype(np.float32) if norm > 1e-6 else None
             self._foreign[lang] = direction
         return self._foreign[lang]
+
+    def _question_directions(self) -> dict[str, np.ndarray]:
+        model = self.manifest.model
+        return question_directions(model.source_sha256, model.dimension)
 
     def neutral(self, vectors: np.ndarray) -> np.ndarray:
         """`vectors` (one or a matrix of rows) without the language directions, L2-normalized again.

@@ -49,7 +49,7 @@ class Stats:
     skipped: tuple[Skipped, ...] = ()  # corpus files the index does not hold, with the reason
     question_adapter: bool = False  # a question adapter fitted to the corpus (kb/adapter.py)
     confident_score: float = 0.0  # the threshold of a confident answer (KnowledgeBase.confident_score)
-    cross_lingual_score: float = 0.0  # ... of a question no searched article's language is (cross_lingual_score)
+    cross_lingual_score: float = 0.0  # the same for a question in a language no article is written in
     confidence: str = "fixed"  # how it was set: "set" (KB_CONFIDENT_SCORE), "calibrated" or "fixed" (small corpus)
     # question languages no article is written in whose direction search removes (Index.foreign_direction)
     foreign_languages: tuple[str, ...] = ()
