@@ -77,6 +77,7 @@ def test_each_version_gets_its_threshold_from_its_titles(tmp_path: Path, monkeyp
     full = KnowledgeBase.open(settings=full_settings, embedder=FakeEmbedder())
     assert incremental.index.manifest.version != kb.index.manifest.version
     assert incremental.confident_score == full.confident_score != kb.confident_score
+    assert incremental.cross_lingual_score == full.cross_lingual_score
     assert len(json.loads((settings.index_dir / CACHE).read_text(encoding="utf-8"))) == 2
 
     # a damaged or unwritable cache is only a cache: the threshold is computed again
