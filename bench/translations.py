@@ -14,6 +14,9 @@ discovered pairs), every two documents of a work being a translation pair. Pages
 halves by a hash of their name (dev: tune on it; test: report it). Also printed: how many true
 pairs reach the candidate step (compared in full at all) and how long discovery takes next to the
 rebuild's embedding time.
+Then the sentence an answer shows as a cited sentence's version in a translation (`Index.version_of`),
+checked on the true pairs whose pages have as many paragraphs (paragraph k translates paragraph k),
+next to the sentence most like it alone (the rule before).
 With `--mixed DIR` (default: the mixed help-centre corpus, each page in one language), the pairs
 found there too: none are translations, but for near-copies (two applications' identical pages).
 """
@@ -32,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.build import rebuild  # noqa: E402
+from kb.evaluate import _paragraphs  # noqa: E402
+from kb.index import Index  # noqa: E402
 from kb.translations import Layout, candidate_pairs, discover_translations, works  # noqa: E402
 from kb.types import Document  # noqa: E402
 
@@ -55,6 +60,34 @@ def work_pairs(pairs: list[tuple[str, str, float]], documents: list[Document]) -
 
 def split_of(page: str) -> str:
     return "dev" if zlib.crc32(page.encode()) % 2 == 0 else "test"
+
+
+def versions(index: Index, pairs: list[tuple[str, str]]) -> dict[str, tuple[int, int, int]]:
+    """(sentences, shown, right) per rule, both ways over `pairs` the index links as translations."""
+    counts = {"aligned in order (kb)": [0, 0, 0], "most like it alone, >= 0.80": [0, 0, 0]}
+
+    def paragraph(spans: list[tuple[int, int]], offset: int) -> int | None:
+        return next((k for k, (start, end) in enumerate(spans) if start <= offset < end), None)
+
+    for a, b in [(a, b) for p in pairs for a, b in (p, p[::-1])]:
+        if b not in index.translations(a):
+            continue
+        spans_a, spans_b = _paragraphs(index.document(a).body), _paragraphs(index.document(b).body)
+        rows_a, rows_b = index.sentences_of_document(a), index.sentences_of_document(b)
+        if len(spans_a) != len(spans_b) or not len(rows_a) or not len(rows_b):
+            continue
+        cosines = index.sentence_vectors(rows_a) @ index.sentence_vectors(rows_b).T
+        for i, row in enumerate(rows_a.tolist()):
+            k = paragraph(spans_a, index.sentence_span(row)[0])
+            if k is None:
+                continue
+            aligned = index.version_of(row, b)
+            alone = int(rows_b[cosines[i].argmax()]) if cosines[i].max() >= 0.80 else None
+            for rule, version in zip(counts, (aligned[0] if aligned else None, alone), strict=True):
+                counts[rule][0] += 1
+                counts[rule][1] += version is not None
+                counts[rule][2] += version is not None and paragraph(spans_b, index.sentence_span(version)[0]) == k
+    return {rule: (n, shown, right) for rule, (n, shown, right) in counts.items()}
 
 
 def main() -> None:
@@ -94,6 +127,17 @@ def main() -> None:
             f"| {split} | {len(true)} | {len(candidates & true)} | {len(got)} | {len(right)} | "
             f"{len(right) / max(len(true), 1):.3f} | {len(right) / max(len(got), 1):.3f} |"
         )
+    print("\nsentence versions (what an answer shows of a cited sentence in a translation), over the sentences")
+    print("of the true pairs the index links whose two pages have as many paragraphs (paragraph k translates")
+    print("paragraph k): shown, shown in the right paragraph, and wrong of those shown")
+    print("| split | sentences | rule | shown | right | wrong of shown |")
+    print("|---|---|---|---|---|---|")
+    for split in ("dev", "test"):
+        counts = versions(index, [p for p in truth if split_of(page[p[0]]) == split])
+        for rule in ("aligned in order (kb)", "most like it alone, >= 0.80"):
+            n, shown, right = counts[rule]
+            wrong = (shown - right) / max(shown, 1)
+            print(f"| {split} | {n} | {rule} | {shown / n:.3f} | {right / n:.3f} | {wrong:.3f} |")
     if (args.mixed / "index").is_dir():
         mixed = KnowledgeBase.open(
             settings=Settings.from_env(corpus_dir=args.mixed / "corpus", index_dir=args.mixed / "index")

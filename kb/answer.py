@@ -12,7 +12,6 @@ from .search import Ranking
 from .types import Answer, Citation, Cut, Hit, Point
 
 SAME_POINT = 0.90  # sentences this similar say the same thing (often a translation): one point
-PARALLEL = 0.80  # the best-aligned sentence of a translation must be at least this similar
 # A cited sentence of fewer words runs on through the next sentence of its passage: "Queremos vivir
 # experiencias." says little alone (5-article dev `ask` cites gold 0.745 -> 0.782; check unchanged).
 MIN_POINT_WORDS = 6
@@ -167,7 +166,7 @@ def _balance(index: Index, groups: list[list[_Candidate]], cand: _Candidate) -> 
     heard = [lang for group in groups for lang in langs(group)]
     if cand.hit.lang in heard:
         return
-    for i in range(len(groups) - 1, -1, -1):  # weakest first
+    for i in range(len(groups) - 1, 0, -1):  # weakest first; point 1 stays search's first
         if len(groups[i]) == 1 and all(heard.count(lang) > 1 for lang in langs(groups[i])):
             groups[i] = [cand]
             return
@@ -210,14 +209,10 @@ def _parallels(index: Index, cand: _Candidate, n: int, languages: list[str] | No
     for doc_id in index.translations(cand.hit.doc_id):
         if languages is not None and index.document_langs[doc_id] not in languages:
             continue
-        rows = index.sentences_of_document(doc_id)
-        if not len(rows):
-            continue
-        sims = index.sentence_vectors(rows) @ cand.vector
-        best = int(np.argmax(sims))
-        if sims[best] >= PARALLEL:
-            row = int(rows[best])
+        version = index.version_of(cand.sentence_row, doc_id)
+        if version is not None:
+            row, cosine = version
             start, end = index.sentence_span(row, MIN_POINT_WORDS, INTRO_WORDS)
             chunk = index.chunk(int(index.sentence_chunk(np.array([row]))[0]))
-            out.append(cite(index, n, doc_id, start, end, float(sims[best]), chunk.chunk_id))
+            out.append(cite(index, n, doc_id, start, end, cosine, chunk.chunk_id))
     return out

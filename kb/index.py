@@ -19,7 +19,7 @@ from .language import numbers_in
 from .model.languages import question_directions
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
-from .translations import works
+from .translations import align_sentences, works
 from .types import Chunk, Document, Query, Skipped
 
 CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
@@ -252,6 +252,19 @@ class Index:
     def sentences_of_document(self, doc_id: str) -> np.ndarray:
         first, last = self._doc_rows.get(doc_id, (0, 0))
         return np.arange(self._first_sentence[first], self._first_sentence[last], dtype=np.int64)
+
+    def version_of(self, sentence_row: int, doc_id: str) -> tuple[int, float] | None:
+        """The sentence row of document `doc_id` (a translation of the sentence's document) that says
+        what sentence row `sentence_row` says, and their cosine; None if it has none
+        (`translations.align_sentences`)."""
+        own = self.sentences_of_document(self.doc_id_of(int(self._sentence_chunk[sentence_row])))
+        other = self.sentences_of_document(doc_id)
+        if not len(own) or not len(other):
+            return None
+        similarity = self.sentence_vectors(own) @ self.sentence_vectors(other).T
+        i = sentence_row - int(own[0])
+        j = align_sentences(similarity).get(i)
+        return None if j is None else (int(other[j]), float(similarity[i, j]))
 
     def sentence_chunk(self, sentence_rows: np.ndarray) -> np.ndarray:
         """The chunk row that holds each sentence row."""

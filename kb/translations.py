@@ -41,6 +41,12 @@ CANDIDATES = 10  # documents of each other language compared in full with each d
 # the GNOME help's booklet pages ("Folleto de 11 páginas", "Livret de 7 pages") share most of their
 # page numbers and were linked (5 pairs on the mixed help centre, none right).
 NUMBERS = 0.6
+# A translation keeps its sentences in order, so a sentence's version in a translation is the one an
+# in-order alignment of the two documents' sentences pairs it with (`align_sentences`). Sentence vectors
+# are read within their passage and share its direction: the sentence most like it alone was another
+# step of the same passage for one help-centre sentence in five ("Active la opción Teclas Lentas." ->
+# "Kliknij Ustawienia."). Pairs gain their cosine over ALIGNED; lower, a sentence has no version there.
+ALIGNED = 0.75
 BLOCK = 1024  # documents (or passages) whose similarities are computed at once
 TOKEN_BLOCK = 4096  # token vectors of each document compared at once (64 MB of cosines)
 DISCOVERY = {
@@ -190,6 +196,29 @@ def candidate_pairs(documents: list[Document], passage_vectors: list[np.ndarray]
                     for col in picked:
                         i, j = usable[row], usable[columns[col]]
                         pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def align_sentences(similarity: np.ndarray) -> dict[int, int]:
+    """The in-order pairing of two documents' sentences (`similarity`: rows the first's, columns the
+    second's cosines) that gains the most cosine over ALIGNED in all, each sentence in one pair at most
+    (a free translation may merge, split or leave out sentences): {row: column}."""
+    gain = similarity - ALIGNED
+    n, m = gain.shape
+    best = np.zeros((n + 1, m + 1))  # best[i, j]: the most the first i rows and first j columns gain
+    for i in range(1, n + 1):
+        paired = np.concatenate(([0.0], best[i - 1, :-1] + gain[i - 1]))
+        best[i] = np.maximum.accumulate(np.maximum(best[i - 1], paired))  # skipping a column is free too
+    pairs: dict[int, int] = {}
+    i, j = n, m
+    while i and j:
+        if best[i, j] == best[i, j - 1]:
+            j -= 1
+        elif best[i, j] == best[i - 1, j]:
+            i -= 1
+        else:  # row i - 1 and column j - 1 are paired (their gain is positive)
+            pairs[i - 1] = j - 1
+            i, j = i - 1, j - 1
     return pairs
 
 
