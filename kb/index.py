@@ -19,7 +19,7 @@ from .language import numbers_in
 from .model.languages import question_directions
 from .storage.base import DocumentRecord, Manifest, Store, StoredVersion, VectorSearch
 from .storage.tokens import TokenCode
-from .translations import align_sentences, works
+from .translations import ALIGNMENT_WINDOW, align_sentences, works
 from .types import Chunk, Document, Query, Skipped
 
 CENTROID_SAMPLE = 5000  # vectors per language and vector set averaged for its mean (all in small corpora)
@@ -261,10 +261,14 @@ class Index:
         other = self.sentences_of_document(doc_id)
         if not len(own) or not len(other):
             return None
-        similarity = self.sentence_vectors(own) @ self.sentence_vectors(other).T
-        i = sentence_row - int(own[0])
-        j = align_sentences(similarity).get(i)
-        return None if j is None else (int(other[j]), float(similarity[i, j]))
+        # aligned around the sentence, where a translation in proportion has its version: a manual of
+        # 4,000 sentences took 0.3 s and 128 MB aligned whole
+        n, m, i = len(own), len(other), sentence_row - int(own[0])
+        first, last = max(0, i - ALIGNMENT_WINDOW), min(n, i + ALIGNMENT_WINDOW + 1)
+        start, end = max(0, first * m // n - ALIGNMENT_WINDOW), min(m, -(-last * m // n) + ALIGNMENT_WINDOW)
+        similarity = self.sentence_vectors(own[first:last]) @ self.sentence_vectors(other[start:end]).T
+        j = align_sentences(similarity).get(i - first)
+        return None if j is None else (int(other[start + j]), float(similarity[i - first, j]))
 
     def sentence_chunk(self, sentence_rows: np.ndarray) -> np.ndarray:
         """The chunk row that holds each sentence row."""

@@ -47,6 +47,7 @@ NUMBERS = 0.6
 # step of the same passage for one help-centre sentence in five ("Active la opción Teclas Lentas." ->
 # "Kliknij Ustawienia."). Pairs gain their cosine over ALIGNED; lower, a sentence has no version there.
 ALIGNED = 0.75
+ALIGNMENT_WINDOW = 40  # sentences either side of one whose version is sought (`Index.version_of`)
 BLOCK = 1024  # documents (or passages) whose similarities are computed at once
 TOKEN_BLOCK = 4096  # token vectors of each document compared at once (64 MB of cosines)
 DISCOVERY = {
