@@ -180,6 +180,23 @@ def test_a_sentences_version_in_a_translation_is_the_sentence_that_translates_it
                 assert len({paragraph(v.doc_id, v.start) for v in versions}) == 1, [v.quote for v in versions]
 
 
+def test_sentences_pair_in_order_and_a_sentence_left_out_has_no_version() -> None:
+    """The alignment's arithmetic: each sentence pairs at most once, in order, for the most cosine over
+    ALIGNED in all; a sentence whose only likely partners are taken, or too unlike it, has none."""
+    from kb.translations import ALIGNED, align_sentences
+
+    low, high = ALIGNED - 0.05, ALIGNED + 0.15
+    # three sentences; the translation leaves out the second: its best partner (column 1) is the third's
+    similarity = np.array([[high, low], [low, high - 0.05], [low, high]])
+    assert align_sentences(similarity) == {0: 0, 2: 1}
+    # of two crossed pairs only one can be kept (in order), and one strong pair beats two weak ones
+    crossed = np.array([[ALIGNED + 0.02, high], [high, ALIGNED + 0.02]])
+    assert align_sentences(crossed) in ({0: 1}, {1: 0})
+    in_order = np.array([[high, ALIGNED + 0.02], [ALIGNED + 0.12, high]])
+    assert align_sentences(in_order) == {0: 0, 1: 1}
+    assert align_sentences(np.full((2, 3), low)) == {}  # nothing alike: no version
+
+
 def test_a_language_the_points_miss_never_takes_point_ones_place() -> None:
     """When the points are full, the best passage of a language none of them is in takes the place of the
     weakest point of a repeated language, never of point 1: point 1 is search's first, and what
