@@ -266,7 +266,8 @@ class Index:
         n, m, i = len(own), len(other), sentence_row - int(own[0])
         first, last = max(0, i - ALIGNMENT_WINDOW), min(n, i + ALIGNMENT_WINDOW + 1)
         start, end = max(0, first * m // n - ALIGNMENT_WINDOW), min(m, -(-last * m // n) + ALIGNMENT_WINDOW)
-        similarity = self.sentence_vectors(own[first:last]) @ self.sentence_vectors(other[start:end]).T
+        vectors = self.sentence_vectors(np.concatenate([own[first:last], other[start:end]]))  # one read
+        similarity = vectors[: last - first] @ vectors[last - first :].T
         j = align_sentences(similarity).get(i - first)
         return None if j is None else (int(other[start + j]), float(similarity[i - first, j]))
 
