@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe  # noqa: E402
 from kb import KnowledgeBase, Settings  # noqa: E402
 from kb.build import rebuild  # noqa: E402
-from kb.evaluate import _paragraphs  # noqa: E402
+from kb.evaluate import paragraphs  # noqa: E402
 from kb.index import Index  # noqa: E402
 from kb.translations import Layout, candidate_pairs, discover_translations, works  # noqa: E402
 from kb.types import Document  # noqa: E402
@@ -72,7 +72,7 @@ def versions(index: Index, pairs: list[tuple[str, str]]) -> dict[str, tuple[int,
     for a, b in [(a, b) for p in pairs for a, b in (p, p[::-1])]:
         if b not in index.translations(a):
             continue
-        spans_a, spans_b = _paragraphs(index.document(a).body), _paragraphs(index.document(b).body)
+        spans_a, spans_b = paragraphs(index.document(a).body), paragraphs(index.document(b).body)
         rows_a, rows_b = index.sentences_of_document(a), index.sentences_of_document(b)
         if len(spans_a) != len(spans_b) or not len(rows_a) or not len(rows_b):
             continue

@@ -251,7 +251,7 @@ def parallel_alignment(kb: KnowledgeBase) -> dict[str, float]:
         if not doc.translation_of or doc.translation_of not in known:
             continue
         original = kb.document(doc.translation_of)
-        a, b = _paragraphs(original.body), _paragraphs(doc.body)
+        a, b = paragraphs(original.body), paragraphs(doc.body)
         if len(a) != len(b):
             continue
         for src, dst, src_doc, dst_doc in ((a, b, original, doc), (b, a, doc, original)):
@@ -263,7 +263,7 @@ def parallel_alignment(kb: KnowledgeBase) -> dict[str, float]:
     return out
 
 
-def _paragraphs(body: str) -> list[tuple[int, int]]:
+def paragraphs(body: str) -> list[tuple[int, int]]:
     """Spans of content paragraphs (lines with words, no metadata-only date lines, no bare title)."""
     from .chunking import classify_lines
 

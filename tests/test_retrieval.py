@@ -10,7 +10,7 @@ import pytest
 
 from kb import KBError, KnowledgeBase, Settings
 from kb.build import rebuild
-from kb.evaluate import _paragraphs
+from kb.evaluate import paragraphs as paragraph_spans
 from kb.search import Ranking
 
 from .conftest import ROOT, FakeEmbedder
@@ -145,14 +145,14 @@ def test_a_sentences_version_in_a_translation_is_the_sentence_that_translates_it
     index = help_pages.index
 
     def paragraph(doc_id: str, offset: int) -> int | None:
-        spans = _paragraphs(index.document(doc_id).body)
+        spans = paragraph_spans(index.document(doc_id).body)
         return next((k for k, (start, end) in enumerate(spans) if start <= offset < end), None)
 
     checked = shown = wrong = 0
     for doc_id in index.documents:
         assert len(index.translations(doc_id)) == 3, doc_id  # the page in the three other languages
         for other in index.translations(doc_id):
-            if len(_paragraphs(index.document(doc_id).body)) != len(_paragraphs(index.document(other).body)):
+            if len(paragraph_spans(index.document(doc_id).body)) != len(paragraph_spans(index.document(other).body)):
                 continue  # (one page's translators merged two paragraphs)
             for row in index.sentences_of_document(doc_id).tolist():
                 version = index.version_of(row, other)
@@ -176,7 +176,7 @@ def test_a_sentences_version_in_a_translation_is_the_sentence_that_translates_it
             assert lead.lang == "pl"
             versions = (lead, *lead.parallels)
             assert len(versions) >= 3, (question, lead.quote)
-            if len({len(_paragraphs(index.document(v.doc_id).body)) for v in versions}) == 1:
+            if len({len(paragraph_spans(index.document(v.doc_id).body)) for v in versions}) == 1:
                 assert len({paragraph(v.doc_id, v.start) for v in versions}) == 1, [v.quote for v in versions]
 
 
